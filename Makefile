@@ -1,0 +1,37 @@
+# dify-hub: `make run` starts everything, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: run test lint venv migrate bench fake-dify
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dify-hub needs Python 3.11 or newer (set PYTHON=python3.x)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	@$(BIN)/python -m hub.localenv
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py hub ensure-admin
+	@echo "dify-hub: admin at http://$${HUB_BIND:-127.0.0.1:8000}/admin/  (Ctrl-C stops web, worker and beat)"
+	exec $(BIN)/honcho -f Procfile start
+
+test: venv
+	@$(BIN)/python -m hub.localenv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+# A fake Dify on http://127.0.0.1:5001/v1 (key app-demo) for trying the hub without a real one.
+fake-dify: venv
+	$(BIN)/python -m tests.fakes.dify_server --port 5001 --api-key app-demo

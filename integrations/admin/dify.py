@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from integrations.admin.common import SecretInput, keep_secret_when_blank, mask_secret
+from integrations.apps_check import check_app
+from integrations.dify import DifyInputError, validate_inputs
+from integrations.models import DifyApp, Run
+from integrations.runs.service import create_run
+
+
+class DifyAppForm(forms.ModelForm):
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        widget=SecretInput(),
+        help_text="The app's service API key (app-…), from the app's API Access page in Dify. "
+        "Stored encrypted and never shown again; leave empty to keep the current key.",
+    )
+
+    class Meta:
+        model = DifyApp
+        fields = "__all__"
+
+    def clean_api_key(self) -> str:
+        value = keep_secret_when_blank(self, "api_key").strip()
+        if not value:
+            raise forms.ValidationError("An API key is required.")
+        if any(ch.isspace() for ch in value):
+            raise forms.ValidationError("The API key contains spaces; paste it exactly.")
+        return value
+
+    def clean_base_url(self) -> str:
+        return self.cleaned_data["base_url"].rstrip("/")
+
+
+class RunNowForm(forms.Form):
+    inputs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "style": "font-family:monospace"}),
+        initial="{}",
+        help_text="A JSON object of input variables, checked against the app's input form.",
+    )
+    query = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Chat apps only: the user's message.",
+    )
+
+    def __init__(self, *args, app: DifyApp, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app = app
+
+    def clean_inputs(self) -> dict:
+        try:
+            value = json.loads(self.cleaned_data["inputs"] or "{}")
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Inputs must be a JSON object, e.g. {"city": "Berlin"}.')
+        if self.app.input_form:
+            try:
+                value = validate_inputs(self.app.fields, value)
+            except DifyInputError as exc:
+                raise forms.ValidationError(list(exc.problems)) from None
+        return value
+
+    def clean(self):
+        data = super().clean()
+        chat = self.app.mode in (
+            DifyApp.Mode.CHAT,
+            DifyApp.Mode.ADVANCED_CHAT,
+            DifyApp.Mode.AGENT_CHAT,
+        )
+        if chat and not (data.get("query") or "").strip():
+            self.add_error("query", "Chat apps need a message.")
+        return data
+
+
+@admin.register(DifyApp)
+class DifyAppAdmin(admin.ModelAdmin):
+    form = DifyAppForm
+    list_display = ("name", "mode", "base_url", "response_mode", "enabled", "connection")
+    list_filter = ("enabled", "mode")
+    search_fields = ("name", "base_url")
+    readonly_fields = ("masked_key", "mode", "input_variables", "checked_at", "check_error")
+    actions = ("check_connection_action",)
+    fieldsets = (
+        (None, {"fields": ("name", "base_url", "masked_key", "api_key", "enabled")}),
+        ("Detected from Dify", {"fields": ("mode", "input_variables", "checked_at", "check_error")}),
+        (
+            "Calling",
+            {
+                "fields": (
+                    "response_mode",
+                    "connect_timeout",
+                    "read_timeout",
+                    "first_event_timeout",
+                    "run_timeout",
+                    "max_concurrent_runs",
+                    "ca_bundle",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="API key")
+    def masked_key(self, obj: DifyApp) -> str:
+        return mask_secret(obj.api_key) if obj.pk else "—"
+
+    @admin.display(description="Input variables")
+    def input_variables(self, obj: DifyApp) -> str:
+        fields = obj.fields
+        if not fields:
+            return "— (press “Check connection” to read them from Dify)"
+        return format_html(
+            "<ul style='margin:0'>{}</ul>",
+            format_html_join(
+                "",
+                "<li><code>{}</code> {} ({}{}){}</li>",
+                (
+                    (
+                        f.variable,
+                        f.label if f.label != f.variable else "",
+                        f.type,
+                        ", required" if f.required else "",
+                        f": one of {', '.join(f.options)}" if f.options else "",
+                    )
+                    for f in fields
+                ),
+            ),
+        )
+
+    @admin.display(description="Connection")
+    def connection(self, obj: DifyApp) -> str:
+        if obj.check_error:
+            return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error[:80])
+        if obj.checked_at:
+            return format_html('<span style="color:#228b22">✓ checked {}</span>', _ago(obj.checked_at))
+        return "not checked"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or {"api_key", "base_url", "ca_bundle"} & set(form.changed_data):
+            self._report_check(request, obj)
+
+    @admin.action(description="Check connection (GET /info and /parameters)")
+    def check_connection_action(self, request, queryset):
+        for app in queryset:
+            self._report_check(request, app)
+
+    def _report_check(self, request: HttpRequest, app: DifyApp) -> None:
+        report = check_app(app)
+        level = messages.SUCCESS if report.ok else messages.ERROR
+        self.message_user(request, f"{app.name}: {report.summary}", level)
+
+    def get_urls(self):
+        urls = super().get_urls()
+        extra = [
+            path(
+                "<int:pk>/check/",
+                self.admin_site.admin_view(self.check_view),
+                name="integrations_difyapp_check",
+            ),
+            path(
+                "<int:pk>/run/",
+                self.admin_site.admin_view(self.run_now_view),
+                name="integrations_difyapp_run",
+            ),
+        ]
+        return extra + urls
+
+    def check_view(self, request, pk: int):
+        app = get_object_or_404(DifyApp, pk=pk)
+        if not self.has_change_permission(request, app):
+            return HttpResponseRedirect(reverse("admin:index"))
+        if request.method == "POST":
+            self._report_check(request, app)
+        return HttpResponseRedirect(reverse("admin:integrations_difyapp_change", args=[pk]))
+
+    def run_now_view(self, request, pk: int):
+        app = get_object_or_404(DifyApp, pk=pk)
+        if not self.has_change_permission(request, app):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = RunNowForm(request.POST or None, app=app)
+        if request.method == "POST" and form.is_valid():
+            run = create_run(
+                app,
+                kind=Run.Kind.MANUAL,
+                source=f"run now by {request.user.get_username()}",
+                inputs=form.cleaned_data["inputs"],
+                query=form.cleaned_data.get("query") or "",
+                dify_user=f"hub:manual:{request.user.get_username()}",
+            )
+            self.message_user(request, f"Run #{run.pk} queued.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run {app.name} now",
+            "app": app,
+            "form": form,
+            "opts": self.model._meta,
+            "original": app,
+            "fields": app.fields,
+        }
+        return TemplateResponse(request, "admin/integrations/difyapp/run_now.html", context)
+
+
+def _ago(moment) -> str:
+    seconds = int((timezone.now() - moment).total_seconds())
+    if seconds < 120:
+        return "just now"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    if seconds < 172800:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integrations.admin.common import SecretInput, keep_secret_when_blank
+from integrations.channels.base import Message, TransportError
+from integrations.models import Recipient
+
+TEST_MESSAGE = Message(
+    title="dify-hub test message",
+    text="If you can read this, **dify-hub** can post to this recipient.",
+    footer="Sent with “Send test message” in the dify-hub admin.",
+)
+
+
+class RecipientForm(forms.ModelForm):
+    webhook_url = forms.CharField(
+        label="Webhook URL",
+        required=False,
+        widget=SecretInput(),
+        help_text="Stored encrypted (it carries the service's token) and never shown again; "
+        "leave empty to keep the current URL.",
+    )
+    secret = forms.CharField(
+        label="Signing secret",
+        required=False,
+        widget=SecretInput(),
+        help_text="Feishu and DingTalk signing secret, or a Standard Webhooks secret for the "
+        "generic webhook. Leave empty to keep the current one.",
+    )
+    clear_secret = forms.BooleanField(required=False, label="Remove the signing secret")
+
+    class Meta:
+        model = Recipient
+        fields = ("name", "kind", "webhook_url", "secret", "clear_secret", "options", "enabled")
+
+    def clean_webhook_url(self) -> str:
+        value = keep_secret_when_blank(self, "webhook_url").strip()
+        if not value:
+            raise forms.ValidationError("A webhook URL is required.")
+        return value
+
+    def clean_secret(self) -> str:
+        return keep_secret_when_blank(self, "secret").strip()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("clear_secret"):
+            data["secret"] = ""
+            self.instance.secret = ""
+        return data
+
+
+@admin.register(Recipient)
+class RecipientAdmin(admin.ModelAdmin):
+    form = RecipientForm
+    list_display = ("name", "kind", "enabled", "last_success_at", "health")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name",)
+    readonly_fields = ("last_success_at", "last_error", "last_error_at")
+    actions = ("send_test_action",)
+
+    @admin.display(description="Last result")
+    def health(self, obj: Recipient) -> str:
+        if obj.last_error_at and (not obj.last_success_at or obj.last_error_at > obj.last_success_at):
+            return format_html('<span style="color:#ba2121">✗ {}</span>', obj.last_error[:100])
+        if obj.last_success_at:
+            return format_html('<span style="color:#228b22">✓ delivered</span>')
+        return "—"
+
+    def get_fieldsets(self, request, obj=None):
+        fields = ["name", "kind", "webhook_url", "secret"]
+        if obj and obj.secret:
+            fields.append("clear_secret")
+        fields += ["options", "enabled"]
+        sections = [(None, {"fields": fields})]
+        if obj:
+            sections.append(("Last delivery", {"fields": self.readonly_fields}))
+        return sections
+
+    @admin.action(description="Send test message (no retry; shows the service's answer)")
+    def send_test_action(self, request, queryset):
+        for recipient in queryset:
+            self._send_test(request, recipient)
+
+    def _send_test(self, request, recipient: Recipient) -> None:
+        try:
+            replies = recipient.transport().send(TEST_MESSAGE)
+        except TransportError as exc:
+            Recipient.objects.filter(pk=recipient.pk).update(
+                last_error=str(exc), last_error_at=timezone.now()
+            )
+            kind = "permanent" if exc.permanent else "temporary"
+            self.message_user(
+                request,
+                f"{recipient.name}: failed ({kind} error): {exc}"
+                + (f" — HTTP {exc.status}: {exc.body}" if exc.status else ""),
+                messages.ERROR,
+            )
+            return
+        Recipient.objects.filter(pk=recipient.pk).update(last_success_at=timezone.now())
+        answers = "; ".join(f"HTTP {reply.status} {reply.body!s}".strip() for reply in replies)
+        self.message_user(request, f"{recipient.name}: sent. The service answered: {answers}")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/test/",
+                self.admin_site.admin_view(self.test_view),
+                name="integrations_recipient_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_view(self, request, pk: int):
+        recipient = get_object_or_404(Recipient, pk=pk)
+        if request.method == "POST" and self.has_change_permission(request, recipient):
+            self._send_test(request, recipient)
+        return HttpResponseRedirect(reverse("admin:integrations_recipient_change", args=[pk]))

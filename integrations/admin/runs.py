@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from integrations.admin.common import pretty_json
+from integrations.models import Delivery, Run
+
+STATUS_COLOURS = {
+    Run.Status.SUCCEEDED: "#228b22",
+    Run.Status.PARTIALLY_DELIVERED: "#b8860b",
+    Run.Status.FAILED: "#ba2121",
+    Run.Status.SKIPPED: "#777",
+    Run.Status.CANCELLED: "#777",
+    Run.Status.SUPERSEDED: "#777",
+}
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ("recipient_name", "kind", "status", "attempts", "parts", "error", "tries")
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="Parts sent")
+    def parts(self, obj: Delivery) -> str:
+        return f"{obj.parts_sent}/{obj.parts_total}" if obj.parts_total else "—"
+
+    @admin.display(description="Attempts (time, HTTP status, answer)")
+    def tries(self, obj: Delivery) -> str:
+        return attempts_table(obj)
+
+
+def attempts_table(delivery: Delivery) -> str:
+    rows = [
+        (
+            attempt.number,
+            attempt.part,
+            attempt.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            attempt.duration_ms,
+            attempt.http_status or "—",
+            (attempt.response_body or "")[:200],
+            attempt.error or "ok",
+        )
+        for attempt in delivery.attempt_rows.all()
+    ]
+    if not rows:
+        return "—"
+    return format_html(
+        "<table><tr><th>#</th><th>part</th><th>at</th><th>ms</th><th>HTTP</th><th>answer</th>"
+        "<th>result</th></tr>{}</table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>"
+            "<td>{}</td></tr>",
+            rows,
+        ),
+    )
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "coloured_status", "kind", "source", "app", "took", "total_tokens", "created_at")
+    list_filter = ("status", "kind", "app", ("created_at", admin.DateFieldListFilter))
+    date_hierarchy = "created_at"
+    search_fields = ("source", "error_message", "dify_workflow_run_id", "dify_task_id")
+    list_select_related = ("app",)
+    inlines = (DeliveryInline,)
+    fieldsets = (
+        (None, {"fields": ("coloured_status", "kind", "source", "app", "digest", "slot")}),
+        ("Error", {"fields": ("error_code", "error_text")}),
+        ("Data", {"fields": ("inputs_json", "query", "outputs_json", "message_json")}),
+        (
+            "Dify",
+            {
+                "fields": (
+                    "dify_user",
+                    "dify_task_id",
+                    "dify_workflow_run_id",
+                    "attempts",
+                    "total_tokens",
+                    "elapsed",
+                )
+            },
+        ),
+        (
+            "Times",
+            {
+                "fields": (
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "took",
+                    "next_attempt_at",
+                    "celery_task_id",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "coloured_status",
+        "kind",
+        "source",
+        "app",
+        "digest",
+        "slot",
+        "error_code",
+        "error_text",
+        "inputs_json",
+        "query",
+        "outputs_json",
+        "message_json",
+        "dify_user",
+        "dify_task_id",
+        "dify_workflow_run_id",
+        "attempts",
+        "total_tokens",
+        "elapsed",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "took",
+        "next_attempt_at",
+        "celery_task_id",
+    )
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    @admin.display(description="Status", ordering="status")
+    def coloured_status(self, obj: Run) -> str:
+        colour = STATUS_COLOURS.get(obj.status, "#205067")
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
+
+    @admin.display(description="Duration")
+    def took(self, obj: Run) -> str:
+        if obj.duration is None:
+            return "—"
+        return f"{obj.duration.total_seconds():.1f} s"
+
+    @admin.display(description="Error")
+    def error_text(self, obj: Run) -> str:
+        if not obj.error_message:
+            return "—"
+        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', obj.error_message)
+
+    @admin.display(description="Inputs")
+    def inputs_json(self, obj: Run) -> str:
+        return pretty_json(obj.inputs)
+
+    @admin.display(description="Outputs")
+    def outputs_json(self, obj: Run) -> str:
+        return pretty_json(obj.outputs)
+
+    @admin.display(description="Message sent")
+    def message_json(self, obj: Run) -> str:
+        return pretty_json(obj.message)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "run", "recipient_name", "kind", "status", "attempts", "created_at")
+    list_filter = ("status", "kind")
+    search_fields = ("recipient_name", "error")
+    list_select_related = ("run",)
+    fields = (
+        "run",
+        "recipient",
+        "recipient_name",
+        "kind",
+        "status",
+        "attempts",
+        "parts_sent",
+        "parts_total",
+        "error",
+        "next_attempt_at",
+        "created_at",
+        "finished_at",
+        "tries",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Attempts")
+    def tries(self, obj: Delivery) -> str:
+        return attempts_table(obj)

@@ -1,0 +1,189 @@
+"""Cron maths for digests, in the digest's own time zone. Pure: no Django, no clock.
+
+A slot is the UTC instant a cron expression names in a time zone. Cron is matched against
+local wall-clock time, then each wall time is placed on the time line:
+- a wall time in the spring-forward gap (02:30 on the day Berlin jumps 02:00 -> 03:00) does
+  not exist; it is read with the offset before the jump, so it lands one hour later (03:30),
+  and a slot that maps to the same instant as another is kept once;
+- a wall time in the repeated autumn hour exists twice; the first occurrence is the slot.
+So a daily digest fires exactly once on both days the clocks change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from celery.schedules import crontab
+from croniter import croniter
+
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+# Far enough around a window to cover any DST shift (at most 2 h anywhere).
+_MARGIN = timedelta(hours=3)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CronFields:
+    minute: str
+    hour: str
+    day_of_month: str
+    month_of_year: str
+    day_of_week: str
+
+
+def parse_cron(expression: str) -> CronFields:
+    """Validate a five-field cron expression (or @daily-style macro) and split it."""
+    text = " ".join(expression.split())
+    text = MACROS.get(text.lower(), text)
+    parts = text.split(" ")
+    if len(parts) != 5:
+        raise ScheduleError(
+            f"'{expression}' has {len(parts)} fields; a cron expression has five: "
+            "minute hour day-of-month month day-of-week (for example '0 8 * * *')."
+        )
+    if not croniter.is_valid(text):
+        raise ScheduleError(f"'{expression}' is not a valid cron expression.")
+    fields = CronFields(*parts)
+    try:  # beat must understand it as well as we do
+        crontab(
+            minute=fields.minute,
+            hour=fields.hour,
+            day_of_month=fields.day_of_month,
+            month_of_year=fields.month_of_year,
+            day_of_week=fields.day_of_week,
+        )
+    except (ValueError, TypeError) as exc:
+        raise ScheduleError(f"'{expression}' is not supported by celery beat: {exc}") from None
+    return fields
+
+
+def normalize_cron(expression: str) -> str:
+    fields = parse_cron(expression)
+    return " ".join(
+        (fields.minute, fields.hour, fields.day_of_month, fields.month_of_year, fields.day_of_week)
+    )
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"'{name}' is not an IANA time zone (for example Europe/Berlin, America/New_York, UTC)."
+        ) from None
+
+
+def _to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
+    # fold=0: the first of a repeated wall time; for a missing wall time, the offset in force
+    # before the jump (so the slot falls just after it).
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def slots_between(expression: str, zone_name: str, start: datetime, end: datetime) -> list[datetime]:
+    """Slots s with start < s <= end, in UTC, sorted, each instant once."""
+    cron = normalize_cron(expression)
+    zone = parse_zone(zone_name)
+    local_start = start.astimezone(zone).replace(tzinfo=None) - _MARGIN
+    local_end = end.astimezone(zone).replace(tzinfo=None) + _MARGIN
+    found: set[datetime] = set()
+    walker = croniter(cron, local_start)
+    while True:
+        wall = walker.get_next(datetime)
+        if wall > local_end:
+            break
+        instant = _to_utc(wall, zone)
+        if start < instant <= end:
+            found.add(instant)
+    return sorted(found)
+
+
+def latest_slot(expression: str, zone_name: str, now: datetime) -> datetime | None:
+    """The most recent slot at or before `now`, looking back at most about 400 days."""
+    window = timedelta(hours=2)
+    while window <= timedelta(days=400):
+        slots = slots_between(expression, zone_name, now - window, now)
+        if slots:
+            return slots[-1]
+        window *= 4
+    return None
+
+
+def next_slots(expression: str, zone_name: str, after: datetime, count: int = 3) -> list[datetime]:
+    """The next `count` slots strictly after `after` (fewer if the cron never fires again)."""
+    window = timedelta(days=2)
+    while window <= timedelta(days=366 * 8):
+        slots = slots_between(expression, zone_name, after, after + window)
+        if len(slots) >= count:
+            return slots[:count]
+        window *= 4
+    return slots_between(expression, zone_name, after, after + window)[:count]
+
+
+def describe(expression: str) -> str:
+    from cron_descriptor import Options, get_description
+
+    options = Options()
+    options.use_24hour_time_format = True
+    options.verbose = False
+    return get_description(normalize_cron(expression), options)
+
+
+# --- Input templating ------------------------------------------------------------------------
+
+VARIABLES = ("date", "weekday", "time", "digest")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def slot_context(slot: datetime, zone_name: str, digest_name: str) -> dict[str, str]:
+    local = slot.astimezone(parse_zone(zone_name))
+    return {
+        "date": local.strftime("%Y-%m-%d"),
+        "weekday": WEEKDAYS[local.weekday()],
+        "time": local.strftime("%H:%M"),
+        "digest": digest_name,
+    }
+
+
+def unknown_variables(value: object) -> list[str]:
+    """Placeholder names used in `value` (any JSON) that are not digest variables."""
+    names: set[str] = set()
+    for text in _strings(value):
+        names.update(m.group(1) for m in _PLACEHOLDER.finditer(text))
+    return sorted(names - set(VARIABLES))
+
+
+def render(value: object, context: dict[str, str]) -> object:
+    """Replace {{ variable }} in every string inside a JSON value."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {key: render(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, context) for item in value]
+    return value
+
+
+def _strings(value: object):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)

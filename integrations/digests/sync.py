@@ -1,0 +1,51 @@
+"""Keep each Digest's django-celery-beat schedule in step with the Digest.
+
+Called from Digest.save() inside its transaction, and on delete through a signal, so nobody
+edits PeriodicTask names or kwargs JSON by hand. Saving a PeriodicTask bumps
+PeriodicTasks.last_update, which is how a running beat notices the change without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from integrations.digests import schedule
+
+FIRE_TASK = "integrations.tasks.fire_digest"
+
+
+def task_name(digest) -> str:
+    return f"digest:{digest.pk} {digest.name}"[:200]
+
+
+def sync_schedule(digest) -> PeriodicTask:
+    fields = schedule.parse_cron(digest.cron)
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=fields.minute,
+        hour=fields.hour,
+        day_of_month=fields.day_of_month,
+        month_of_year=fields.month_of_year,
+        day_of_week=fields.day_of_week,
+        timezone=digest.timezone,
+    )
+    task = digest.periodic_task or PeriodicTask()
+    task.name = task_name(digest)
+    task.task = FIRE_TASK
+    task.crontab = crontab
+    task.interval = task.solar = task.clocked = None
+    task.kwargs = json.dumps({"digest_id": digest.pk})
+    task.args = "[]"
+    task.enabled = digest.enabled
+    task.description = "Managed by dify-hub: edit the Digest, not this task."
+    task.save()
+    if digest.periodic_task_id != task.pk:
+        type(digest).objects.filter(pk=digest.pk).update(periodic_task=task)
+        digest.periodic_task = task
+    return task
+
+
+def remove_schedule(digest) -> None:
+    if digest.periodic_task_id:
+        PeriodicTask.objects.filter(pk=digest.periodic_task_id).delete()

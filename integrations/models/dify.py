@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from integrations.dify import DifyClient, InputField, form_from_json
+from integrations.models.fields import EncryptedTextField
+
+
+class DifyApp(models.Model):
+    """A published Dify app the hub may run, with the key of its service API."""
+
+    class Mode(models.TextChoices):
+        WORKFLOW = "workflow", "Workflow"
+        ADVANCED_CHAT = "advanced-chat", "Chatflow (advanced-chat)"
+        CHAT = "chat", "Chatbot"
+        AGENT_CHAT = "agent-chat", "Agent"
+        COMPLETION = "completion", "Text generator (completion)"
+
+    class ResponseMode(models.TextChoices):
+        STREAMING = "streaming", "Streaming (recommended: survives gateway timeouts)"
+        BLOCKING = "blocking", "Blocking (only for short, fast apps)"
+
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(
+        "API base URL",
+        default="https://api.dify.ai/v1",
+        help_text="Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1.",
+    )
+    api_key = EncryptedTextField(
+        "API key", help_text="The app's service API key (app-…). Stored encrypted; never shown again."
+    )
+    mode = models.CharField(
+        max_length=20, choices=Mode.choices, blank=True, help_text="Detected from GET /info."
+    )
+    input_form = models.JSONField(
+        default=list, blank=True, help_text="Input variables, cached from GET /parameters."
+    )
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_error = models.TextField(blank=True, editable=False)
+    response_mode = models.CharField(
+        max_length=10, choices=ResponseMode.choices, default=ResponseMode.STREAMING
+    )
+    connect_timeout = models.FloatField(
+        default=10.0, validators=[MinValueValidator(0.5), MaxValueValidator(120)]
+    )
+    read_timeout = models.FloatField(
+        default=60.0,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        help_text="Longest silence between bytes. Dify pings every 10 s while streaming.",
+    )
+    first_event_timeout = models.FloatField(
+        default=30.0,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="Longest wait for the first event of a stream. Dify answers a streaming call "
+        "with bad inputs with one ping and then silence, so this bound turns it into an error.",
+    )
+    run_timeout = models.PositiveIntegerField(
+        default=1500,
+        validators=[MinValueValidator(10)],
+        help_text="Seconds after which a run still marked running is ended by the watchdog. "
+        "Dify stops runs itself after APP_MAX_EXECUTION_TIME (1200 s by default).",
+    )
+    max_concurrent_runs = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1)]
+    )
+    ca_bundle = models.TextField(
+        "CA bundle (PEM)",
+        blank=True,
+        help_text="For self-hosted Dify behind a private CA. TLS is always verified.",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Dify app"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def fields(self) -> list[InputField]:
+        return form_from_json(self.input_form or [])
+
+    def client(self) -> DifyClient:
+        from integrations.runs.tls import ca_bundle_path
+
+        return DifyClient(
+            self.base_url,
+            self.api_key,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            first_event_timeout=self.first_event_timeout,
+            ca_bundle=ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else None,
+        )

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone as dj_timezone
+
+from integrations.digests import schedule
+
+
+def default_grace() -> int:
+    return settings.HUB_DIGEST_CATCHUP_GRACE
+
+
+class Digest(models.Model):
+    """A Dify app run on a cron schedule whose output is sent to recipients."""
+
+    name = models.CharField(max_length=100, unique=True)
+    app = models.ForeignKey(
+        "integrations.DifyApp", on_delete=models.PROTECT, related_name="digests"
+    )
+    inputs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Inputs for the app. Strings may use {{ date }}, {{ weekday }}, {{ time }} "
+        "(at the scheduled slot, in this digest's time zone) and {{ digest }}.",
+    )
+    query = models.TextField(
+        blank=True, help_text="Chat apps only: the message sent as the user's query."
+    )
+    output_key = models.CharField(
+        "output to send",
+        max_length=100,
+        blank=True,
+        help_text="Name of the app output to send. Empty: the only output, or `text`.",
+    )
+    title = models.CharField(
+        max_length=200, blank=True, help_text="Optional heading; may use the same variables."
+    )
+    footer = models.CharField(
+        max_length=500, blank=True, help_text="Optional footer line; may use the same variables."
+    )
+    recipients = models.ManyToManyField("integrations.Recipient", related_name="digests")
+    cron = models.CharField(
+        max_length=100,
+        default="0 8 * * *",
+        help_text="Five fields: minute hour day-of-month month day-of-week, in the time zone "
+        "below. '0 8 * * *' is every day at 08:00.",
+    )
+    timezone = models.CharField(
+        "time zone", max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Berlin."
+    )
+    enabled = models.BooleanField(default=True)
+    catchup_grace = models.PositiveIntegerField(
+        "catch-up grace (seconds)",
+        default=default_grace,
+        help_text="A slot missed while the hub was down runs after start-up if it is younger "
+        "than this; older missed slots are recorded as skipped.",
+    )
+    active_since = models.DateTimeField(
+        editable=False,
+        default=dj_timezone.now,
+        help_text="Slots before this instant are never caught up (set when the schedule changes).",
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="digest",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        try:
+            self.cron = schedule.normalize_cron(self.cron)
+        except schedule.ScheduleError as exc:
+            errors["cron"] = str(exc)
+        try:
+            schedule.parse_zone(self.timezone)
+        except schedule.ScheduleError as exc:
+            errors["timezone"] = str(exc)
+        if not isinstance(self.inputs, dict):
+            errors["inputs"] = "Inputs must be a JSON object, e.g. {\"city\": \"Berlin\"}."
+        else:
+            unknown = schedule.unknown_variables([self.inputs, self.title, self.footer, self.query])
+            if unknown:
+                errors["inputs"] = (
+                    f"Unknown variable(s) {', '.join(unknown)}; available: "
+                    + ", ".join("{{ %s }}" % v for v in schedule.VARIABLES)
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs) -> None:
+        from integrations.digests.sync import sync_schedule
+
+        with transaction.atomic():
+            if self.pk:
+                previous = (
+                    type(self)
+                    .objects.filter(pk=self.pk)
+                    .values("cron", "timezone", "enabled")
+                    .first()
+                )
+                if previous and (
+                    previous["cron"] != self.cron
+                    or previous["timezone"] != self.timezone
+                    or (self.enabled and not previous["enabled"])
+                ):
+                    # A new schedule starts now: never "catch up" slots of the old one.
+                    self.active_since = dj_timezone.now()
+            super().save(*args, **kwargs)
+            sync_schedule(self)

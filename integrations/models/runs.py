@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+
+
+class Run(models.Model):
+    """One execution of a Dify app, whatever triggered it, kept as history."""
+
+    class Kind(models.TextChoices):
+        DIGEST = "digest", "Digest"
+        MERGE_REQUEST_REVIEW = "merge_request_review", "Merge request review"
+        MANUAL = "manual", "Manual"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DELIVERING = "delivering", "Delivering"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIALLY_DELIVERED = "partially_delivered", "Partially delivered"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SUPERSEDED = "superseded", "Superseded"
+        SKIPPED = "skipped", "Skipped"
+
+    FINAL = (
+        Status.SUCCEEDED,
+        Status.PARTIALLY_DELIVERED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.SUPERSEDED,
+        Status.SKIPPED,
+    )
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    source = models.CharField(max_length=255, help_text="What triggered the run.")
+    app = models.ForeignKey("integrations.DifyApp", on_delete=models.PROTECT, related_name="runs")
+    digest = models.ForeignKey(
+        "integrations.Digest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
+    slot = models.DateTimeField(
+        null=True, blank=True, help_text="The scheduled time this digest run is for (UTC)."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    inputs = models.JSONField(default=dict, blank=True)
+    query = models.TextField(blank=True, help_text="The user message, for chat apps.")
+    outputs = models.JSONField(null=True, blank=True)
+    message = models.JSONField(
+        null=True, blank=True, help_text="The message sent to recipients: title, text, footer."
+    )
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    dify_user = models.CharField(max_length=255, blank=True)
+    dify_task_id = models.CharField(max_length=64, blank=True)
+    dify_workflow_run_id = models.CharField(max_length=64, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    elapsed = models.FloatField(null=True, blank=True, help_text="Seconds, as Dify measured.")
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "app"], name="run_status_app"),
+            models.Index(fields=["status", "next_attempt_at"], name="run_status_next"),
+        ]
+        constraints = [
+            # Two beats, a re-fire or a redelivered message cannot make a second run of a slot.
+            models.UniqueConstraint(
+                fields=["digest", "slot"],
+                condition=models.Q(digest__isnull=False, slot__isnull=False),
+                name="run_unique_digest_slot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} {self.get_kind_display()} ({self.get_status_display()})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class Delivery(models.Model):
+    """A run's output sent to one recipient; every try is a DeliveryAttempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    FINAL = (Status.DELIVERED, Status.FAILED)
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        "integrations.Recipient",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    recipient_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    parts_total = models.PositiveSmallIntegerField(default=0)
+    parts_sent = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "recipient"],
+                condition=models.Q(recipient__isnull=False),
+                name="delivery_unique_run_recipient",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_name}: {self.get_status_display()}"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveSmallIntegerField()
+    part = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} (part {self.part})"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
