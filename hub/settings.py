@@ -33,7 +33,6 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
 USE_TZ = True
 USE_I18N = True
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now
 LANGUAGE_CODE = "en-us"
 
 HUB_ENCRYPTION_KEYS = env_fernet_keys("HUB_ENCRYPTION_KEYS")

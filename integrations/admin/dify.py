@@ -19,6 +19,12 @@ from integrations.runs.service import create_run
 
 
 class DifyAppForm(forms.ModelForm):
+    base_url = forms.URLField(
+        label="API base URL",
+        assume_scheme="https",
+        initial="https://api.dify.ai/v1",
+        help_text="Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1.",
+    )
     api_key = forms.CharField(
         label="API key",
         required=False,

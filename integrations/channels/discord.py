@@ -49,8 +49,12 @@ class DiscordTransport(Transport):
 
     @classmethod
     def check_option_values(cls, options: dict) -> None:
-        if len(options.get("username", "")) > 80:
+        # Discord answers 400 for these, so say it when the recipient is saved.
+        username = options.get("username", "")
+        if len(username) > 80:
             raise OptionsError("option 'username' for discord must be at most 80 characters")
+        if any(word in username.lower() for word in ("discord", "clyde")):
+            raise OptionsError("option 'username' for discord may not contain 'discord' or 'clyde'")
 
     def build(self, message: Message) -> list[dict]:
         blocks = []

@@ -33,6 +33,15 @@ class TransportContract:
     # a message long enough to need several parts (None: the kind never splits)
     long_message: Message | None = None
 
+    def pytest_generate_tests(self, metafunc):
+        """One run of the answer tests per answer listed on the class."""
+        for argument, attribute in (
+            ("permanent_answer", "permanent_answers"),
+            ("transient_answer", "transient_answers"),
+        ):
+            if argument in metafunc.fixturenames:
+                metafunc.parametrize(argument, getattr(self, attribute))
+
     @pytest.fixture
     def receiver(self):
         with self.receiver_class() as server:

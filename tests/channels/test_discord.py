@@ -62,3 +62,9 @@ class TestDiscord(TransportContract):
     def test_it_refuses_the_slack_compatible_url(self):
         with pytest.raises(OptionsError, match="ends with /slack"):
             DiscordTransport.clean_url("https://discord.com/api/webhooks/1/abc/slack")
+
+
+@pytest.mark.parametrize("username", ["My Discord Bot", "clyde", "x" * 81])
+def test_it_rejects_usernames_discord_refuses(username):
+    with pytest.raises(OptionsError, match="option 'username' for discord"):
+        DiscordTransport.clean_options({"username": username})

@@ -47,7 +47,7 @@ def test_headings_to_bold_keeps_the_rest():
 
 
 def test_hard_line_breaks_skip_blank_lines_and_code():
-    assert hard_line_breaks("a\nb\n\nc\n```\nx\ny\n```") == "a  \nb\n\nc  \n```\nx\ny\n```"
+    assert hard_line_breaks("a\nb\n\nc\n```\nx\ny\n```") == "a  \nb\n\nc\n```\nx\ny\n```"
 
 
 def test_first_line_is_plain_text():

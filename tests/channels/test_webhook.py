@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from integrations.channels import Message, OptionsError
+from integrations.channels import Message, OptionsError, TransportError
 from integrations.channels.webhook import WebhookTransport
 from tests.fakes.chat_server import ChatServer
 
@@ -103,7 +103,7 @@ class TestWebhook(TransportContract):
         transport = self.make(receiver.url)
         [part] = transport.build(Message(text="hi"))
         receiver.answer("unavailable")
-        with pytest.raises(Exception):
+        with pytest.raises(TransportError):
             transport.post(part)
         transport.post(part)
         first, second = receiver.requests

@@ -286,13 +286,13 @@ def test_it_does_not_count_pings_as_the_first_event(fake):
 
 
 def test_it_keeps_reading_a_slow_stream_kept_alive_by_pings(fake):
-    fake.script("run", slow(1.5, ping_interval=0.2))
-    client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.5, read_timeout=0.6)
+    fake.script("run", slow(1.0, ping_interval=0.2))
+    client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.4, read_timeout=0.5)
 
     result = client.run_workflow(GOOD, user="u")
 
     assert result.succeeded
-    assert result.elapsed_time >= 1.5
+    assert result.elapsed_time >= 1.0  # twice read_timeout, more than first_event_timeout
 
 
 def test_it_times_out_between_chunks_after_read_timeout(fake):
@@ -446,8 +446,8 @@ def test_it_dispatches_a_workflow_app_by_mode(fake, client):
 
 
 def test_it_keeps_reading_when_events_trickle_in_slower_than_first_event_timeout(fake):
-    fake.script("run", success(event_delay=0.15, ping_interval=0.1))
-    client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.3, read_timeout=0.5)
+    fake.script("run", success(event_delay=0.1, ping_interval=0.05))
+    client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.25, read_timeout=0.4)
 
     result = client.run_workflow(GOOD, user="u")
 
@@ -470,3 +470,27 @@ def test_its_errors_survive_pickling_for_celery():
         assert type(clone) is type(error)
         assert vars(clone) == vars(error)
         assert str(clone) == str(error)
+
+
+def test_it_allows_read_timeout_not_first_event_timeout_between_events_once_started(fake):
+    # a 1 s silent node (no pings) is longer than first_event_timeout but shorter than
+    # read_timeout: the socket timeout must have been raised after workflow_started
+    fake.script("run", slow(1.0, ping_interval=100))
+    client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.3, read_timeout=3)
+
+    result = client.run_workflow(GOOD, user="u")
+
+    assert result.succeeded
+
+
+def test_it_shrinks_the_socket_timeout_to_the_remaining_first_event_budget(fake):
+    # pings at 0 s and 0.45 s, nothing else: the stall must be detected at 0.5 s, not at
+    # 0.45 + 0.5 s (waiting a full timeout again after the second ping)
+    fake.script("run", success(first_event_delay=5, ping_interval=0.45))
+    client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.5, read_timeout=30)
+    started = time.monotonic()
+
+    with pytest.raises(DifyStreamStalled):
+        client.run_workflow(GOOD, user="u")
+
+    assert time.monotonic() - started < 0.8

@@ -1,0 +1,42 @@
+"""Fixtures shared by the Django-side tests: a fake Dify app registered in the hub."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.dify import form_to_json, parse_input_form
+from integrations.models import DifyApp, Run
+from tests.fakes.dify_server import DEFAULT_INPUT_FORM, FakeDify
+
+
+@pytest.fixture
+def fake_dify():
+    with FakeDify(ping_interval=0.2, stall_seconds=20) as server:
+        yield server
+
+
+@pytest.fixture
+def dify_app(db, fake_dify) -> DifyApp:
+    return DifyApp.objects.create(
+        name="echo",
+        base_url=fake_dify.url,
+        api_key=fake_dify.api_key,
+        mode=DifyApp.Mode.WORKFLOW,
+        input_form=form_to_json(parse_input_form(DEFAULT_INPUT_FORM)),
+        connect_timeout=2,
+        read_timeout=5,
+        first_event_timeout=2,
+    )
+
+
+@pytest.fixture
+def make_run(dify_app):
+    def make(app: DifyApp | None = None, inputs: dict | None = None, **fields) -> Run:
+        fields.setdefault("kind", Run.Kind.MANUAL)
+        fields.setdefault("source", "test")
+        fields.setdefault("dify_user", "hub:test")
+        return Run.objects.create(
+            app=app or dify_app, inputs={"query": "hello"} if inputs is None else inputs, **fields
+        )
+
+    return make

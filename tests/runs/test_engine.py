@@ -1,0 +1,222 @@
+"""The run engine against a fake Dify over real sockets: claim, call, retry, reconcile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integrations.models import DifyApp, Run
+from integrations.runs import engine, watchdog
+from tests.fakes import dify_server as fd
+
+pytestmark = pytest.mark.django_db
+
+
+def run_posts(fake) -> list:
+    return [r for r in fake.requests if r.method == "POST" and r.path.endswith("/workflows/run")]
+
+
+def test_it_runs_a_queued_run_to_success_over_a_stream(make_run, fake_dify):
+    run = make_run(inputs={"query": "hello", "count": 3})
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.outputs == {"echo": "hello", "count": 3, "color": None}
+    assert run.attempts == 1
+    assert run.dify_workflow_run_id in fake_dify.runs
+    assert run.dify_task_id
+    assert run.started_at and run.finished_at and run.elapsed is not None
+    (post,) = run_posts(fake_dify)
+    assert post.json["response_mode"] == "streaming"
+    assert post.json["user"] == "hub:test"
+    assert post.headers["x-trace-id"] == f"hub-run-{run.pk}"
+
+
+def test_it_runs_in_blocking_mode_when_the_app_prefers_it(make_run, dify_app, fake_dify):
+    DifyApp.objects.filter(pk=dify_app.pk).update(response_mode=DifyApp.ResponseMode.BLOCKING)
+    run = make_run()
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run_posts(fake_dify)[0].json["response_mode"] == "blocking"
+
+
+def test_a_node_failure_is_a_failed_run_with_dify_error(make_run, fake_dify):
+    fake_dify.script("run", fd.node_failed("Node Code failed: division by zero"))
+    run = make_run()
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error_code == "workflow_failed"
+    assert "division by zero" in run.error_message
+    assert run.dify_workflow_run_id
+
+
+def test_inputs_are_checked_before_anything_is_sent(make_run, fake_dify):
+    run = make_run(inputs={"count": "many", "colour": "red"})
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error_code == "invalid_inputs"
+    assert "query" in run.error_message and "colour" in run.error_message
+    assert run_posts(fake_dify) == []
+
+
+def test_a_bad_key_fails_at_once_with_a_hint_and_without_the_key(make_run, dify_app, fake_dify):
+    DifyApp.objects.filter(pk=dify_app.pk).update(api_key="app-wrongwrongwrong")
+    run = make_run()
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error_code == "unauthorized"
+    assert "Access token is invalid" in run.error_message
+    assert "API key" in run.error_message
+    assert "app-wrongwrongwrong" not in run.error_message
+    assert run.attempts == 1
+
+
+def test_an_unpublished_workflow_says_to_publish_it(make_run, fake_dify):
+    fake_dify.script("run", fd.not_published())
+    run = make_run()
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.error_code == "invalid_param"
+    assert "publish the workflow" in run.error_message
+
+
+def test_too_many_requests_goes_back_to_the_queue_then_succeeds(make_run, fake_dify):
+    fake_dify.script("run", fd.too_many_requests(retry_after=1))
+    run = make_run()
+    step = engine.execute(run.pk)
+    assert step.action == "execute" and step.countdown >= 1
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED
+    assert run.error_code == "too_many_requests"
+    assert "retrying" in run.error_message
+    assert run.next_attempt_at is not None
+
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.attempts == 2
+    assert run.error_message == ""
+    assert len(run_posts(fake_dify)) == 2
+
+
+def test_retries_are_bounded(make_run, fake_dify, settings):
+    settings.HUB_RUN_MAX_ATTEMPTS = 2
+    fake_dify.script("run", fd.internal_server_error(), fd.internal_server_error())
+    run = make_run()
+    assert engine.execute(run.pk).action == "execute"
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error_message.startswith("Gave up after 2 attempts")
+
+
+def test_a_cut_stream_is_reconciled_from_dify_without_a_second_post(make_run, fake_dify):
+    fake_dify.script("run", fd.cut_after_started(finish_after=0.3))
+    run = make_run()
+    step = engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.dify_workflow_run_id  # stored before the cut
+    # Dify is still running it when asked right after the cut: ask again later.
+    assert step.action == "reconcile"
+    assert run.status == Run.Status.RUNNING
+    assert "still running" in run.error_message
+    assert fake_dify.wait_for_run_status(run.dify_workflow_run_id, "succeeded", timeout=5)
+    assert engine.reconcile(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.outputs["echo"] == "hello"
+    assert len(run_posts(fake_dify)) == 1
+
+
+def test_a_gateway_timeout_is_looked_up_in_the_logs_not_posted_again(make_run, fake_dify):
+    fake_dify.script("run", fd.gateway_error(504, run_seconds=0))
+    run = make_run()
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.dify_workflow_run_id in fake_dify.runs
+    assert len(run_posts(fake_dify)) == 1
+    assert any(r.path.startswith("/v1/workflows/logs") for r in fake_dify.requests)
+
+
+def test_a_stall_with_no_run_in_dify_is_sent_again(make_run, dify_app, fake_dify):
+    DifyApp.objects.filter(pk=dify_app.pk).update(first_event_timeout=1)
+    fake_dify.script("run", fd.stall(max_seconds=5))
+    run = make_run()
+    step = engine.execute(run.pk)
+    run.refresh_from_db()
+    # Dify logged nothing for this user, so sending again cannot duplicate anything.
+    assert step.action == "execute"
+    assert run.status == Run.Status.QUEUED
+    assert "Dify has no record" in run.error_message
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+
+
+def test_the_app_concurrency_limit_holds_runs_in_the_queue(make_run, dify_app, fake_dify):
+    DifyApp.objects.filter(pk=dify_app.pk).update(max_concurrent_runs=1)
+    make_run(status=Run.Status.RUNNING, started_at=timezone.now())
+    waiting = make_run()
+    step = engine.execute(waiting.pk)
+    assert step.action == "execute" and step.countdown > 0
+    waiting.refresh_from_db()
+    assert waiting.status == Run.Status.QUEUED and waiting.attempts == 0
+    assert run_posts(fake_dify) == []
+
+
+def test_a_redelivered_message_does_not_run_twice(make_run, fake_dify):
+    run = make_run()
+    engine.execute(run.pk)
+    assert engine.execute(run.pk) == engine.DONE
+    assert len(run_posts(fake_dify)) == 1
+
+
+def test_a_disabled_app_fails_the_run_with_a_clear_reason(make_run, dify_app, fake_dify):
+    DifyApp.objects.filter(pk=dify_app.pk).update(enabled=False)
+    run = make_run()
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error_message == "The Dify app 'echo' is disabled in the hub."
+
+
+def test_the_watchdog_ends_a_run_stuck_past_its_timeout(make_run, dify_app):
+    started = timezone.now() - timedelta(seconds=dify_app.run_timeout + 5)
+    stuck = make_run(status=Run.Status.RUNNING, started_at=started, attempt_started_at=started)
+    fresh = make_run(status=Run.Status.RUNNING, started_at=timezone.now(),
+                     attempt_started_at=timezone.now())
+    assert watchdog.end_stuck_runs(timezone.now()) == [stuck.pk]
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == Run.Status.FAILED and stuck.error_code == "hub_timeout"
+    assert fresh.status == Run.Status.RUNNING
+
+
+def test_the_watchdog_asks_dify_before_giving_up(make_run, dify_app, fake_dify):
+    finished = make_run()
+    engine.execute(finished.pk)
+    finished.refresh_from_db()
+    started = timezone.now() - timedelta(seconds=dify_app.run_timeout + 5)
+    # A run whose worker died after Dify had started it; Dify finished it meanwhile.
+    lost = make_run(status=Run.Status.RUNNING, started_at=started, attempt_started_at=started,
+                    dify_workflow_run_id=finished.dify_workflow_run_id)
+    assert watchdog.end_stuck_runs(timezone.now()) == []
+    lost.refresh_from_db()
+    assert lost.status == Run.Status.SUCCEEDED
+    assert lost.outputs == finished.outputs
+
+
+def test_lost_queued_runs_are_sent_again(make_run):
+    old = timezone.now() - timedelta(minutes=10)
+    lost = make_run()
+    Run.objects.filter(pk=lost.pk).update(updated_at=old)
+    make_run()  # just created: its message is still on its way
+    counts = watchdog.redispatch_lost(timezone.now())
+    assert counts["runs"] == 1
