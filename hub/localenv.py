@@ -29,9 +29,6 @@ def _configured(name: str) -> bool:
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
-        print("dify-hub needs Python 3.11 or newer.", file=sys.stderr)
-        return 1
     LOCAL_ENV.parent.mkdir(parents=True, exist_ok=True)
     additions = []
     if not _configured("SECRET_KEY"):
@@ -43,7 +40,9 @@ def main() -> int:
     if additions:
         fd = os.open(LOCAL_ENV, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as handle:
-            handle.write("# Generated on first start by `make`. Back this file up with the database.\n")
+            handle.write(
+                "# Generated on first start by `make`. Back this file up with the database.\n"
+            )
             handle.write("\n".join(additions) + "\n")
         print(f"Generated {', '.join(a.split('=')[0] for a in additions)} in {LOCAL_ENV}.")
     return 0

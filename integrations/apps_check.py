@@ -17,10 +17,10 @@ class CheckReport:
 
 
 def check_app(app: DifyApp) -> CheckReport:
-    client = app.client()
     try:
-        info = client.info()
-        parameters = client.parameters()
+        with app.client() as client:
+            info = client.info()
+            parameters = client.parameters()
     except DifyError as exc:
         error = str(exc)
         if exc.code == "app_unavailable":
@@ -33,9 +33,14 @@ def check_app(app: DifyApp) -> CheckReport:
     app.mode = mode
     app.input_form = form_to_json(parameters.input_form)
     app.checked_at = timezone.now()
-    app.check_error = "" if mode else f"Dify reports app mode '{info.mode}', which the hub cannot run."
+    app.check_error = (
+        "" if mode else f"Dify reports app mode '{info.mode}', which the hub cannot run."
+    )
     DifyApp.objects.filter(pk=app.pk).update(
-        mode=app.mode, input_form=app.input_form, checked_at=app.checked_at, check_error=app.check_error
+        mode=app.mode,
+        input_form=app.input_form,
+        checked_at=app.checked_at,
+        check_error=app.check_error,
     )
     if not mode:
         return CheckReport(False, app.check_error)

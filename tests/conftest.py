@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.dify import form_to_json, parse_input_form
-from integrations.models import DifyApp, Run
 from tests.fakes.dify_server import DEFAULT_INPUT_FORM, FakeDify
+
+# Django models are imported inside the fixtures, so the pure packages' tests
+# (tests/dify, tests/channels, tests/digests/test_schedule.py) also run without Django.
 
 
 @pytest.fixture
@@ -16,7 +17,10 @@ def fake_dify():
 
 
 @pytest.fixture
-def dify_app(db, fake_dify) -> DifyApp:
+def dify_app(db, fake_dify):
+    from integrations.dify import form_to_json, parse_input_form
+    from integrations.models import DifyApp
+
     return DifyApp.objects.create(
         name="echo",
         base_url=fake_dify.url,
@@ -31,7 +35,9 @@ def dify_app(db, fake_dify) -> DifyApp:
 
 @pytest.fixture
 def make_run(dify_app):
-    def make(app: DifyApp | None = None, inputs: dict | None = None, **fields) -> Run:
+    from integrations.models import Run
+
+    def make(app=None, inputs: dict | None = None, **fields) -> Run:
         fields.setdefault("kind", Run.Kind.MANUAL)
         fields.setdefault("source", "test")
         fields.setdefault("dify_user", "hub:test")

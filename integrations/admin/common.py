@@ -28,7 +28,9 @@ class SecretInput(forms.PasswordInput):
     """A password box that never sends the stored secret back to the browser."""
 
     def __init__(self, attrs=None):
-        super().__init__(attrs={"autocomplete": "off", "size": 60, **(attrs or {})}, render_value=False)
+        super().__init__(
+            attrs={"autocomplete": "off", "size": 60, **(attrs or {})}, render_value=False
+        )
 
 
 def keep_secret_when_blank(form: forms.ModelForm, field: str) -> str:

@@ -35,7 +35,19 @@ class DifyAppForm(forms.ModelForm):
 
     class Meta:
         model = DifyApp
-        fields = "__all__"
+        fields = (
+            "name",
+            "base_url",
+            "api_key",
+            "enabled",
+            "response_mode",
+            "connect_timeout",
+            "read_timeout",
+            "first_event_timeout",
+            "run_timeout",
+            "max_concurrent_runs",
+            "ca_bundle",
+        )
 
     def clean_api_key(self) -> str:
         value = keep_secret_when_blank(self, "api_key").strip()
@@ -101,7 +113,10 @@ class DifyAppAdmin(admin.ModelAdmin):
     actions = ("check_connection_action",)
     fieldsets = (
         (None, {"fields": ("name", "base_url", "masked_key", "api_key", "enabled")}),
-        ("Detected from Dify", {"fields": ("mode", "input_variables", "checked_at", "check_error")}),
+        (
+            "Detected from Dify",
+            {"fields": ("mode", "input_variables", "checked_at", "check_error")},
+        ),
         (
             "Calling",
             {
@@ -150,7 +165,9 @@ class DifyAppAdmin(admin.ModelAdmin):
         if obj.check_error:
             return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error[:80])
         if obj.checked_at:
-            return format_html('<span style="color:#228b22">✓ checked {}</span>', _ago(obj.checked_at))
+            return format_html(
+                '<span style="color:#228b22">✓ checked {}</span>', _ago(obj.checked_at)
+            )
         return "not checked"
 
     def save_model(self, request, obj, form, change):

@@ -8,9 +8,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from integrations.dify import DifyInputError, validate_inputs
 from integrations.digests import schedule
 from integrations.digests.firing import run_now
-from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import Digest, Run
 
 
@@ -50,7 +50,15 @@ class DigestForm(forms.ModelForm):
 @admin.register(Digest)
 class DigestAdmin(admin.ModelAdmin):
     form = DigestForm
-    list_display = ("name", "app", "schedule_in_words", "timezone", "enabled", "next_fire", "last_run")
+    list_display = (
+        "name",
+        "app",
+        "schedule_in_words",
+        "timezone",
+        "enabled",
+        "next_fire",
+        "last_run",
+    )
     list_filter = ("enabled", "app")
     search_fields = ("name",)
     filter_horizontal = ("recipients",)

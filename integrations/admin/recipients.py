@@ -68,7 +68,9 @@ class RecipientAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last result")
     def health(self, obj: Recipient) -> str:
-        if obj.last_error_at and (not obj.last_success_at or obj.last_error_at > obj.last_success_at):
+        if obj.last_error_at and (
+            not obj.last_success_at or obj.last_error_at > obj.last_success_at
+        ):
             return format_html('<span style="color:#ba2121">✗ {}</span>', obj.last_error[:100])
         if obj.last_success_at:
             return format_html('<span style="color:#228b22">✓ delivered</span>')

@@ -70,7 +70,16 @@ def attempts_table(delivery: Delivery) -> str:
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "coloured_status", "kind", "source", "app", "took", "total_tokens", "created_at")
+    list_display = (
+        "id",
+        "coloured_status",
+        "kind",
+        "source",
+        "app",
+        "took",
+        "total_tokens",
+        "created_at",
+    )
     list_filter = ("status", "kind", "app", ("created_at", admin.DateFieldListFilter))
     date_hierarchy = "created_at"
     search_fields = ("source", "error_message", "dify_workflow_run_id", "dify_task_id")

@@ -237,7 +237,9 @@ class Transport:
     def prepare(self, payload: dict) -> tuple[str, dict[str, str], bytes]:
         return self.url, json_headers(), encode_json(payload)
 
-    def _request(self, url: str, headers: dict[str, str], body: bytes) -> tuple[int, Mapping, bytes]:
+    def _request(
+        self, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Mapping, bytes]:
         """The network seam: one POST, no redirects, bounded time and size."""
         deadline = time.monotonic() + sum(self.timeout)
         try:
@@ -250,7 +252,12 @@ class Transport:
 
     def _post_with(self, session, url, headers, body, deadline) -> tuple[int, Mapping, bytes]:
         with session.post(
-            url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False, stream=True
+            url,
+            data=body,
+            headers=headers,
+            timeout=self.timeout,
+            allow_redirects=False,
+            stream=True,
         ) as response:
             return response.status_code, response.headers, self._read_body(response.raw, deadline)
 
@@ -278,9 +285,7 @@ class Transport:
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             what = "connection timed out"
         elif isinstance(exc, requests.exceptions.ReadTimeout) or _caused_by(exc, _is_read_timeout):
-            what = (
-                f"no answer within {self.timeout[1]:g} s (the message may still have been delivered)"
-            )
+            what = f"no answer within {self.timeout[1]:g} s (the message may still have been delivered)"
         elif isinstance(exc, requests.exceptions.SSLError) or _caused_by(
             exc, lambda e: isinstance(e, ssl.SSLError)
         ):
@@ -290,20 +295,35 @@ class Transport:
                 what = "TLS certificate verification failed"
             else:
                 what = "TLS handshake failed"
-        elif isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                              requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+        elif isinstance(
+            exc,
+            (
+                requests.exceptions.InvalidURL,
+                requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidHeader,
+            ),
+        ):
             what, permanent = "the webhook URL or a header is not valid", True
         elif _caused_by(exc, lambda e: isinstance(e, ConnectionRefusedError)):
             what = "connection refused"
-        elif _caused_by(exc, lambda e: isinstance(e, socket.gaierror)) or "NameResolutionError" in repr(exc):
+        elif _caused_by(
+            exc, lambda e: isinstance(e, socket.gaierror)
+        ) or "NameResolutionError" in repr(exc):
             what = "could not resolve the webhook host name"
         elif _caused_by(exc, lambda e: type(e).__name__ == "RemoteDisconnected"):
             what = "the server closed the connection without answering"
         elif _caused_by(exc, lambda e: isinstance(e, ConnectionResetError)):
             what = "connection reset by the server"
-        elif isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                              requests.exceptions.ContentDecodingError,
-                              urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError)):
+        elif isinstance(
+            exc,
+            (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+                urllib3.exceptions.ProtocolError,
+                urllib3.exceptions.DecodeError,
+            ),
+        ):
             what = "the answer was cut off"
         elif isinstance(exc, requests.exceptions.ConnectionError):
             what = "could not connect"
@@ -472,4 +492,6 @@ def _caused_by(exc: BaseException, predicate, _depth: int = 0) -> bool:
 
 
 def _is_read_timeout(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("ReadTimeoutError", "ReadTimeout") or isinstance(exc, socket.timeout)
+    return type(exc).__name__ in ("ReadTimeoutError", "ReadTimeout") or isinstance(
+        exc, socket.timeout
+    )

@@ -58,7 +58,9 @@ class DingTalkTransport(CodedReplyTransport):
     @classmethod
     def check_url_shape(cls, parts) -> None:
         if not dict(parse_qsl(parts.query)).get("access_token"):
-            raise OptionsError("webhook URL has no access_token parameter; copy the robot's full URL")
+            raise OptionsError(
+                "webhook URL has no access_token parameter; copy the robot's full URL"
+            )
 
     def build(self, message: Message) -> list[dict]:
         title = message.title.strip()
@@ -81,7 +83,8 @@ class DingTalkTransport(CodedReplyTransport):
             timestamp = str(int(time.time() * 1000))
             parts = urlsplit(url)
             query = [
-                (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
                 if k not in ("timestamp", "sign")
             ]
             query += [("timestamp", timestamp), ("sign", dingtalk_sign(self.secret, timestamp))]

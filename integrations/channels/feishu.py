@@ -37,8 +37,18 @@ from .sizing import json_utf8_bytes, split_text
 
 MAX_BODY = 19_000  # bytes; documented limit 20 KB, minus room for timestamp + sign
 COLORS = (
-    "blue", "wathet", "turquoise", "green", "yellow", "orange",
-    "red", "carmine", "violet", "purple", "indigo", "grey",
+    "blue",
+    "wathet",
+    "turquoise",
+    "green",
+    "yellow",
+    "orange",
+    "red",
+    "carmine",
+    "violet",
+    "purple",
+    "indigo",
+    "grey",
 )
 
 
@@ -96,7 +106,11 @@ class FeishuTransport(CodedReplyTransport):
     def prepare(self, payload: dict) -> tuple[str, dict[str, str], bytes]:
         if self.secret:
             timestamp = str(int(time.time()))
-            payload = {"timestamp": timestamp, "sign": feishu_sign(self.secret, timestamp), **payload}
+            payload = {
+                "timestamp": timestamp,
+                "sign": feishu_sign(self.secret, timestamp),
+                **payload,
+            }
         return self.url, json_headers(), encode_json(payload)
 
 

@@ -20,7 +20,9 @@ _BULLET = re.compile(r"^([ \t]*)[*+-][ \t]+(?=\S)", re.MULTILINE)
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC_STAR = re.compile(r"(?<![*\w\\])\*(?=[^\s*])(.+?)(?<=[^\s*\\])\*(?![*\w])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-_LINK = re.compile(r"!?\[([^\]\n]+)\]\(\s*<?([^\s<>()]+(?:\([^\s()]*\))?[^\s<>()]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_LINK = re.compile(
+    r"!?\[([^\]\n]+)\]\(\s*<?([^\s<>()]+(?:\([^\s()]*\))?[^\s<>()]*)>?(?:\s+\"[^\"]*\")?\s*\)"
+)
 _BOLD_MARK = "\ue002"  # stands for a bold asterisk while italics are converted
 
 

@@ -80,14 +80,18 @@ def _fit_head(text: str, room: int, measure: Measure, *, floor: int, paragraphs:
 
     Returns (head, cut index, opener of the fence the head closed or "").
     """
-    cut = _nice_cut(text, _longest_prefix(text, room, measure), floor=floor, prefer_paragraph=paragraphs)
+    cut = _nice_cut(
+        text, _longest_prefix(text, room, measure), floor=floor, prefer_paragraph=paragraphs
+    )
     head = text[:cut].rstrip()
     opener = open_fence(head)
     if opener:
         # Inside a code block: cut again leaving room to close it.
         closing = "\n" + _closing(opener)
         budget = room - measure(closing)
-        cut = _nice_cut(text, _longest_prefix(text, budget, measure), floor=floor, prefer_paragraph=paragraphs)
+        cut = _nice_cut(
+            text, _longest_prefix(text, budget, measure), floor=floor, prefer_paragraph=paragraphs
+        )
         head = text[:cut].rstrip()
         opener = open_fence(head)
         if opener:
@@ -105,7 +109,11 @@ def open_fence(text: str) -> str:
         fence = match.group(1)
         if not opener:
             opener = line.strip()
-        elif fence[0] == opener[0] and len(fence) >= _fence_len(opener) and not line.strip()[len(fence):].strip():
+        elif (
+            fence[0] == opener[0]
+            and len(fence) >= _fence_len(opener)
+            and not line.strip()[len(fence) :].strip()
+        ):
             opener = ""
     return opener
 

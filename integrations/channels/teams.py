@@ -42,7 +42,9 @@ class TeamsTransport(Transport):
 
     def build(self, message: Message) -> list[dict]:
         text = headings_to_bold(message.text.strip())
-        overhead = len(encode_json(self._payload(message.title.strip(), "", message.footer.strip())))
+        overhead = len(
+            encode_json(self._payload(message.title.strip(), "", message.footer.strip()))
+        )
         text = truncate_text(text, MAX_BODY - overhead, json_utf8_bytes)
         return [self._payload(message.title.strip(), text, message.footer.strip())]
 
@@ -50,11 +52,25 @@ class TeamsTransport(Transport):
         body: list[dict] = []
         if title:
             body.append(
-                {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True}
+                {
+                    "type": "TextBlock",
+                    "text": title,
+                    "weight": "Bolder",
+                    "size": "Medium",
+                    "wrap": True,
+                }
             )
         body.append({"type": "TextBlock", "text": text, "wrap": True})
         if footer:
-            body.append({"type": "TextBlock", "text": footer, "isSubtle": True, "size": "Small", "wrap": True})
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": footer,
+                    "isSubtle": True,
+                    "size": "Small",
+                    "wrap": True,
+                }
+            )
         card: dict = {
             "type": "AdaptiveCard",
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

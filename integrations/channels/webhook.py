@@ -42,8 +42,13 @@ DEFAULT_TEMPLATE = '{"title":"$TITLE","text":"$TEXT","footer":"$FOOTER","sent_at
 PLACEHOLDER = re.compile(r"\$(TITLE|TEXT|FOOTER|SENT_AT)\b")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS = {
-    "content-length", "host", "transfer-encoding", "connection",
-    "webhook-id", "webhook-timestamp", "webhook-signature",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
 }
 _SAMPLE = 'a "quoted" \\ back\nslash – 雨 $TEXT'
 
@@ -68,7 +73,9 @@ class WebhookTransport(Transport):
                 ) from None
         for name, value in (options.get("headers") or {}).items():
             if not isinstance(name, str) or not _HEADER_NAME.match(name):
-                raise OptionsError(f"option 'headers' for webhook has an invalid header name {name!r}")
+                raise OptionsError(
+                    f"option 'headers' for webhook has an invalid header name {name!r}"
+                )
             if name.lower() in _RESERVED_HEADERS:
                 raise OptionsError(f"option 'headers' for webhook may not set {name}")
             if not isinstance(value, str) or "\r" in value or "\n" in value:
@@ -100,7 +107,9 @@ class WebhookTransport(Transport):
             "webhook-timestamp": timestamp,
         }
         if self.secret:
-            headers["webhook-signature"] = sign(signing_key(self.secret), webhook_id, timestamp, body)
+            headers["webhook-signature"] = sign(
+                signing_key(self.secret), webhook_id, timestamp, body
+            )
         return self.url, headers, body
 
 
@@ -130,7 +139,9 @@ def signing_key(secret: str) -> bytes:
         try:
             return base64.b64decode(secret[len("whsec_") :], validate=True)
         except (binascii.Error, ValueError):
-            raise OptionsError("signing secret starts with whsec_ but is not valid base64") from None
+            raise OptionsError(
+                "signing secret starts with whsec_ but is not valid base64"
+            ) from None
     return secret.encode("utf-8")
 
 

@@ -219,7 +219,8 @@ def _is_connect_failure(exc: BaseException) -> bool:
         if isinstance(cause, (ReadTimeoutError, ProtocolError)):
             return False
         if isinstance(
-            cause, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError, socket.gaierror)
+            cause,
+            (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError, socket.gaierror),
         ):
             return True
     return False
@@ -368,7 +369,9 @@ class _Collector:
                 outputs=outputs,
                 error=wf.get("error") or None,
                 elapsed_time=_float(wf.get("elapsed_time")) or latency,
-                total_tokens=_int(wf.get("total_tokens")) if wf.get("total_tokens") is not None else tokens,
+                total_tokens=_int(wf.get("total_tokens"))
+                if wf.get("total_tokens") is not None
+                else tokens,
                 total_steps=_int(wf.get("total_steps")),
                 message_id=self.message_id,
                 conversation_id=self.conversation_id,
@@ -408,7 +411,9 @@ class DifyClient:
         session: requests.Session | None = None,
     ) -> None:
         if not base_url or not str(base_url).startswith(("http://", "https://")):
-            raise ValueError("base_url must be an http:// or https:// URL, e.g. https://api.dify.ai/v1")
+            raise ValueError(
+                "base_url must be an http:// or https:// URL, e.g. https://api.dify.ai/v1"
+            )
         if not api_key:
             raise ValueError("api_key is required")
         for name, value in (
@@ -482,7 +487,9 @@ class DifyClient:
         if not isinstance(user, str) or not user.strip():
             raise DifyInputError(["user: must be a non-empty string (the Dify end-user id)"])
 
-    def _transport_error(self, exc: requests.exceptions.RequestException, *, run_call: bool) -> DifyError:
+    def _transport_error(
+        self, exc: requests.exceptions.RequestException, *, run_call: bool
+    ) -> DifyError:
         where = self.base_url
         if isinstance(exc, requests.exceptions.SSLError):
             return DifyPermanentError(
@@ -501,7 +508,9 @@ class DifyClient:
                 requests.exceptions.URLRequired,
             ),
         ):
-            return DifyPermanentError(f"invalid request for {where}: {_short(exc)}", code="invalid_request")
+            return DifyPermanentError(
+                f"invalid request for {where}: {_short(exc)}", code="invalid_request"
+            )
         if _is_connect_failure(exc):
             return DifyRetryableError(
                 f"could not connect to {where} ({_short(exc)}); nothing was sent",
@@ -568,11 +577,17 @@ class DifyClient:
                 "Dify API (…/v1)?"
             )
             if run_call:
-                raise DifyOutcomeUnknown(message, code="bad_response", http_status=resp.status_code) from None
-            raise DifyPermanentError(message, code="bad_response", http_status=resp.status_code) from None
+                raise DifyOutcomeUnknown(
+                    message, code="bad_response", http_status=resp.status_code
+                ) from None
+            raise DifyPermanentError(
+                message, code="bad_response", http_status=resp.status_code
+            ) from None
 
     def _get(self, path: str, params: dict | None = None) -> Any:
-        resp = self._send("GET", path, params=params, timeout=(self.connect_timeout, self.read_timeout))
+        resp = self._send(
+            "GET", path, params=params, timeout=(self.connect_timeout, self.read_timeout)
+        )
         with resp:
             return self._json(resp, run_call=False, idempotent=True)
 
@@ -691,14 +706,20 @@ class DifyClient:
         """Run an app of any supported mode (as reported by ``info().mode``)."""
         if mode == "workflow":
             return self.run_workflow(
-                inputs, user=user, trace_id=trace_id, response_mode=response_mode, on_started=on_started
+                inputs,
+                user=user,
+                trace_id=trace_id,
+                response_mode=response_mode,
+                on_started=on_started,
             )
         if mode in _CHAT_MODES:
             inputs = dict(inputs or {})
             if query is None:
                 if "query" not in inputs:
                     raise DifyInputError(
-                        ["query: a chat app needs a query (pass query= or an inputs['query'] value)"]
+                        [
+                            "query: a chat app needs a query (pass query= or an inputs['query'] value)"
+                        ]
                     )
                 query = inputs.pop("query")
             if mode == "agent-chat":
@@ -713,7 +734,11 @@ class DifyClient:
             )
         if mode == "completion":
             return self.run_completion(
-                inputs, user=user, trace_id=trace_id, response_mode=response_mode, on_started=on_started
+                inputs,
+                user=user,
+                trace_id=trace_id,
+                response_mode=response_mode,
+                on_started=on_started,
             )
         raise DifyPermanentError(
             f"app mode {mode!r} is not supported (workflow, advanced-chat, chat, agent-chat, completion)",
@@ -747,7 +772,9 @@ class DifyClient:
 
     def _blocking_result(self, kind: str, data: Any, on_started: OnStarted | None) -> RunResult:
         if not isinstance(data, Mapping):
-            raise DifyOutcomeUnknown("unexpected run answer (not a JSON object)", code="bad_response")
+            raise DifyOutcomeUnknown(
+                "unexpected run answer (not a JSON object)", code="bad_response"
+            )
         task_id = _str(data.get("task_id"))
         run_id = _str(data.get("workflow_run_id"))
         if kind == "workflow":
@@ -954,8 +981,12 @@ class DifyClient:
                 run_id = _str(run.get("id")) if isinstance(run, Mapping) else None
                 if not run_id:
                     continue
-                session_id = _str(end_user.get("session_id")) if isinstance(end_user, Mapping) else None
-                created = _to_datetime(run.get("created_at")) or _to_datetime(item.get("created_at"))
+                session_id = (
+                    _str(end_user.get("session_id")) if isinstance(end_user, Mapping) else None
+                )
+                created = _to_datetime(run.get("created_at")) or _to_datetime(
+                    item.get("created_at")
+                )
                 if created is None or created < after or session_id != user:
                     continue
                 entries.append(

@@ -26,7 +26,9 @@ def start_deliveries(run: Run) -> None:
     """Follow-up of a succeeded digest run; called inside the run's final transaction."""
     digest = run.digest
     if digest is None:
-        _settle_now(run, Run.Status.FAILED, "no_digest", "The digest was deleted; output kept here.")
+        _settle_now(
+            run, Run.Status.FAILED, "no_digest", "The digest was deleted; output kept here."
+        )
         return
     try:
         text = select_output(run.outputs, digest.output_key)
@@ -75,8 +77,11 @@ def deliver_one(delivery_id: int) -> float | None:
         _finish(delivery, Delivery.Status.FAILED, f"Recipient '{delivery.recipient_name}' {why}.")
         return None
     transport = recipient.transport()
-    parts = transport.build(Message(**(delivery.run.message or {"text": ""})))
-    delivery.parts_total = len(parts)
+    parts = delivery.parts
+    if not parts:
+        parts = transport.build(Message(**(delivery.run.message or {"text": ""})))
+        delivery.parts, delivery.parts_total = parts, len(parts)
+        Delivery.objects.filter(pk=delivery.pk).update(parts=parts, parts_total=len(parts))
     for index in range(delivery.parts_sent, len(parts)):
         started = timezone.now()
         clock = time.monotonic()

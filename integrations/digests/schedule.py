@@ -94,7 +94,9 @@ def _to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def slots_between(expression: str, zone_name: str, start: datetime, end: datetime) -> list[datetime]:
+def slots_between(
+    expression: str, zone_name: str, start: datetime, end: datetime
+) -> list[datetime]:
     """Slots s with start < s <= end, in UTC, sorted, each instant once."""
     cron = normalize_cron(expression)
     zone = parse_zone(zone_name)

@@ -28,7 +28,8 @@ class DifyApp(models.Model):
         help_text="Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1.",
     )
     api_key = EncryptedTextField(
-        "API key", help_text="The app's service API key (app-…). Stored encrypted; never shown again."
+        "API key",
+        help_text="The app's service API key (app-…). Stored encrypted; never shown again.",
     )
     mode = models.CharField(
         max_length=20, choices=Mode.choices, blank=True, help_text="Detected from GET /info."

@@ -79,28 +79,6 @@ class Digest(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        errors: dict[str, str] = {}
-        try:
-            self.cron = schedule.normalize_cron(self.cron)
-        except schedule.ScheduleError as exc:
-            errors["cron"] = str(exc)
-        try:
-            schedule.parse_zone(self.timezone)
-        except schedule.ScheduleError as exc:
-            errors["timezone"] = str(exc)
-        if not isinstance(self.inputs, dict):
-            errors["inputs"] = "Inputs must be a JSON object, e.g. {\"city\": \"Berlin\"}."
-        else:
-            unknown = schedule.unknown_variables([self.inputs, self.title, self.footer, self.query])
-            if unknown:
-                errors["inputs"] = (
-                    f"Unknown variable(s) {', '.join(unknown)}; available: "
-                    + ", ".join("{{ %s }}" % v for v in schedule.VARIABLES)
-                )
-        if errors:
-            raise ValidationError(errors)
-
     def save(self, *args, **kwargs) -> None:
         from integrations.digests.sync import sync_schedule
 
@@ -121,3 +99,25 @@ class Digest(models.Model):
                     self.active_since = dj_timezone.now()
             super().save(*args, **kwargs)
             sync_schedule(self)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        try:
+            self.cron = schedule.normalize_cron(self.cron)
+        except schedule.ScheduleError as exc:
+            errors["cron"] = str(exc)
+        try:
+            schedule.parse_zone(self.timezone)
+        except schedule.ScheduleError as exc:
+            errors["timezone"] = str(exc)
+        if not isinstance(self.inputs, dict):
+            errors["inputs"] = 'Inputs must be a JSON object, e.g. {"city": "Berlin"}.'
+        else:
+            unknown = schedule.unknown_variables([self.inputs, self.title, self.footer, self.query])
+            if unknown:
+                errors["inputs"] = (
+                    f"Unknown variable(s) {', '.join(unknown)}; available: "
+                    + ", ".join(f"{{{{ {name} }}}}" for name in schedule.VARIABLES)
+                )
+        if errors:
+            raise ValidationError(errors)

@@ -26,7 +26,7 @@ class Recipient(models.Model):
         "kind options",
         default=dict,
         blank=True,
-        help_text="Per kind, e.g. Rocket.Chat {\"alias\": \"Weather\", \"emoji\": \":sunny:\"}.",
+        help_text='Per kind, e.g. Rocket.Chat {"alias": "Weather", "emoji": ":sunny:"}.',
     )
     enabled = models.BooleanField(default=True)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)

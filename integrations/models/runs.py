@@ -122,6 +122,12 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     parts_total = models.PositiveSmallIntegerField(default=0)
+    parts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The payloads built for this recipient, kept so a retry sends the same bytes "
+        "(and the same webhook-id) instead of building new ones.",
+    )
     parts_sent = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

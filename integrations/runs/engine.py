@@ -61,15 +61,16 @@ def execute(run_id: int) -> Next:
         return DONE
     try:
         inputs = validate_inputs(app.fields, run.inputs) if app.input_form else run.inputs
-        result = app.client().run_app(
-            app.mode or DifyApp.Mode.WORKFLOW,
-            dict(inputs),
-            user=run.dify_user,
-            trace_id=trace_id(run),
-            response_mode=app.response_mode,
-            query=run.query or None,
-            on_started=lambda task_id, run_ref: _record_ids(run, task_id, run_ref),
-        )
+        with app.client() as client:
+            result = client.run_app(
+                app.mode or DifyApp.Mode.WORKFLOW,
+                dict(inputs),
+                user=run.dify_user,
+                trace_id=trace_id(run),
+                response_mode=app.response_mode,
+                query=run.query or None,
+                on_started=lambda task_id, run_ref: _record_ids(run, task_id, run_ref),
+            )
     except DifyRetryableError as exc:
         return _retry_or_fail(run, exc)
     except DifyOutcomeUnknown as exc:
@@ -101,25 +102,35 @@ def reconcile(run_id: int, *, cause: DifyError | None = None) -> Next:
             "looked up by the hub, so it was not sent again (that could answer twice).",
         )
         return DONE
-    client = app.client()
-    try:
-        run_ref = run.dify_workflow_run_id or _find_started_run(client, run)
-        if not run_ref:
-            # Dify has no record of it: the request never started a run, so sending it again
-            # cannot make a duplicate.
-            return _retry_or_fail(run, cause, requeue_note="Dify has no record of the run")
-        detail = client.get_run(run_ref)
-    except DifyRetryableError as exc:
-        return _poll_later(run, f"cannot ask Dify about the run yet: {exc}")
-    except DifyOutcomeUnknown as exc:
-        return _poll_later(run, f"cannot ask Dify about the run yet: {exc}")
-    except DifyError as exc:
-        _fail(run, exc.code, f"{reason}; asking Dify about it failed: {_describe(app, exc)}")
-        return DONE
+    with app.client() as client:
+        try:
+            run_ref = run.dify_workflow_run_id or _find_started_run(client, run)
+            if not run_ref:
+                # Dify writes a run to its logs only when the run ends, so "not in the logs"
+                # means "not started" only once any run of ours would have ended.
+                if timezone.now() < _logs_deadline(run):
+                    return _poll_later(run, f"{reason}; Dify's logs show no run of it yet")
+                return _retry_or_fail(run, cause, requeue_note="Dify has no record of the run")
+            detail = client.get_run(run_ref)
+        except (DifyRetryableError, DifyOutcomeUnknown) as exc:
+            return _poll_later(run, f"cannot ask Dify about the run yet: {exc}")
+        except DifyError as exc:
+            _fail(run, exc.code, f"{reason}; asking Dify about it failed: {_describe(app, exc)}")
+            return DONE
     if detail.status == "running":
         return _poll_later(run, f"{reason}; Dify says the run is still running")
     finish(run, detail)
     return DONE
+
+
+def _logs_deadline(run: Run) -> datetime:
+    """When a run started by this attempt would surely have ended (and so be in the logs).
+
+    Kept a minute inside the run timeout, so this decides before the watchdog does.
+    """
+    started = run.attempt_started_at or run.created_at
+    timeout = run.app.run_timeout
+    return started + timedelta(seconds=max(timeout - 60, timeout / 2))
 
 
 def finish(run: Run, result: RunResult) -> None:
@@ -206,7 +217,8 @@ def _find_started_run(client, run: Run) -> str:
     since = (run.attempt_started_at or run.created_at) - timedelta(seconds=5)
     entries = client.find_runs(user=run.dify_user, created_after=since)
     candidates = sorted(
-        (entry for entry in entries if entry.created_at >= since), key=lambda entry: entry.created_at
+        (entry for entry in entries if entry.created_at >= since),
+        key=lambda entry: entry.created_at,
     )
     if not candidates:
         return ""

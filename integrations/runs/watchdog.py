@@ -24,19 +24,20 @@ def end_stuck_runs(now: datetime) -> list[int]:
         deadline = engine.stuck_deadline(run)
         if deadline is None or now <= deadline:
             continue
-        if run.dify_workflow_run_id:
-            try:
-                detail = run.app.client().get_run(run.dify_workflow_run_id)
-            except DifyError:
-                detail = None
-            if detail is not None and detail.status != "running":
-                engine.finish(run, detail)
-                continue
-        if run.dify_task_id:
-            try:  # best effort: free Dify's worker too
-                run.app.client().stop(run.dify_task_id, user=run.dify_user)
-            except DifyError as exc:
-                log.warning("run %s: could not stop Dify task: %s", run.pk, exc)
+        with run.app.client() as client:
+            if run.dify_workflow_run_id:
+                try:
+                    detail = client.get_run(run.dify_workflow_run_id)
+                except DifyError:
+                    detail = None
+                if detail is not None and detail.status != "running":
+                    engine.finish(run, detail)
+                    continue
+            if run.dify_task_id:
+                try:  # best effort: free Dify's worker too
+                    client.stop(run.dify_task_id, user=run.dify_user)
+                except DifyError as exc:
+                    log.warning("run %s: could not stop Dify task: %s", run.pk, exc)
         limit = run.app.run_timeout
         if engine._fail(
             run,

@@ -76,7 +76,11 @@ def test_it_rejects_bad_urls(url, message):
 
 
 def test_it_accepts_self_hosted_urls():
-    for url in ("http://10.0.0.5:3000/hooks/a/b", "https://chat.internal/hooks/x", "HTTPS://Chat.Example.com/x"):
+    for url in (
+        "http://10.0.0.5:3000/hooks/a/b",
+        "https://chat.internal/hooks/x",
+        "HTTPS://Chat.Example.com/x",
+    ):
         assert Probe.clean_url(url) == url
 
 
@@ -154,7 +158,11 @@ def test_it_keeps_plain_words_readable_when_redacting():
 def test_transport_error_carries_everything_the_caller_needs():
     error = TransportError("nope", permanent=False, status=429, body="slow", retry_after=2.5)
     assert (str(error), error.permanent, error.status, error.body, error.retry_after) == (
-        "nope", False, 429, "slow", 2.5,
+        "nope",
+        False,
+        429,
+        "slow",
+        2.5,
     )
     assert "permanent=False" in repr(error)
 

@@ -37,8 +37,12 @@ def test_it_serializes_object_bodies_compactly():
 
 def test_it_records_what_it_received():
     with SlackReceiver() as server:
-        requests.post(server.url + "&a=1" if "?" in server.url else server.url + "?a=1",
-                      json={"text": "hé"}, headers={"X-Test": "1"}, timeout=2)
+        requests.post(
+            server.url + "&a=1" if "?" in server.url else server.url + "?a=1",
+            json={"text": "hé"},
+            headers={"X-Test": "1"},
+            timeout=2,
+        )
         [request] = server.requests
     assert (request.method, request.path, request.query) == ("POST", server.path, {"a": ["1"]})
     assert request.header("x-test") == "1"

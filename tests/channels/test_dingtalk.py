@@ -28,7 +28,9 @@ class TestDingTalk(TransportContract):
 
     def test_it_sends_the_exact_body(self, receiver):
         self.make(receiver.url, secret="").send(
-            Message(text="**Build** ok\nall tests passed\n\n- a\n- b", title="CI", footer="dify-hub")
+            Message(
+                text="**Build** ok\nall tests passed\n\n- a\n- b", title="CI", footer="dify-hub"
+            )
         )
         assert receiver.requests[0].json == {
             "msgtype": "markdown",
@@ -50,7 +52,9 @@ class TestDingTalk(TransportContract):
         assert query["access_token"] == receiver.query.split("=", 1)[1]
         timestamp = query["timestamp"]
         assert abs(int(timestamp) / 1000 - time.time()) < 5
-        digest = hmac.new(SECRET.encode(), f"{timestamp}\n{SECRET}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(
+            SECRET.encode(), f"{timestamp}\n{SECRET}".encode(), hashlib.sha256
+        ).digest()
         expected = base64.b64encode(digest).decode()
         assert query["sign"] == expected
         assert f"sign={quote_plus(expected)}" in request.raw_query  # URL-encoded on the wire
@@ -71,7 +75,9 @@ class TestDingTalk(TransportContract):
 
     def test_it_explains_security_setting_failures(self, receiver):
         error = self.failure(receiver, "keyword_missing")
-        assert error.message.startswith("DingTalk refused the message: code 310000 (keywords not in content")
+        assert error.message.startswith(
+            "DingTalk refused the message: code 310000 (keywords not in content"
+        )
         assert "keyword, signing secret or IP allow-list" in error.message
 
     def test_it_needs_the_access_token_in_the_url(self):

@@ -6,10 +6,10 @@ from integrations.channels import Message, OptionsError
 from integrations.channels.discord import DiscordTransport
 from tests.fakes.chat_server import Answer, DiscordReceiver
 
-from .contract import TransportContract, paragraphs
+from .contract import SplittingContract, paragraphs
 
 
-class TestDiscord(TransportContract):
+class TestDiscord(SplittingContract):
     transport_class = DiscordTransport
     receiver_class = DiscordReceiver
     options = {"username": "Dify"}
@@ -18,7 +18,9 @@ class TestDiscord(TransportContract):
     long_message = Message(text=paragraphs(20, words=30), title="Digest")
 
     def test_it_sends_the_exact_body(self, receiver):
-        transport = DiscordTransport(receiver.url, {"username": "Dify", "avatar_url": "https://e.x/a.png"})
+        transport = DiscordTransport(
+            receiver.url, {"username": "Dify", "avatar_url": "https://e.x/a.png"}
+        )
         transport.send(Message(text="**Done** @everyone", title="CI", footer="dify-hub"))
         assert receiver.requests[0].json == {
             "content": "**CI**\n\n**Done** @everyone\n\n_dify-hub_",
@@ -38,7 +40,9 @@ class TestDiscord(TransportContract):
 
     def test_it_splits_at_2000_characters(self):
         transport = DiscordTransport("https://discord.com/api/webhooks/1/abc")
-        parts = transport.build(Message(text=paragraphs(30, words=30), title="Digest", footer="end"))
+        parts = transport.build(
+            Message(text=paragraphs(30, words=30), title="Digest", footer="end")
+        )
         assert len(parts) == 3
         assert all(len(p["content"]) <= 2000 for p in parts)
         assert parts[0]["content"].startswith("**Digest**")
@@ -49,7 +53,9 @@ class TestDiscord(TransportContract):
         assert (error.permanent, error.retry_after) == (False, 1.5)
 
     def test_it_falls_back_to_the_retry_after_header(self, receiver):
-        error = self.failure(receiver, Answer.json(429, {"message": "slow"}, **{"Retry-After": "3"}))
+        error = self.failure(
+            receiver, Answer.json(429, {"message": "slow"}, **{"Retry-After": "3"})
+        )
         assert error.retry_after == 3.0
 
     def test_it_names_the_discord_error(self, receiver):

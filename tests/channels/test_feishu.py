@@ -11,7 +11,7 @@ from integrations.channels import Message, OptionsError, TransportError
 from integrations.channels.feishu import FeishuTransport
 from tests.fakes.chat_server import Answer, FeishuReceiver
 
-from .contract import TransportContract, paragraphs
+from .contract import SplittingContract, paragraphs
 
 SECRET = "Ks8Lm2Qp9Rt4Vw7X"
 URL = "https://open.feishu.cn/open-apis/bot/v2/hook/4a6e2d1c"
@@ -22,12 +22,16 @@ def expected_sign(timestamp: str, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-class TestFeishu(TransportContract):
+class TestFeishu(SplittingContract):
     transport_class = FeishuTransport
     receiver_class = FeishuReceiver
     secret = SECRET
     permanent_answers = (
-        "sign_mismatch", "ip_not_allowed", "keyword_not_found", "bad_request", "invalid_token",
+        "sign_mismatch",
+        "ip_not_allowed",
+        "keyword_not_found",
+        "bad_request",
+        "invalid_token",
     )
     transient_answers = ("rate_limited", "server_error")
     long_message = Message(text=paragraphs(150, words=40, word="日报"), title="Digest")
@@ -67,13 +71,17 @@ class TestFeishu(TransportContract):
         assert "sign" not in receiver.requests[0].json
 
     def test_it_splits_cjk_text_under_20_kb_with_numbered_titles(self, receiver):
-        replies = self.make(receiver.url).send(Message(text=paragraphs(150, words=40, word="日报"), title="日报", footer="end"))
+        replies = self.make(receiver.url).send(
+            Message(text=paragraphs(150, words=40, word="日报"), title="日报", footer="end")
+        )
         bodies = [r.body for r in receiver.requests]
         assert len(replies) == len(bodies) == 3
         assert all(len(b) <= 20 * 1024 for b in bodies)
         titles = [r.json["card"]["header"]["title"]["content"] for r in receiver.requests]
         assert titles == ["日报 (1/3)", "日报 (2/3)", "日报 (3/3)"]
-        notes = [e for r in receiver.requests for e in r.json["card"]["elements"] if e["tag"] == "note"]
+        notes = [
+            e for r in receiver.requests for e in r.json["card"]["elements"] if e["tag"] == "note"
+        ]
         assert len(notes) == 1  # footer only on the last card
 
     def test_it_treats_a_200_with_nonzero_code_as_failure(self, receiver):
@@ -89,7 +97,9 @@ class TestFeishu(TransportContract):
         assert (error.permanent, error.status) == (False, 200)
 
     def test_it_treats_unknown_codes_as_permanent(self, receiver):
-        error = self.failure(receiver, Answer.json(200, {"code": 12345, "msg": "new error", "data": {}}))
+        error = self.failure(
+            receiver, Answer.json(200, {"code": 12345, "msg": "new error", "data": {}})
+        )
         assert error.permanent is True
         assert "code 12345 (new error)" in error.message
 
@@ -103,4 +113,3 @@ class TestFeishu(TransportContract):
     def test_it_rejects_an_unknown_header_color(self):
         with pytest.raises(OptionsError, match="header_color"):
             FeishuTransport(URL, {"header_color": "pink"})
-

@@ -77,5 +77,7 @@ def test_each_answer_fixture_is_well_formed(name):
     assert set(fixture) >= {"description", "source", "status", "body", "expect"}
     assert fixture["expect"] in ("success", "permanent", "transient")
     assert isinstance(fixture["body"], (str, dict, list))
-    if isinstance(fixture["body"], str) and fixture.get("headers", {}).get("Content-Type", "").startswith("application/json"):
+    if isinstance(fixture["body"], str) and fixture.get("headers", {}).get(
+        "Content-Type", ""
+    ).startswith("application/json"):
         json.loads(fixture["body"])  # raw JSON text must still be JSON

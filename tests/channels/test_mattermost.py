@@ -4,10 +4,10 @@ from integrations.channels import Message
 from integrations.channels.mattermost import MattermostTransport
 from tests.fakes.chat_server import MattermostReceiver
 
-from .contract import TransportContract, paragraphs
+from .contract import SplittingContract, paragraphs
 
 
-class TestMattermost(TransportContract):
+class TestMattermost(SplittingContract):
     transport_class = MattermostTransport
     receiver_class = MattermostReceiver
     options = {"username": "dify"}
@@ -18,9 +18,16 @@ class TestMattermost(TransportContract):
     def test_it_sends_the_exact_body(self, receiver):
         transport = MattermostTransport(
             receiver.url,
-            {"channel": "town-square", "username": "dify", "icon_url": "https://e.x/i.png", "icon_emoji": ":robot:"},
+            {
+                "channel": "town-square",
+                "username": "dify",
+                "icon_url": "https://e.x/i.png",
+                "icon_emoji": ":robot:",
+            },
         )
-        transport.send(Message(text="**Bold** stays, # and `code` too", title="Digest", footer="by dify-hub"))
+        transport.send(
+            Message(text="**Bold** stays, # and `code` too", title="Digest", footer="by dify-hub")
+        )
         assert receiver.requests[0].json == {
             "text": "#### Digest\n\n**Bold** stays, # and `code` too\n\n_by dify-hub_",
             "channel": "town-square",
@@ -31,7 +38,9 @@ class TestMattermost(TransportContract):
 
     def test_it_leaves_markdown_alone(self):
         text = "## Head\n**b** *i* ~~s~~ [l](https://x.y)\n| a | b |\n|---|---|"
-        [payload] = MattermostTransport("https://mm.example.com/hooks/abc").build(Message(text=text))
+        [payload] = MattermostTransport("https://mm.example.com/hooks/abc").build(
+            Message(text=text)
+        )
         assert payload["text"] == text
 
     def test_it_splits_itself_below_the_post_limit(self):

@@ -36,7 +36,11 @@ def test_it_offers_choices_in_registry_order():
 
 
 def test_it_says_which_kinds_take_a_signing_secret():
-    assert {k for k in TRANSPORTS if get_transport(k).needs_secret} == {"feishu", "dingtalk", "webhook"}
+    assert {k for k in TRANSPORTS if get_transport(k).needs_secret} == {
+        "feishu",
+        "dingtalk",
+        "webhook",
+    }
 
 
 def test_it_rejects_an_unknown_kind():
@@ -46,7 +50,9 @@ def test_it_rejects_an_unknown_kind():
 
 def test_the_package_never_imports_django():
     for path in PACKAGE.glob("*.py"):
-        assert not re.search(r"^\s*(from|import)\s+django", path.read_text(), re.MULTILINE), path.name
+        assert not re.search(r"^\s*(from|import)\s+django", path.read_text(), re.MULTILINE), (
+            path.name
+        )
     code = (
         "import sys, integrations.channels as c\n"
         "[c.get_transport(k) for k in c.TRANSPORTS]\n"

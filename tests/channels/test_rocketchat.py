@@ -7,15 +7,19 @@ from integrations.channels.rocketchat import RocketChatTransport
 from integrations.channels.sizing import utf16_units
 from tests.fakes.chat_server import Answer, RocketChatReceiver
 
-from .contract import TransportContract, paragraphs
+from .contract import SplittingContract, paragraphs
 
 
-class TestRocketChat(TransportContract):
+class TestRocketChat(SplittingContract):
     transport_class = RocketChatTransport
     receiver_class = RocketChatReceiver
     options = {"alias": "Dify", "emoji": ":robot:"}
     permanent_answers = (
-        "invalid_channel", "override_disabled", "unauthorized", "disabled", "not_a_webhook",
+        "invalid_channel",
+        "override_disabled",
+        "unauthorized",
+        "disabled",
+        "not_a_webhook",
     )
     transient_answers = ("rate_limited", "server_error")
     long_message = Message(text=paragraphs(300), title="Digest")
@@ -23,9 +27,16 @@ class TestRocketChat(TransportContract):
     def test_it_sends_the_exact_body(self, receiver):
         transport = RocketChatTransport(
             receiver.url,
-            {"alias": " Dify bot ", "avatar": "https://example.com/a.png", "channel": "#ops", "emoji": ""},
+            {
+                "alias": " Dify bot ",
+                "avatar": "https://example.com/a.png",
+                "channel": "#ops",
+                "emoji": "",
+            },
         )
-        transport.send(Message(text="Build **green** on `main`.", title="CI", footer="sent by dify-hub"))
+        transport.send(
+            Message(text="Build **green** on `main`.", title="CI", footer="sent by dify-hub")
+        )
         assert receiver.requests[0].json == {
             "text": "*CI*\n\nBuild *green* on `main`.\n\n_sent by dify-hub_",
             "alias": "Dify bot",
@@ -74,13 +85,18 @@ class TestRocketChat(TransportContract):
         assert "disabled in Rocket.Chat administration" in error.message
 
     def test_it_retries_a_503_that_is_not_rocketchat_answering(self, receiver):
-        proxy = Answer(503, b"<html>Service Temporarily Unavailable</html>", (("Content-Type", "text/html"),))
+        proxy = Answer(
+            503, b"<html>Service Temporarily Unavailable</html>", (("Content-Type", "text/html"),)
+        )
         error = self.failure(receiver, proxy)
         assert (error.status, error.permanent) == (503, False)
 
     def test_it_reports_the_rocketchat_error_text(self, receiver):
         error = self.failure(receiver, "invalid_channel")
-        assert error.message == "Rocket.Chat answered HTTP 400 (invalid-channel): Rocket.Chat refused the message"
+        assert (
+            error.message
+            == "Rocket.Chat answered HTTP 400 (invalid-channel): Rocket.Chat refused the message"
+        )
 
     def test_it_reads_the_rate_limit_reset_header(self, receiver):
         error = self.failure(receiver, "rate_limited")

@@ -39,15 +39,13 @@ def test_it_closes_and_reopens_code_fences():
         assert len(part) <= 120
         assert open_fence(part) == ""
     assert all(p.startswith("```python\n") for p in parts[2:-1])
-    body_lines = [
-        line for p in parts for line in p.split("\n") if line.startswith("line_")
-    ]
+    body_lines = [line for p in parts for line in p.split("\n") if line.startswith("line_")]
     assert body_lines == [f"line_{i}()" for i in range(30)]
 
 
 @pytest.mark.parametrize("measure", [len, utf8_bytes, utf16_units, json_utf8_bytes])
 def test_every_part_fits_whatever_the_unit(measure):
-    text = ("混合 text with \"quotes\" and 😀 emoji\n" * 200) + "```\n" + "代码\n" * 300 + "```"
+    text = ('混合 text with "quotes" and 😀 emoji\n' * 200) + "```\n" + "代码\n" * 300 + "```"
     parts = split_text(text, 700, measure)
     assert all(measure(p) <= 700 for p in parts)
     assert all(open_fence(p) == "" for p in parts)

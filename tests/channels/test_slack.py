@@ -6,22 +6,31 @@ from integrations.channels import Message, TransportError
 from integrations.channels.slack import SlackTransport
 from tests.fakes.chat_server import Answer, SlackReceiver
 
-from .contract import TransportContract, paragraphs
+from .contract import SplittingContract, paragraphs
 
 
-class TestSlack(TransportContract):
+class TestSlack(SplittingContract):
     transport_class = SlackTransport
     receiver_class = SlackReceiver
     permanent_answers = (
-        "invalid_payload", "user_not_found", "action_prohibited", "invalid_token",
-        "channel_not_found", "no_service", "channel_is_archived",
+        "invalid_payload",
+        "user_not_found",
+        "action_prohibited",
+        "invalid_token",
+        "channel_not_found",
+        "no_service",
+        "channel_is_archived",
     )
     transient_answers = ("rate_limited", "server_error")
     long_message = Message(text=paragraphs(60), title="Digest")
 
     def test_it_sends_the_exact_body(self, receiver):
         self.make(receiver.url).send(
-            Message(text="Deploy **done** & see [log](https://ci.example.com/1?a=1&b=2)", title="CI <prod>", footer="dify-hub")
+            Message(
+                text="Deploy **done** & see [log](https://ci.example.com/1?a=1&b=2)",
+                title="CI <prod>",
+                footer="dify-hub",
+            )
         )
         assert receiver.requests[0].json == {
             "text": "*CI &lt;prod&gt;*\n\n"

@@ -18,7 +18,9 @@ class TestTeams(TransportContract):
     transient_answers = ("rate_limited", "server_error")
 
     def test_it_sends_the_exact_body(self, receiver):
-        self.make(receiver.url).send(Message(text="# Head\n**All** green", title="Digest", footer="dify-hub"))
+        self.make(receiver.url).send(
+            Message(text="# Head\n**All** green", title="Digest", footer="dify-hub")
+        )
         assert receiver.requests[0].json == {
             "type": "message",
             "attachments": [
@@ -29,9 +31,21 @@ class TestTeams(TransportContract):
                         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                         "version": "1.4",
                         "body": [
-                            {"type": "TextBlock", "text": "Digest", "weight": "Bolder", "size": "Medium", "wrap": True},
+                            {
+                                "type": "TextBlock",
+                                "text": "Digest",
+                                "weight": "Bolder",
+                                "size": "Medium",
+                                "wrap": True,
+                            },
                             {"type": "TextBlock", "text": "**Head**\n**All** green", "wrap": True},
-                            {"type": "TextBlock", "text": "dify-hub", "isSubtle": True, "size": "Small", "wrap": True},
+                            {
+                                "type": "TextBlock",
+                                "text": "dify-hub",
+                                "isSubtle": True,
+                                "size": "Small",
+                                "wrap": True,
+                            },
                         ],
                         "msteams": {"width": "Full"},
                     },

@@ -40,7 +40,7 @@ class TestWebhook(TransportContract):
         return request.json
 
     def test_it_sends_the_default_body(self, receiver):
-        self.make(receiver.url, secret="").send(Message(text="**hi** \"you\"", title="T", footer="F"))
+        self.make(receiver.url, secret="").send(Message(text='**hi** "you"', title="T", footer="F"))
         sent = receiver.requests[0].json
         sent_at = sent.pop("sent_at")
         assert sent == {"title": "T", "text": '**hi** "you"', "footer": "F"}
@@ -48,9 +48,13 @@ class TestWebhook(TransportContract):
         assert sent_at.endswith("+00:00")
 
     def test_it_fills_a_body_template_with_escaped_text(self, receiver):
-        template = '{"msg": "$TITLE: $TEXT", "meta": {"footer": "$FOOTER", "at": "$SENT_AT"}, "n": 1}'
+        template = (
+            '{"msg": "$TITLE: $TEXT", "meta": {"footer": "$FOOTER", "at": "$SENT_AT"}, "n": 1}'
+        )
         transport = self.make(receiver.url, options={"body_template": template})
-        transport.send(Message(text='line 1\nsays "hi" \\ costs $TEXT $SENT_AT', title="雨", footer=""))
+        transport.send(
+            Message(text='line 1\nsays "hi" \\ costs $TEXT $SENT_AT', title="雨", footer="")
+        )
         sent = receiver.requests[0].json
         assert sent["msg"] == '雨: line 1\nsays "hi" \\ costs $TEXT $SENT_AT'
         assert sent["meta"]["footer"] == ""
@@ -61,12 +65,12 @@ class TestWebhook(TransportContract):
         with pytest.raises(OptionsError) as info:
             WebhookTransport.clean_options({"body_template": '{"text": $TEXT}'})
         assert "option 'body_template' for webhook is not valid JSON" in str(info.value)
-        assert 'inside quotes' in str(info.value)
+        assert "inside quotes" in str(info.value)
 
     def test_it_sends_extra_headers(self, receiver):
-        self.make(receiver.url, options={"headers": {"Authorization": "Bearer abc", "X-Env": "prod"}}).send(
-            Message(text="hi")
-        )
+        self.make(
+            receiver.url, options={"headers": {"Authorization": "Bearer abc", "X-Env": "prod"}}
+        ).send(Message(text="hi"))
         request = receiver.requests[0]
         assert request.header("Authorization") == "Bearer abc"
         assert request.header("X-Env") == "prod"

@@ -6,13 +6,13 @@ from integrations.channels import Message, OptionsError
 from integrations.channels.wecom import WeComTransport
 from tests.fakes.chat_server import WeComReceiver
 
-from .contract import TransportContract
+from .contract import SplittingContract
 
 URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6"
 CJK_LINE = "今日构建全部通过，部署已完成，请查看监控面板。"  # 23 chars, 69 bytes
 
 
-class TestWeCom(TransportContract):
+class TestWeCom(SplittingContract):
     transport_class = WeComTransport
     receiver_class = WeComReceiver
     permanent_answers = ("invalid_url", "too_long")
@@ -23,7 +23,9 @@ class TestWeCom(TransportContract):
         self.make(receiver.url).send(Message(text="**构建** 通过", title="日报", footer="dify-hub"))
         assert receiver.requests[0].json == {
             "msgtype": "markdown",
-            "markdown": {"content": '## 日报\n\n**构建** 通过\n\n<font color="comment">dify-hub</font>'},
+            "markdown": {
+                "content": '## 日报\n\n**构建** 通过\n\n<font color="comment">dify-hub</font>'
+            },
         }
 
     def test_it_splits_on_a_4096_byte_budget_at_line_ends(self):
@@ -48,7 +50,9 @@ class TestWeCom(TransportContract):
     def test_it_treats_an_invalid_webhook_url_as_permanent(self, receiver):
         error = self.failure(receiver, "invalid_url")
         assert error.permanent is True
-        assert error.message.startswith("WeCom refused the message: code 93000 (invalid webhook url")
+        assert error.message.startswith(
+            "WeCom refused the message: code 93000 (invalid webhook url"
+        )
         assert "copy its webhook URL again" in error.message
 
     def test_it_needs_the_key_in_the_url(self):

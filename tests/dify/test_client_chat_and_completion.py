@@ -37,8 +37,11 @@ def test_it_returns_a_chat_answer_with_message_and_conversation_ids(make, respon
     seen = []
 
     result = client.run_chat(
-        "Review this", {"topic": "code review"}, user="hub:chat",
-        response_mode=response_mode, on_started=lambda *ids: seen.append(ids),
+        "Review this",
+        {"topic": "code review"},
+        user="hub:chat",
+        response_mode=response_mode,
+        on_started=lambda *ids: seen.append(ids),
     )
 
     assert result.status == "succeeded"
@@ -56,7 +59,9 @@ def test_it_continues_a_conversation(make):
     fake, client = make("chat")
     first = client.run_chat("hello", {"topic": "x"}, user="u")
 
-    second = client.run_chat("again", {"topic": "x"}, user="u", conversation_id=first.conversation_id)
+    second = client.run_chat(
+        "again", {"topic": "x"}, user="u", conversation_id=first.conversation_id
+    )
 
     assert second.conversation_id == first.conversation_id
     assert fake.requests_to("/chat-messages")[1].json["conversation_id"] == first.conversation_id
@@ -66,7 +71,9 @@ def test_it_reports_an_unknown_conversation_as_permanent(make):
     _, client = make("chat")
 
     with pytest.raises(DifyPermanentError) as info:
-        client.run_chat("hi", {"topic": "x"}, user="u", conversation_id="7d3c0f3e-0000-4000-8000-000000000000")
+        client.run_chat(
+            "hi", {"topic": "x"}, user="u", conversation_id="7d3c0f3e-0000-4000-8000-000000000000"
+        )
 
     assert info.value.code == "not_found"
 
@@ -77,7 +84,9 @@ def test_it_reads_a_chatflow_stream_to_the_end_in_either_order(make, finish_orde
     fake.script("chat", success(answer="the final answer", finish_order=finish_order))
     seen = []
 
-    result = client.run_chat("q?", {"topic": "x"}, user="u", on_started=lambda *ids: seen.append(ids))
+    result = client.run_chat(
+        "q?", {"topic": "x"}, user="u", on_started=lambda *ids: seen.append(ids)
+    )
 
     assert result.status == "succeeded"
     assert result.outputs["answer"] == "the final answer"
@@ -115,7 +124,9 @@ def test_it_needs_a_query_for_chat_apps(make):
 def test_it_returns_a_completion_answer(make, response_mode):
     fake, client = make("completion")
 
-    result = client.run_app("completion", {"query": "write a haiku"}, user="u", response_mode=response_mode)
+    result = client.run_app(
+        "completion", {"query": "write a haiku"}, user="u", response_mode=response_mode
+    )
 
     assert result.status == "succeeded"
     assert result.outputs == {"answer": "Echo: write a haiku"}
@@ -126,8 +137,11 @@ def test_it_returns_a_completion_answer(make, response_mode):
 
 def test_it_raises_the_in_stream_chat_error(make):
     fake, client = make("chat")
-    fake.script("chat", stream_error("completion_request_error", "[openai] Bad Request Error"),
-                stream_error("internal_server_error", "boom", 500))
+    fake.script(
+        "chat",
+        stream_error("completion_request_error", "[openai] Bad Request Error"),
+        stream_error("internal_server_error", "boom", 500),
+    )
 
     with pytest.raises(DifyPermanentError) as info:
         client.run_chat("hi", {"topic": "x"}, user="u")

@@ -59,7 +59,9 @@ def test_it_posts_to_the_pinned_workflow_version(fake, client):
     serve_json(fake, "run", "33_run_by_workflow_id.json")
     version = cap["response"]["body_json"]["data"]["workflow_id"]
 
-    result = client.run_workflow({"query": "hello world"}, user="u", response_mode="blocking", workflow_id=version)
+    result = client.run_workflow(
+        {"query": "hello world"}, user="u", response_mode="blocking", workflow_id=version
+    )
 
     assert fake.requests[-1].path == cap["request"]["path"]
     assert result.workflow_run_id == "721d06fa-3b39-4b2f-a22b-49d26b6d25ab"
@@ -77,7 +79,9 @@ def test_it_reads_the_real_stream_chunked_as_dify_sent_it(fake, client):
     )
     seen = []
 
-    result = client.run_workflow({"query": "hello world"}, user="u", on_started=lambda *ids: seen.append(ids))
+    result = client.run_workflow(
+        {"query": "hello world"}, user="u", on_started=lambda *ids: seen.append(ids)
+    )
 
     assert result.status == "succeeded"
     assert result.task_id == "b9ae3a91-31b1-490c-837d-d432e1e1384a"
@@ -110,7 +114,9 @@ def test_it_survives_the_real_25s_node_replayed_faster_thanks_to_the_pings(fake)
 def test_it_reports_the_real_stopped_stream_as_a_stopped_run(fake, client):
     fake.script(
         "run",
-        raw_response(200, capture_bytes("61_slow_app_run_streaming_stopped_midway.sse.txt"), content_type=SSE),
+        raw_response(
+            200, capture_bytes("61_slow_app_run_streaming_stopped_midway.sse.txt"), content_type=SSE
+        ),
     )
 
     result = client.run_workflow({"query": "hello world"}, user="u")
@@ -140,7 +146,11 @@ def test_it_parses_the_real_info_answer(fake, client):
     info = client.info()
 
     assert (info.name, info.description, info.mode, info.tags, info.author_name) == (
-        "echo-workflow", "Start -> End echo", "workflow", [], "admin"
+        "echo-workflow",
+        "Start -> End echo",
+        "workflow",
+        [],
+        "admin",
     )
 
 
@@ -162,8 +172,16 @@ def test_it_parses_the_real_parameters_answer(fake, client):
 @pytest.mark.parametrize(
     ("name", "status", "outputs"),
     [
-        ("25_get_run_detail_blocking_run", "succeeded", {"echo": "hello world", "count": 3, "color": "green"}),
-        ("68_get_run_detail_long_run", "succeeded", {"echo": "hello world", "count": 3, "color": "green", "http_body": '{"slow":"done"}'}),
+        (
+            "25_get_run_detail_blocking_run",
+            "succeeded",
+            {"echo": "hello world", "count": 3, "color": "green"},
+        ),
+        (
+            "68_get_run_detail_long_run",
+            "succeeded",
+            {"echo": "hello world", "count": 3, "color": "green", "http_body": '{"slow":"done"}'},
+        ),
         ("63_get_run_detail_stopped_run", "running", {}),  # a stopped run reads back as running
     ],
 )
@@ -202,14 +220,14 @@ def test_it_parses_the_real_logs_answer_and_filters_by_user_and_time(fake, clien
 def test_it_drops_log_entries_of_other_users_even_if_the_server_ignores_the_filter(fake, client):
     serve_json(fake, "logs", "32_get_workflow_logs.json")
 
-    entries = client.find_runs(user="someone-else", created_after=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    entries = client.find_runs(
+        user="someone-else", created_after=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
 
     assert entries == []
 
 
-@pytest.mark.parametrize(
-    "name", ["29_stop_finished_task", "30_stop_unknown_task"]
-)
+@pytest.mark.parametrize("name", ["29_stop_finished_task", "30_stop_unknown_task"])
 def test_it_accepts_the_real_stop_answer(fake, client, name):
     cap = capture(f"{name}.json")
     serve_json(fake, "stop", f"{name}.json")

@@ -54,7 +54,9 @@ def test_it_runs_a_workflow_and_returns_outputs_ids_and_usage(fake, client, mode
     fake.script("run", success(total_tokens=42))
     seen = []
 
-    result = client.run_workflow(GOOD, user="hub:test", response_mode=mode, on_started=lambda *ids: seen.append(ids))
+    result = client.run_workflow(
+        GOOD, user="hub:test", response_mode=mode, on_started=lambda *ids: seen.append(ids)
+    )
 
     assert result.succeeded and result.status == "succeeded"
     assert result.outputs == {"echo": "hello world", "count": 3, "color": "green"}
@@ -82,7 +84,9 @@ def test_it_reports_the_ids_while_the_streaming_run_is_still_running(fake, clien
 def test_it_sends_the_key_json_headers_user_agent_trace_id_and_user(fake):
     client = DifyClient(fake.url + "/", fake.api_key, user_agent="dify-hub/1.0 (test)")
 
-    client.run_workflow(GOOD, user="hub:integration-7", trace_id="job-123_abc", response_mode="blocking")
+    client.run_workflow(
+        GOOD, user="hub:integration-7", trace_id="job-123_abc", response_mode="blocking"
+    )
 
     (request,) = run_posts(fake)
     assert request.path == "/v1/workflows/run"
@@ -91,7 +95,11 @@ def test_it_sends_the_key_json_headers_user_agent_trace_id_and_user(fake):
     assert request.headers["accept"] == "application/json"
     assert request.headers["user-agent"] == "dify-hub/1.0 (test)"
     assert request.headers["x-trace-id"] == "job-123_abc"
-    assert request.json == {"inputs": GOOD, "response_mode": "blocking", "user": "hub:integration-7"}
+    assert request.json == {
+        "inputs": GOOD,
+        "response_mode": "blocking",
+        "user": "hub:integration-7",
+    }
 
 
 def test_it_asks_for_an_event_stream_in_streaming_mode(fake, client):
@@ -154,8 +162,12 @@ ERROR_CASES = [
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("behaviour", "cls", "code", "status"), ERROR_CASES, ids=[c[2] + str(c[3]) for c in ERROR_CASES])
-def test_it_raises_the_right_error_for_each_dify_error_answer(fake, client, mode, behaviour, cls, code, status):
+@pytest.mark.parametrize(
+    ("behaviour", "cls", "code", "status"), ERROR_CASES, ids=[c[2] + str(c[3]) for c in ERROR_CASES]
+)
+def test_it_raises_the_right_error_for_each_dify_error_answer(
+    fake, client, mode, behaviour, cls, code, status
+):
     fake.script("run", behaviour)
 
     with pytest.raises(DifyError) as info:
@@ -229,9 +241,11 @@ def test_it_finds_a_run_lost_in_a_cut_blocking_call_through_the_logs(fake, clien
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_it_reports_an_unknown_outcome_for_a_gateway_timeout_while_the_run_goes_on(fake, client, mode):
+def test_it_reports_an_unknown_outcome_for_a_gateway_timeout_while_the_run_goes_on(
+    fake, client, mode
+):
     before = dt.datetime.now(dt.UTC)
-    fake.script("run", gateway_error(504, run_seconds=0.3))
+    fake.script("run", gateway_error(504, run_seconds=0.6))
 
     with pytest.raises(DifyOutcomeUnknown) as info:
         client.run_workflow(GOOD, user="hub:gw", response_mode=mode)
@@ -320,7 +334,9 @@ def test_it_reports_a_blocking_read_timeout_as_an_unknown_outcome(fake):
 
 
 def test_it_raises_the_mapped_error_of_an_in_stream_error_event_with_the_ids(fake, client):
-    fake.script("run", stream_error("provider_not_initialize", "No valid model provider credentials found."))
+    fake.script(
+        "run", stream_error("provider_not_initialize", "No valid model provider credentials found.")
+    )
 
     with pytest.raises(DifyPermanentError) as info:
         client.run_workflow(GOOD, user="u")
@@ -332,7 +348,11 @@ def test_it_raises_the_mapped_error_of_an_in_stream_error_event_with_the_ids(fak
 
 
 def test_it_treats_an_in_stream_invalid_param_as_permanent_and_500_as_retryable(fake, client):
-    fake.script("run", stream_error("invalid_param", "bad", 400), stream_error("internal_server_error", "boom", 500))
+    fake.script(
+        "run",
+        stream_error("invalid_param", "bad", 400),
+        stream_error("internal_server_error", "boom", 500),
+    )
 
     with pytest.raises(DifyPermanentError):
         client.run_workflow(GOOD, user="u")
@@ -344,7 +364,10 @@ def test_it_reports_a_real_blocking_input_error_from_dify(fake, client):
     with pytest.raises(DifyPermanentError) as info:
         client.run_workflow({"query": "x", "color": "purple"}, user="u", response_mode="blocking")
 
-    assert info.value.message == "color in input form must be one of the following: ['red', 'green', 'blue']"
+    assert (
+        info.value.message
+        == "color in input form must be one of the following: ['red', 'green', 'blue']"
+    )
 
 
 def test_it_stops_a_running_task_and_the_stream_ends_stopped(fake, client):
@@ -418,8 +441,13 @@ def test_it_explains_a_base_url_without_v1(fake):
 def test_it_never_puts_the_api_key_in_an_error_message(fake, client):
     fake.script(
         "run",
-        raw_response(400, json.dumps({"code": "invalid_param", "message": f"bad key {fake.api_key}", "status": 400}),
-                     content_type="application/json"),
+        raw_response(
+            400,
+            json.dumps(
+                {"code": "invalid_param", "message": f"bad key {fake.api_key}", "status": 400}
+            ),
+            content_type="application/json",
+        ),
     )
 
     with pytest.raises(DifyError) as info:

@@ -15,36 +15,133 @@ from integrations.dify import (
 from tests.dify.conftest import capture, capture_headers
 
 CASES = [
-    ("04_run_missing_required_input", DifyPermanentError, "invalid_param", "query is required in input form"),
-    ("06_run_empty_inputs_object", DifyPermanentError, "invalid_param", "query is required in input form"),
-    ("07_run_inputs_field_absent", DifyPermanentError, "invalid_param", "1 validation error for WorkflowRunPayload inputs Field required"),
-    ("08_run_wrong_type_text_given_number", DifyPermanentError, "invalid_param", "(type 'text-input') query in input form must be a string"),
-    ("09_run_wrong_type_number_given_nonnumeric_string", DifyPermanentError, "invalid_param", "count in input form must be a valid number"),
-    ("11_run_wrong_type_number_given_object", DifyRetryableError, "internal_server_error", "The server encountered an internal error"),
-    ("12_run_select_value_not_in_options", DifyPermanentError, "invalid_param", "color in input form must be one of the following: ['red', 'green', 'blue']"),
-    ("13_run_text_too_long", DifyPermanentError, "invalid_param", "query in input form must be less than 256 characters"),
-    ("15_run_bad_response_mode", DifyPermanentError, "invalid_param", "1 validation error for WorkflowRunPayload response_mode"),
+    (
+        "04_run_missing_required_input",
+        DifyPermanentError,
+        "invalid_param",
+        "query is required in input form",
+    ),
+    (
+        "06_run_empty_inputs_object",
+        DifyPermanentError,
+        "invalid_param",
+        "query is required in input form",
+    ),
+    (
+        "07_run_inputs_field_absent",
+        DifyPermanentError,
+        "invalid_param",
+        "1 validation error for WorkflowRunPayload inputs Field required",
+    ),
+    (
+        "08_run_wrong_type_text_given_number",
+        DifyPermanentError,
+        "invalid_param",
+        "(type 'text-input') query in input form must be a string",
+    ),
+    (
+        "09_run_wrong_type_number_given_nonnumeric_string",
+        DifyPermanentError,
+        "invalid_param",
+        "count in input form must be a valid number",
+    ),
+    (
+        "11_run_wrong_type_number_given_object",
+        DifyRetryableError,
+        "internal_server_error",
+        "The server encountered an internal error",
+    ),
+    (
+        "12_run_select_value_not_in_options",
+        DifyPermanentError,
+        "invalid_param",
+        "color in input form must be one of the following: ['red', 'green', 'blue']",
+    ),
+    (
+        "13_run_text_too_long",
+        DifyPermanentError,
+        "invalid_param",
+        "query in input form must be less than 256 characters",
+    ),
+    (
+        "15_run_bad_response_mode",
+        DifyPermanentError,
+        "invalid_param",
+        "1 validation error for WorkflowRunPayload response_mode",
+    ),
     ("16_run_user_absent", DifyPermanentError, "invalid_param", "Arg user must be provided."),
     ("18_run_bad_api_key", DifyAuthError, "unauthorized", "Access token is invalid"),
-    ("19_run_no_authorization_header", DifyAuthError, "unauthorized", "Authorization header must be provided and start with 'Bearer'"),
-    ("20_run_authorization_not_bearer", DifyAuthError, "unauthorized", "Authorization scheme must be 'Bearer'"),
+    (
+        "19_run_no_authorization_header",
+        DifyAuthError,
+        "unauthorized",
+        "Authorization header must be provided and start with 'Bearer'",
+    ),
+    (
+        "20_run_authorization_not_bearer",
+        DifyAuthError,
+        "unauthorized",
+        "Authorization scheme must be 'Bearer'",
+    ),
     ("27_get_run_detail_unknown_id", DifyPermanentError, "not_found", "Workflow run not found."),
     ("28_get_run_detail_not_uuid", DifyRetryableError, "unknown", "Internal Server Error"),
     ("31_stop_without_user", DifyPermanentError, "invalid_param", "Arg user must be provided."),
-    ("40_unpublished_app_run_blocking", DifyPermanentError, "invalid_param", "Workflow not published"),
-    ("41_unpublished_app_run_streaming", DifyPermanentError, "invalid_param", "Workflow not published"),
-    ("42_unpublished_app_parameters", DifyPermanentError, "app_unavailable", "App unavailable, please check your app configurations."),
-    ("44_api_disabled_run_blocking", DifyAuthError, "forbidden", "The app's API service has been disabled."),
-    ("45_api_disabled_parameters", DifyAuthError, "forbidden", "The app's API service has been disabled."),
+    (
+        "40_unpublished_app_run_blocking",
+        DifyPermanentError,
+        "invalid_param",
+        "Workflow not published",
+    ),
+    (
+        "41_unpublished_app_run_streaming",
+        DifyPermanentError,
+        "invalid_param",
+        "Workflow not published",
+    ),
+    (
+        "42_unpublished_app_parameters",
+        DifyPermanentError,
+        "app_unavailable",
+        "App unavailable, please check your app configurations.",
+    ),
+    (
+        "44_api_disabled_run_blocking",
+        DifyAuthError,
+        "forbidden",
+        "The app's API service has been disabled.",
+    ),
+    (
+        "45_api_disabled_parameters",
+        DifyAuthError,
+        "forbidden",
+        "The app's API service has been disabled.",
+    ),
     ("46_deleted_api_key", DifyAuthError, "unauthorized", "Access token is invalid"),
-    ("47_get_on_run_endpoint", DifyPermanentError, "method_not_allowed", "The method is not allowed for the requested URL."),
-    ("48_unknown_v1_path", DifyPermanentError, "not_found", "HTTP 404 with a non-JSON body: 404 Not Found"),
-    ("49_run_malformed_json_body", DifyPermanentError, "bad_request", "The browser (or proxy) sent a request"),
+    (
+        "47_get_on_run_endpoint",
+        DifyPermanentError,
+        "method_not_allowed",
+        "The method is not allowed for the requested URL.",
+    ),
+    (
+        "48_unknown_v1_path",
+        DifyPermanentError,
+        "not_found",
+        "HTTP 404 with a non-JSON body: 404 Not Found",
+    ),
+    (
+        "49_run_malformed_json_body",
+        DifyPermanentError,
+        "bad_request",
+        "The browser (or proxy) sent a request",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "cls", "code", "message"), CASES, ids=[c[0] for c in CASES])
-def test_it_maps_each_real_error_answer_to_the_right_class_code_and_message(name, cls, code, message):
+def test_it_maps_each_real_error_answer_to_the_right_class_code_and_message(
+    name, cls, code, message
+):
     cap = capture(f"{name}.json")
     response = cap["response"]
 

@@ -160,7 +160,9 @@ def test_its_logs_have_the_real_shape():
     assert list(body) == list(real)
     assert list(body["data"][0]) == list(real["data"][0])
     assert list(body["data"][0]["workflow_run"]) == list(real["data"][0]["workflow_run"])
-    assert list(body["data"][0]["created_by_end_user"]) == list(real["data"][0]["created_by_end_user"])
+    assert list(body["data"][0]["created_by_end_user"]) == list(
+        real["data"][0]["created_by_end_user"]
+    )
     assert body["data"][0]["created_by_end_user"]["session_id"] == "capture-user-1"
 
 
@@ -183,4 +185,7 @@ def test_its_run_detail_has_the_real_shape():
 
 
 def test_its_default_form_is_the_echo_app_form():
-    assert capture("21_get_parameters.json")["response"]["body_json"]["user_input_form"] == DEFAULT_INPUT_FORM
+    assert (
+        capture("21_get_parameters.json")["response"]["body_json"]["user_input_form"]
+        == DEFAULT_INPUT_FORM
+    )

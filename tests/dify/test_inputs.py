@@ -18,7 +18,9 @@ from tests.dify.conftest import capture
 
 
 def echo_form() -> list[InputField]:
-    return parse_input_form(capture("21_get_parameters.json")["response"]["body_json"]["user_input_form"])
+    return parse_input_form(
+        capture("21_get_parameters.json")["response"]["body_json"]["user_input_form"]
+    )
 
 
 def field(type_: str, **kwargs) -> InputField:
@@ -44,8 +46,18 @@ def test_it_parses_the_real_parameters_form():
 
 def test_it_tolerates_unknown_keys_and_skips_malformed_elements():
     form = [
-        {"paragraph": {"variable": "diff", "label": "Diff", "required": True, "max_length": None,
-                       "hide": True, "default": "x", "json_schema": {"a": 1}, "description": "d"}},
+        {
+            "paragraph": {
+                "variable": "diff",
+                "label": "Diff",
+                "required": True,
+                "max_length": None,
+                "hide": True,
+                "default": "x",
+                "json_schema": {"a": 1},
+                "description": "d",
+            }
+        },
         {"checkbox": {"label": "no variable"}},
         "junk",
         {"file-list": {"variable": "files", "max_length": 3, "allowed_file_types": ["image"]}},
@@ -94,7 +106,9 @@ def test_it_rejects_a_missing_or_empty_required_value():
 def test_it_rejects_unknown_variable_names_that_dify_would_silently_drop():
     problems = problems_of(echo_form(), {"query": "q", "qeury": "typo"})
 
-    assert problems == ["qeury: unknown input variable (the app's variables are: color, count, query)"]
+    assert problems == [
+        "qeury: unknown input variable (the app's variables are: color, count, query)"
+    ]
 
 
 @pytest.mark.parametrize("type_", ["text-input", "paragraph", "select"])
@@ -124,7 +138,8 @@ def test_it_rejects_booleans_objects_and_non_numeric_strings_for_numbers(value):
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(True, True), (False, False), ("true", True), ("FALSE", False), ("on", True)]
+    ("value", "expected"),
+    [(True, True), (False, False), ("true", True), ("FALSE", False), ("on", True)],
 )
 def test_it_accepts_booleans_and_true_false_strings_for_checkboxes(value, expected):
     assert validate_inputs([field("checkbox")], {"v": value}) == {"v": expected}
@@ -165,9 +180,10 @@ def test_it_requires_file_objects_for_file_and_file_list():
     assert "must be a file object" in problems_of([field("file")], {"v": "https://x"})[0]
     assert "list of file objects" in problems_of([field("file-list")], {"v": file_obj})[0]
     assert "list of file objects" in problems_of([field("file-list")], {"v": ["x"]})[0]
-    assert "more than the maximum 1" in problems_of(
-        [field("file-list", max_length=1)], {"v": [file_obj, file_obj]}
-    )[0]
+    assert (
+        "more than the maximum 1"
+        in problems_of([field("file-list", max_length=1)], {"v": [file_obj, file_obj]})[0]
+    )
 
 
 def test_it_accepts_empty_optional_values():

@@ -78,11 +78,13 @@ def test_it_yields_nothing_for_the_ping_only_stream_dify_sends_for_invalid_input
 
 
 def test_it_parses_the_spaced_json_of_the_event_replay_endpoint():
+    cap = capture("70_get_workflow_events_finished_run.json")
     body = capture_bytes("70_get_workflow_events_finished_run.body.txt")
 
     (event,) = list(iter_events(split_lines([body])))
 
     assert event["event"] == "workflow_finished"
+    assert cap["request"]["path"].startswith(f"/v1/workflow/{event['workflow_run_id']}/events")
     # surprising but real: the replay's task_id is the workflow run id, not the live task id
     assert event["task_id"] == event["workflow_run_id"]
 

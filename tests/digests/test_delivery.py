@@ -37,7 +37,11 @@ def test_the_output_reaches_rocketchat_with_title_and_footer(
     )
     run = run_digest(digest, fake_dify, {"text": "Sunny, **18 °C**."})
     assert run.status == Run.Status.DELIVERING
-    assert run.message == {"title": "Weather, Saturday", "text": "Sunny, **18 °C**.", "footer": "dify-hub"}
+    assert run.message == {
+        "title": "Weather, Saturday",
+        "text": "Sunny, **18 °C**.",
+        "footer": "dify-hub",
+    }
     assert deliver_all(run) == {run.deliveries.get().pk: None}
 
     (received,) = rocketchat.requests
@@ -63,7 +67,10 @@ def test_one_dead_recipient_does_not_hold_up_the_others(
     digest = make_digest(recipients=[rocketchat_recipient, dead])
     run = run_digest(digest, fake_dify, {"text": "hello"})
     delays = deliver_all(run)
-    good, bad = run.deliveries.get(recipient=rocketchat_recipient), run.deliveries.get(recipient=dead)
+    good, bad = (
+        run.deliveries.get(recipient=rocketchat_recipient),
+        run.deliveries.get(recipient=dead),
+    )
     assert delays[good.pk] is None and delays[bad.pk] > 0
     good.refresh_from_db()
     bad.refresh_from_db()

@@ -50,8 +50,13 @@ def test_a_disabled_digest_does_not_fire(make_digest):
 def test_a_slot_missed_within_the_grace_runs_once_after_start_up(make_digest):
     digest = make_digest(catchup_grace=3600)
     now = utc(2026, 11, 21, 7, 40)  # 08:40 Berlin: the 08:00 slot passed while we were down
-    Run.objects.create(kind=Run.Kind.DIGEST, digest=digest, slot=utc(2026, 11, 20, 7), app=digest.app,
-                       status=Run.Status.SUCCEEDED)
+    Run.objects.create(
+        kind=Run.Kind.DIGEST,
+        digest=digest,
+        slot=utc(2026, 11, 20, 7),
+        app=digest.app,
+        status=Run.Status.SUCCEEDED,
+    )
     (run,) = catch_up(digest, now)
     assert run.slot == utc(2026, 11, 21, 7) and run.status == Run.Status.QUEUED
     assert catch_up(digest, now + timedelta(minutes=1)) == []

@@ -70,20 +70,27 @@ def test_a_slot_in_the_repeated_hour_fires_once_at_its_first_occurrence():
 
 
 def test_two_crons_landing_on_one_instant_in_the_gap_give_one_slot():
-    slots = schedule.slots_between(
-        "30 2,3 * * *", BERLIN, utc(2026, 3, 29, 0), utc(2026, 3, 29, 3)
-    )
+    slots = schedule.slots_between("30 2,3 * * *", BERLIN, utc(2026, 3, 29, 0), utc(2026, 3, 29, 3))
     assert slots == [utc(2026, 3, 29, 1, 30)]
 
 
 def test_latest_slot_is_the_most_recent_at_or_before_now():
-    assert schedule.latest_slot("0 8 * * *", BERLIN, utc(2026, 11, 21, 7, 0)) == utc(2026, 11, 21, 7)
-    assert schedule.latest_slot("0 8 * * *", BERLIN, utc(2026, 11, 21, 6, 59)) == utc(2026, 11, 20, 7)
+    assert schedule.latest_slot("0 8 * * *", BERLIN, utc(2026, 11, 21, 7, 0)) == utc(
+        2026, 11, 21, 7
+    )
+    assert schedule.latest_slot("0 8 * * *", BERLIN, utc(2026, 11, 21, 6, 59)) == utc(
+        2026, 11, 20, 7
+    )
 
 
 def test_slot_context_uses_the_digest_zone():
     context = schedule.slot_context(utc(2026, 11, 21, 23, 30), "Asia/Tokyo", "Morning")
-    assert context == {"date": "2026-11-22", "weekday": "Sunday", "time": "08:30", "digest": "Morning"}
+    assert context == {
+        "date": "2026-11-22",
+        "weekday": "Sunday",
+        "time": "08:30",
+        "digest": "Morning",
+    }
 
 
 def test_render_fills_variables_in_nested_strings_only():
@@ -97,4 +104,7 @@ def test_render_fills_variables_in_nested_strings_only():
 
 
 def test_unknown_variables_are_reported():
-    assert schedule.unknown_variables({"a": "{{ date }} {{ citty }}", "b": ["{{x}}"]}) == ["citty", "x"]
+    assert schedule.unknown_variables({"a": "{{ date }} {{ citty }}", "b": ["{{x}}"]}) == [
+        "citty",
+        "x",
+    ]

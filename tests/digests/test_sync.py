@@ -6,7 +6,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
 from integrations.models import Digest
 

@@ -49,7 +49,9 @@ def environment(**extra: str) -> dict[str, str]:
 class CeleryProcess:
     def __init__(self, kind: str, *args: str, **env: str) -> None:
         self.kind = kind
-        self.log = tempfile.NamedTemporaryFile(prefix=f"hub-{kind}-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
+            prefix=f"hub-{kind}-", suffix=".log", delete=False
+        )
         command = [sys.executable, "-m", "celery", "-A", "hub", kind, "--loglevel", "INFO", *args]
         self.process = subprocess.Popen(
             command,
@@ -78,8 +80,16 @@ class CeleryProcess:
 def start_worker(concurrency: int = 2) -> CeleryProcess:
     queues = ",".join(settings.HUB_QUEUES.values())
     worker = CeleryProcess(
-        "worker", "-Q", queues, "--concurrency", str(concurrency), "--pool", "prefork",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
     )
     wait_for(lambda: "ready." in worker.output(), 60, worker, "the worker to start")
     return worker
@@ -87,14 +97,22 @@ def start_worker(concurrency: int = 2) -> CeleryProcess:
 
 def start_beat(schedule_dir: Path) -> CeleryProcess:
     beat = CeleryProcess(
-        "beat", "--max-interval", "1", "--pidfile", str(schedule_dir / "beat.pid"),
+        "beat",
+        "--max-interval",
+        "1",
+        "--pidfile",
+        str(schedule_dir / "beat.pid"),
     )
     wait_for(lambda: "beat: Starting" in beat.output(), 60, beat, "beat to start")
     return beat
 
 
-def wait_for(condition: Callable[[], object], timeout: float, process: CeleryProcess | None = None,
-             what: str = "the condition"):
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float,
+    process: CeleryProcess | None = None,
+    what: str = "the condition",
+):
     """Poll until `condition()` is truthy; fail with the process log if it never is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -68,9 +68,11 @@ class Answer:
     def from_fixture(cls, name: str) -> Answer:
         data = load_fixture(name)
         body = data.get("body", "")
-        raw = body.encode("utf-8") if isinstance(body, str) else json.dumps(
-            body, ensure_ascii=False, separators=(",", ":")
-        ).encode("utf-8")
+        raw = (
+            body.encode("utf-8")
+            if isinstance(body, str)
+            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        )
         return cls(
             status=data["status"],
             body=raw,
@@ -318,7 +320,9 @@ class MattermostReceiver(ChatServer):
 
 class DiscordReceiver(ChatServer):
     kind = "discord"
-    path = "/api/webhooks/1234567890123456789/AbCdEf-GhIjKlMnOpQrStUvWxYz0123456789_abcdefghijklmnop"
+    path = (
+        "/api/webhooks/1234567890123456789/AbCdEf-GhIjKlMnOpQrStUvWxYz0123456789_abcdefghijklmnop"
+    )
     query = ""
     presets = {
         "success": "discord_success_wait",
@@ -399,8 +403,15 @@ class WeComReceiver(ChatServer):
 RECEIVERS: dict[str, type[ChatServer]] = {
     r.kind: r
     for r in (
-        RocketChatReceiver, SlackReceiver, MattermostReceiver, DiscordReceiver, TeamsReceiver,
-        FeishuReceiver, DingTalkReceiver, WeComReceiver, ChatServer,
+        RocketChatReceiver,
+        SlackReceiver,
+        MattermostReceiver,
+        DiscordReceiver,
+        TeamsReceiver,
+        FeishuReceiver,
+        DingTalkReceiver,
+        WeComReceiver,
+        ChatServer,
     )
 }
 GenericReceiver = ChatServer
@@ -430,7 +441,9 @@ def self_signed_cert(directory: Path | str, host: str = "127.0.0.1") -> tuple[st
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False
+        )
         .sign(key, hashes.SHA256())
     )
     directory = Path(directory)
@@ -528,7 +541,9 @@ def _handler_for(receiver: ChatServer) -> type[BaseHTTPRequestHandler]:
 
 def _print_request(request: Received, answer: Answer) -> None:
     stamp = time.strftime("%H:%M:%S")
-    print(f"\n[{stamp}] {request.method} {request.path}{'?' + request.raw_query if request.raw_query else ''}")
+    print(
+        f"\n[{stamp}] {request.method} {request.path}{'?' + request.raw_query if request.raw_query else ''}"
+    )
     for name in ("Content-Type", "webhook-id", "webhook-timestamp", "webhook-signature"):
         if request.header(name):
             print(f"  {name}: {request.header(name)}")
@@ -539,7 +554,9 @@ def _print_request(request: Received, answer: Answer) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake chat webhook receiver (prints what it gets).")
+    parser = argparse.ArgumentParser(
+        description="Fake chat webhook receiver (prints what it gets)."
+    )
     parser.add_argument("--port", type=int, default=5002)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--kind", default="webhook", choices=sorted(RECEIVERS))

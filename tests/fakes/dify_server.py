@@ -251,7 +251,9 @@ def api_error(
 
 
 def unauthorized(message: str = "Access token is invalid") -> Behaviour:
-    return api_error(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    return api_error(
+        401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="api"'}
+    )
 
 
 def forbidden(message: str = "The app's API service has been disabled.") -> Behaviour:
@@ -267,7 +269,9 @@ def not_published() -> Behaviour:
 
 
 def app_unavailable() -> Behaviour:
-    return api_error(400, "app_unavailable", "App unavailable, please check your app configurations.")
+    return api_error(
+        400, "app_unavailable", "App unavailable, please check your app configurations."
+    )
 
 
 def not_found(message: str = "Workflow run not found.") -> Behaviour:
@@ -296,7 +300,10 @@ def internal_server_error() -> Behaviour:
 def unknown_500() -> Behaviour:
     """The 500 body shape seen for a non-UUID run id (capture 28)."""
     return api_error(
-        500, "unknown", "", body={"message": "Internal Server Error", "code": "unknown", "status": 500}
+        500,
+        "unknown",
+        "",
+        body={"message": "Internal Server Error", "code": "unknown", "status": 500},
     )
 
 
@@ -326,13 +333,18 @@ def stall(max_seconds: float = 300.0) -> Behaviour:
 
 
 def raw_response(
-    status: int, body: bytes | str = b"", *, headers: dict | None = None, content_type: str = "text/plain"
+    status: int,
+    body: bytes | str = b"",
+    *,
+    headers: dict | None = None,
+    content_type: str = "text/plain",
 ) -> Behaviour:
     """Any HTTP answer, for odd cases."""
     if isinstance(body, str):
         body = body.encode("utf-8")
     return Behaviour(
-        "raw", {"status": status, "body": body, "headers": headers or {}, "content_type": content_type}
+        "raw",
+        {"status": status, "body": body, "headers": headers or {}, "content_type": content_type},
     )
 
 
@@ -443,7 +455,11 @@ def _dify_validate(form: list[dict], inputs: dict) -> tuple[dict, tuple[int, str
                 try:
                     cleaned[name] = float(value) if "." in value else int(value)
                 except ValueError:
-                    return cleaned, (400, "invalid_param", f"{name} in input form must be a valid number")
+                    return cleaned, (
+                        400,
+                        "invalid_param",
+                        f"{name} in input form must be a valid number",
+                    )
                 continue
             return cleaned, (500, "internal_server_error", _MSG_500)
         max_length = d.get("max_length")
@@ -475,7 +491,11 @@ def _dify_validate(form: list[dict], inputs: dict) -> tuple[dict, tuple[int, str
             return cleaned, (400, "invalid_param", f"{name} in input form must be a list of files")
         cleaned[name] = value
     types = dict((d["variable"], t) for t, d in _form_fields(form))
-    bad = [k for k, v in cleaned.items() if isinstance(v, dict) and types.get(k) not in ("file", "json_object")]
+    bad = [
+        k
+        for k, v in cleaned.items()
+        if isinstance(v, dict) and types.get(k) not in ("file", "json_object")
+    ]
     if bad:
         return cleaned, (400, "invalid_param", f"Invalid input type for {bad}")
     return cleaned, None
@@ -556,7 +576,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Date", self.date_time_string())
 
     def _send_bytes(
-        self, status: int, body: bytes, content_type: str, headers: dict | None = None, close: bool = False
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict | None = None,
+        close: bool = False,
     ) -> None:
         self.send_response_only(status)
         self.send_header("Content-Type", content_type)
@@ -602,7 +627,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunk(b"event: ping\n\n")
 
     def _event(self, obj: dict) -> None:
-        self._chunk(b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n")
+        self._chunk(
+            b"data: "
+            + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+            + b"\n\n"
+        )
 
     def _end_stream(self) -> None:
         with contextlib.suppress(OSError):
@@ -686,7 +715,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(404, _HTML_404.encode(), "text/html; charset=utf-8")
             return
         if kind == "405":
-            self._error(405, "method_not_allowed", "The method is not allowed for the requested URL.")
+            self._error(
+                405, "method_not_allowed", "The method is not allowed for the requested URL."
+            )
             return
 
         if not self._authorized():
@@ -842,7 +873,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _h_parameters(self, body: dict, query: dict, args: dict, b: Behaviour | None) -> None:
         if not self.fake.published:
-            self._error(400, "app_unavailable", "App unavailable, please check your app configurations.")
+            self._error(
+                400, "app_unavailable", "App unavailable, please check your app configurations."
+            )
             return
         params = copy.deepcopy(_PARAMETERS_TEMPLATE)
         params["user_input_form"] = copy.deepcopy(self.fake.input_form)
@@ -854,7 +887,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         run_id = args["run_id"]
         if not _UUID_RE.match(run_id):
-            self._send_json(500, {"message": "Internal Server Error", "code": "unknown", "status": 500})
+            self._send_json(
+                500, {"message": "Internal Server Error", "code": "unknown", "status": 500}
+            )
             return
         detail = self.fake._run_detail(run_id)
         if detail is None:
@@ -1010,7 +1045,9 @@ class _Handler(BaseHTTPRequestHandler):
             outcome = self._wait(self._gap, self._gap_ping, run["task_id"])
             if outcome == "stopped":
                 raise _StopRequested()
-        self._event({"event": event, "workflow_run_id": run["id"], "task_id": run["task_id"], "data": data})
+        self._event(
+            {"event": event, "workflow_run_id": run["id"], "task_id": run["task_id"], "data": data}
+        )
 
     def _node(self, run: dict, node_id: str, node_type: str, title: str) -> dict:
         return {
@@ -1146,9 +1183,13 @@ class _Handler(BaseHTTPRequestHandler):
                             {"text": "\n", "from_variable_selector": [END_NODE_ID, "answer"]},
                         )
                     first = False
-                    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    text = (
+                        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    )
                     self._wf_event(
-                        run, "text_chunk", {"text": text, "from_variable_selector": [START_NODE_ID, key]}
+                        run,
+                        "text_chunk",
+                        {"text": text, "from_variable_selector": [START_NODE_ID, key]},
                     )
             self._node_finished(run, start, cleaned, cleaned)
             steps = 1
@@ -1211,7 +1252,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._node_finished(run, end, outputs, outputs)
             steps += 1
             finished = True
-            data = fake._finish_run(run, "succeeded", outputs, None, steps, p.get("total_tokens", 0))
+            data = fake._finish_run(
+                run, "succeeded", outputs, None, steps, p.get("total_tokens", 0)
+            )
             self._workflow_finished(run, data)
             self._end_stream()
         except _StopRequested:
@@ -1241,7 +1284,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not chat and mode != "completion":
             self._error(400, "not_completion_app", _MSG_MODE)
             return
-        problem = self._check_run_body(body, "ChatRequestPayload" if chat else "CompletionRequestPayload")
+        problem = self._check_run_body(
+            body, "ChatRequestPayload" if chat else "CompletionRequestPayload"
+        )
         if problem:
             self._error(400, "invalid_param", problem)
             return
@@ -1327,7 +1372,11 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         fake = self.fake
         p = b.params
-        top = {"conversation_id": msg["conversation_id"], "message_id": msg["message_id"], "created_at": msg["created_at"]}
+        top = {
+            "conversation_id": msg["conversation_id"],
+            "message_id": msg["message_id"],
+            "created_at": msg["created_at"],
+        }
         if msg["conversation_id"] is None:
             del top["conversation_id"]
 
@@ -1341,9 +1390,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_stream()
         self._ping()
         if run is not None:
-            send("workflow_started", **top, data={"id": run["id"], "workflow_id": fake.workflow_id,
-                                                  "inputs": json.loads(run["detail_inputs"]),
-                                                  "created_at": run["created_at"], "reason": "initial"})
+            send(
+                "workflow_started",
+                **top,
+                data={
+                    "id": run["id"],
+                    "workflow_id": fake.workflow_id,
+                    "inputs": json.loads(run["detail_inputs"]),
+                    "created_at": run["created_at"],
+                    "reason": "initial",
+                },
+            )
         if b.kind == "cut":
             send("message", id=msg["message_id"], **top, answer=answer[:1])
             if run is not None:
@@ -1353,7 +1410,13 @@ class _Handler(BaseHTTPRequestHandler):
         if b.kind == "stream_error":
             if run is not None:
                 fake._finish_run(run, "failed", None, p["message"], 1, 0)
-            send("error", message_id=msg["message_id"], status=p["status"], code=p["code"], message=p["message"])
+            send(
+                "error",
+                message_id=msg["message_id"],
+                status=p["status"],
+                code=p["code"],
+                message=p["message"],
+            )
             return self._end_stream()
         if p.get("node_seconds"):
             outcome = self._wait(p["node_seconds"], p.get("ping_interval"), msg["task_id"])
@@ -1362,8 +1425,17 @@ class _Handler(BaseHTTPRequestHandler):
         words = answer.split(" ")
         mode = fake.app_mode
         if mode == "agent-chat":
-            send("agent_thought", id=str(uuid.uuid4()), **top, position=1, thought="", observation="",
-                 tool="", tool_input="", message_files=[])
+            send(
+                "agent_thought",
+                id=str(uuid.uuid4()),
+                **top,
+                position=1,
+                thought="",
+                observation="",
+                tool="",
+                tool_input="",
+                message_files=[],
+            )
         for i, word in enumerate(words):
             delta = word if i == 0 else " " + word
             if mode == "agent-chat":
@@ -1379,7 +1451,9 @@ class _Handler(BaseHTTPRequestHandler):
         if run is None:
             send("message_end", **end_fields)
             return self._end_stream()
-        data = fake._finish_run(run, "succeeded", {"answer": answer}, None, 3, usage["total_tokens"])
+        data = fake._finish_run(
+            run, "succeeded", {"answer": answer}, None, 3, usage["total_tokens"]
+        )
         finished = {
             "id": run["id"],
             "workflow_id": fake.workflow_id,
@@ -1535,7 +1609,9 @@ class FakeDify:
         info, parameters, get_run, logs, stop), consumed in order."""
         kind = _KIND_ALIASES.get(path_kind)
         if kind is None:
-            raise ValueError(f"unknown path kind {path_kind!r}; use one of {sorted(set(_KIND_ALIASES.values()))}")
+            raise ValueError(
+                f"unknown path kind {path_kind!r}; use one of {sorted(set(_KIND_ALIASES.values()))}"
+            )
         for response in responses:
             if not isinstance(response, Behaviour):
                 raise TypeError(f"expected a Behaviour, got {response!r}")
@@ -1601,7 +1677,11 @@ class FakeDify:
     def _default_outputs(self, cleaned: dict) -> dict:
         names = [d["variable"] for _, d in _form_fields(self.input_form)]
         if names == ["query", "count", "color"]:
-            return {"echo": cleaned.get("query"), "count": cleaned.get("count"), "color": cleaned.get("color")}
+            return {
+                "echo": cleaned.get("query"),
+                "count": cleaned.get("count"),
+                "color": cleaned.get("color"),
+            }
         return {name: cleaned.get(name) for name in names}
 
     def _create_run(self, user: str, cleaned: dict, *, task_id: str | None = None) -> dict:
@@ -1647,7 +1727,13 @@ class FakeDify:
         }
 
     def _finish_run(
-        self, run: dict, status: str, outputs: dict | None, error: str | None, steps: int, tokens: int
+        self,
+        run: dict,
+        status: str,
+        outputs: dict | None,
+        error: str | None,
+        steps: int,
+        tokens: int,
     ) -> dict:
         now = time.time()
         with self._lock:
@@ -1688,7 +1774,9 @@ class FakeDify:
         if seconds <= 0:
             self._finish_run(run, "succeeded", outputs, None, steps, 0)
             return
-        timer = threading.Timer(seconds, self._finish_run, (run, "succeeded", outputs, None, steps, 0))
+        timer = threading.Timer(
+            seconds, self._finish_run, (run, "succeeded", outputs, None, steps, 0)
+        )
         timer.daemon = True
         with self._lock:
             self._timers.append(timer)
@@ -1759,7 +1847,13 @@ class FakeDify:
                     "created_at": int(meta["log_created"]),
                 }
             )
-        return {"page": page, "limit": limit, "total": total, "has_more": page * limit < total, "data": data}
+        return {
+            "page": page,
+            "limit": limit,
+            "total": total,
+            "has_more": page * limit < total,
+            "data": data,
+        }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1784,7 +1878,10 @@ def main(argv: list[str] | None = None) -> None:
         ping_interval=args.ping_interval,
     )
     fake.start()
-    print(f"Fake Dify ({args.mode}) serving on {fake.url} (API key {args.api_key}); Ctrl-C to stop", flush=True)
+    print(
+        f"Fake Dify ({args.mode}) serving on {fake.url} (API key {args.api_key}); Ctrl-C to stop",
+        flush=True,
+    )
     fake.serve_forever()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -145,19 +146,45 @@ def test_a_gateway_timeout_is_looked_up_in_the_logs_not_posted_again(make_run, f
     assert any(r.path.startswith("/v1/workflows/logs") for r in fake_dify.requests)
 
 
-def test_a_stall_with_no_run_in_dify_is_sent_again(make_run, dify_app, fake_dify):
-    DifyApp.objects.filter(pk=dify_app.pk).update(first_event_timeout=1)
+def test_a_stall_waits_for_the_logs_before_sending_again(make_run, dify_app, fake_dify):
+    DifyApp.objects.filter(pk=dify_app.pk).update(first_event_timeout=1, run_timeout=100)
     fake_dify.script("run", fd.stall(max_seconds=5))
     run = make_run()
     step = engine.execute(run.pk)
     run.refresh_from_db()
-    # Dify logged nothing for this user, so sending again cannot duplicate anything.
+    # Dify logs a run only when it ends: an empty log is no proof yet that nothing started.
+    assert step.action == "reconcile"
+    assert run.status == Run.Status.RUNNING
+    assert "logs show no run of it yet" in run.error_message
+    assert len(run_posts(fake_dify)) == 1
+
+    # Once any run of that attempt would have ended, "not in the logs" means "never started".
+    Run.objects.filter(pk=run.pk).update(attempt_started_at=timezone.now() - timedelta(seconds=60))
+    step = engine.reconcile(run.pk)
+    run.refresh_from_db()
     assert step.action == "execute"
     assert run.status == Run.Status.QUEUED
     assert "Dify has no record" in run.error_message
     assert engine.execute(run.pk) == engine.DONE
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
+    assert len(run_posts(fake_dify)) == 2
+
+
+def test_a_gateway_timeout_on_a_long_run_is_followed_until_dify_finishes(make_run, fake_dify):
+    fake_dify.script("run", fd.gateway_error(504, run_seconds=0.5))
+    run = make_run()
+    assert engine.execute(run.pk).action == "reconcile"
+    run.refresh_from_db()
+    assert run.status == Run.Status.RUNNING
+    # Poll as the reconcile task would, until Dify's logs show the finished run.
+    for _ in range(50):
+        if engine.reconcile(run.pk) == engine.DONE:
+            break
+        time.sleep(0.1)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert len(run_posts(fake_dify)) == 1
 
 
 def test_the_app_concurrency_limit_holds_runs_in_the_queue(make_run, dify_app, fake_dify):
@@ -190,8 +217,9 @@ def test_a_disabled_app_fails_the_run_with_a_clear_reason(make_run, dify_app, fa
 def test_the_watchdog_ends_a_run_stuck_past_its_timeout(make_run, dify_app):
     started = timezone.now() - timedelta(seconds=dify_app.run_timeout + 5)
     stuck = make_run(status=Run.Status.RUNNING, started_at=started, attempt_started_at=started)
-    fresh = make_run(status=Run.Status.RUNNING, started_at=timezone.now(),
-                     attempt_started_at=timezone.now())
+    fresh = make_run(
+        status=Run.Status.RUNNING, started_at=timezone.now(), attempt_started_at=timezone.now()
+    )
     assert watchdog.end_stuck_runs(timezone.now()) == [stuck.pk]
     stuck.refresh_from_db()
     fresh.refresh_from_db()
@@ -205,8 +233,12 @@ def test_the_watchdog_asks_dify_before_giving_up(make_run, dify_app, fake_dify):
     finished.refresh_from_db()
     started = timezone.now() - timedelta(seconds=dify_app.run_timeout + 5)
     # A run whose worker died after Dify had started it; Dify finished it meanwhile.
-    lost = make_run(status=Run.Status.RUNNING, started_at=started, attempt_started_at=started,
-                    dify_workflow_run_id=finished.dify_workflow_run_id)
+    lost = make_run(
+        status=Run.Status.RUNNING,
+        started_at=started,
+        attempt_started_at=started,
+        dify_workflow_run_id=finished.dify_workflow_run_id,
+    )
     assert watchdog.end_stuck_runs(timezone.now()) == []
     lost.refresh_from_db()
     assert lost.status == Run.Status.SUCCEEDED

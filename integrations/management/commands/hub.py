@@ -60,7 +60,9 @@ class Command(BaseCommand):
                 f"Run #{run.pk} is still {run.status} after {timeout:.0f} s; is a worker running?"
             )
         for delivery in run.deliveries.all():
-            self.stdout.write(f"  {delivery.recipient_name}: {delivery.get_status_display()} {delivery.error}")
+            self.stdout.write(
+                f"  {delivery.recipient_name}: {delivery.get_status_display()} {delivery.error}"
+            )
         line = f"Run #{run.pk} {run.get_status_display().lower()}"
         if run.status == Run.Status.SUCCEEDED:
             self.stdout.write(self.style.SUCCESS(line + "."))
@@ -94,7 +96,9 @@ class Command(BaseCommand):
                 )
             )
         else:
-            self.stdout.write("Created the admin account 'admin' (password from HUB_ADMIN_PASSWORD).")
+            self.stdout.write(
+                "Created the admin account 'admin' (password from HUB_ADMIN_PASSWORD)."
+            )
 
     def rotate_keys(self, **_) -> None:
         count = 0
@@ -104,7 +108,9 @@ class Command(BaseCommand):
                 table = model._meta.db_table
                 for pk, *tokens in _raw_rows(table, fields):
                     updates = {
-                        field: rotate(token) for field, token in zip(fields, tokens, strict=True) if token
+                        field: rotate(token)
+                        for field, token in zip(fields, tokens, strict=True)
+                        if token
                     }
                     if updates:
                         _raw_update(table, pk, updates)
@@ -130,4 +136,3 @@ def _raw_update(table: str, pk: int, updates: dict[str, str]) -> None:
             f"UPDATE {connection.ops.quote_name(table)} SET {assignments} WHERE id = %s",
             [*updates.values(), pk],
         )
-
