@@ -1,0 +1,62 @@
+"""Real beat + real worker: a digest's crontab fires and its output reaches Rocket.Chat."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.dify import form_to_json, parse_input_form
+from integrations.models import DifyApp, Digest, Recipient, Run
+from tests.e2e.processes import wait_for
+from tests.fakes import dify_server as fd
+from tests.fakes.chat_server import RocketChatReceiver
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, worker, beat):
+    app = DifyApp.objects.create(
+        name="weather",
+        base_url=fake_dify.url,
+        api_key=fake_dify.api_key,
+        mode=DifyApp.Mode.WORKFLOW,
+        input_form=form_to_json(parse_input_form(fd.DEFAULT_INPUT_FORM)),
+    )
+    with RocketChatReceiver() as rocketchat:
+        family = Recipient.objects.create(
+            name="family",
+            kind="rocketchat",
+            webhook_url=rocketchat.url,
+            options={"alias": "Weather"},
+        )
+        # Created while beat is already running: beat must pick it up without a restart.
+        # Every minute, in a zone with a half-hour offset, so the test waits at most a minute.
+        digest = Digest(
+            name="Morning weather",
+            app=app,
+            cron="* * * * *",
+            timezone="Asia/Kolkata",
+            inputs={"query": "Weather at {{ time }} on {{ weekday }}"},
+            output_key="echo",
+        )
+        digest.full_clean()
+        digest.save()
+        digest.recipients.set([family])
+
+        received = wait_for(lambda: rocketchat.requests, 100, worker, "a message in Rocket.Chat")
+        run = wait_for(
+            lambda: Run.objects.filter(digest=digest, status=Run.Status.SUCCEEDED).first(),
+            30,
+            worker,
+            "the run to be recorded as succeeded",
+        )
+
+    assert received[0].json["alias"] == "Weather"
+    assert received[0].json["text"].startswith("Weather at ")
+    assert run.slot.second == 0 and run.slot.microsecond == 0
+    # Beat fired it on time (the catch-up sweep would only step in a minute later).
+    assert (run.created_at - run.slot).total_seconds() < 30
+    assert run.inputs["query"] == received[0].json["text"]
+    delivery = run.deliveries.get()
+    assert delivery.status == "delivered"
+    assert delivery.attempt_rows.get().http_status == 200
+    assert "Sending due task digest:" in beat.output()
