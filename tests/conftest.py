@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.fakes.dify_server import DEFAULT_INPUT_FORM, FakeDify
@@ -44,5 +46,24 @@ def make_run(dify_app):
         return Run.objects.create(
             app=app or dify_app, inputs={"query": "hello"} if inputs is None else inputs, **fields
         )
+
+    return make
+
+
+@pytest.fixture
+def make_digest(dify_app):
+    def make(recipients=(), **fields):
+        fields.setdefault("name", "Morning weather")
+        fields.setdefault("cron", "0 8 * * *")
+        fields.setdefault("timezone", "Europe/Berlin")
+        fields.setdefault("inputs", {"query": "Weather for {{ weekday }} {{ date }} at {{ time }}"})
+        fields.setdefault("active_since", datetime(2026, 1, 1, tzinfo=UTC))
+        from integrations.models import Digest
+
+        digest = Digest(app=dify_app, **fields)
+        digest.full_clean()
+        digest.save()
+        digest.recipients.set(recipients)
+        return digest
 
     return make

@@ -1,0 +1,212 @@
+"""The admin as a user drives it: forms, actions, pages, and no secret ever rendered."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from integrations.models import DifyApp, Digest, Recipient, Run
+from tests.fakes import dify_server as fd
+from tests.fakes.chat_server import RocketChatReceiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(admin_client):
+    return admin_client
+
+
+def add_app(admin, fake, **overrides):
+    data = {
+        "name": "echo",
+        "base_url": fake.url,
+        "api_key": fake.api_key,
+        "enabled": "on",
+        "response_mode": "streaming",
+        "connect_timeout": 2,
+        "read_timeout": 5,
+        "first_event_timeout": 2,
+        "run_timeout": 1500,
+        "max_concurrent_runs": 2,
+        "ca_bundle": "",
+        **overrides,
+    }
+    return admin.post(reverse("admin:integrations_difyapp_add"), data, follow=True)
+
+
+def test_adding_an_app_checks_the_connection_and_caches_its_form(admin, fake_dify):
+    response = add_app(admin, fake_dify)
+    assert response.status_code == 200
+    app = DifyApp.objects.get()
+    assert app.mode == "workflow"
+    assert [f.variable for f in app.fields] == ["query", "count", "color"]
+    text = response.content.decode()
+    assert "a Workflow app; input variables: query (text-input, required)" in text
+    assert fake_dify.api_key not in text
+
+
+def test_a_wrong_key_shows_difys_exact_error(admin, fake_dify):
+    response = add_app(admin, fake_dify, api_key="app-wrongkeywrongkey")
+    text = response.content.decode()
+    assert "Access token is invalid" in text
+    assert "app-wrongkeywrongkey" not in text
+    assert DifyApp.objects.get().check_error
+
+
+def test_the_key_is_never_rendered_and_is_kept_when_left_empty(admin, dify_app, fake_dify):
+    url = reverse("admin:integrations_difyapp_change", args=[dify_app.pk])
+    page = admin.get(url).content.decode()
+    assert dify_app.api_key not in page
+    assert "app-••••••••" in page
+    form = {
+        "name": "renamed",
+        "base_url": dify_app.base_url,
+        "api_key": "",
+        "enabled": "on",
+        "response_mode": "blocking",
+        "connect_timeout": 2,
+        "read_timeout": 5,
+        "first_event_timeout": 2,
+        "run_timeout": 1500,
+        "max_concurrent_runs": 2,
+        "ca_bundle": "",
+    }
+    assert admin.post(url, form).status_code == 302
+    dify_app.refresh_from_db()
+    assert dify_app.name == "renamed" and dify_app.api_key == fake_dify.api_key
+
+
+def test_the_key_is_encrypted_in_the_database(dify_app, fake_dify):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT api_key FROM integrations_difyapp WHERE id = %s", [dify_app.pk])
+        (stored,) = cursor.fetchone()
+    assert fake_dify.api_key not in stored
+    assert stored.startswith("gAAAA")  # a Fernet token
+
+
+def test_run_now_checks_inputs_before_sending(admin, dify_app, fake_dify):
+    url = reverse("admin:integrations_difyapp_run", args=[dify_app.pk])
+    page = admin.post(url, {"inputs": "{not json"}).content.decode()
+    assert "Not valid JSON" in page
+    page = admin.post(url, {"inputs": '{"count": "abc"}'}).content.decode()
+    assert "query" in page and "abc" in page
+    assert not Run.objects.exists()
+    assert fake_dify.requests_to("/workflows/run") == []
+
+
+def test_run_now_queues_a_run_and_shows_it(admin, dify_app, django_capture_on_commit_callbacks):
+    url = reverse("admin:integrations_difyapp_run", args=[dify_app.pk])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin.post(url, {"inputs": '{"query": "hi"}'})
+    run = Run.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:integrations_run_change", args=[run.pk])
+    assert run.kind == Run.Kind.MANUAL and run.inputs == {"query": "hi"}
+    assert len(callbacks) == 1  # the worker is told once the run is committed
+
+
+def test_a_run_page_shows_inputs_outputs_error_and_deliveries(admin, make_run, fake_dify):
+    from integrations.runs import engine
+
+    fake_dify.script("run", fd.node_failed("Node LLM failed: quota"))
+    run = make_run(inputs={"query": "ünïcode <b>"})
+    engine.execute(run.pk)
+    page = admin.get(reverse("admin:integrations_run_change", args=[run.pk])).content.decode()
+    assert "Failed" in page
+    assert "Node LLM failed: quota" in page
+    assert "ünïcode &lt;b&gt;" in page
+    listing = admin.get(reverse("admin:integrations_run_changelist") + "?status__exact=failed")
+    assert listing.status_code == 200 and f">{run.pk}<" in listing.content.decode()
+
+
+def test_recipient_options_are_checked_and_the_url_is_hidden(admin, db):
+    with RocketChatReceiver() as rocketchat:
+        add = reverse("admin:integrations_recipient_add")
+        base = {
+            "name": "family",
+            "kind": "rocketchat",
+            "webhook_url": rocketchat.url,
+            "enabled": "on",
+        }
+        page = admin.post(add, {**base, "options": '{"colour": "red"}'}).content.decode()
+        assert "unknown option &#x27;colour&#x27; for rocketchat" in page
+        assert admin.post(add, {**base, "options": '{"alias": "Weather"}'}).status_code == 302
+        recipient = Recipient.objects.get()
+        page = admin.get(reverse("admin:integrations_recipient_change", args=[recipient.pk]))
+        token = rocketchat.url.rsplit("/", 1)[1]
+        assert token not in page.content.decode()
+
+
+def test_send_test_message_shows_the_services_answer(admin, db):
+    with RocketChatReceiver() as rocketchat:
+        recipient = Recipient.objects.create(
+            name="family", kind="rocketchat", webhook_url=rocketchat.url
+        )
+        url = reverse("admin:integrations_recipient_test", args=[recipient.pk])
+        page = admin.post(url, follow=True).content.decode()
+        assert "amily: sent. The service answered: HTTP 200 {&quot;success&quot;:true}" in page
+        assert len(rocketchat.requests) == 1
+        assert "dify-hub test message" in rocketchat.requests[0].json["text"]
+
+        rocketchat.answer("invalid_channel")
+        page = admin.post(url, follow=True).content.decode()
+        assert "failed (permanent error)" in page and "HTTP 400" in page
+        assert len(rocketchat.requests) == 2  # no retry
+
+
+def test_the_digest_page_shows_the_schedule_in_words_and_next_times(admin, dify_app):
+    recipient = Recipient.objects.create(
+        name="r", kind="rocketchat", webhook_url="https://chat.example.com/hooks/a/b"
+    )
+    data = {
+        "name": "Morning weather",
+        "app": dify_app.pk,
+        "inputs": '{"query": "Weather for {{ weekday }}"}',
+        "query": "",
+        "output_key": "echo",
+        "title": "",
+        "footer": "",
+        "recipients": [recipient.pk],
+        "cron": "0 8 * * *",
+        "timezone": "Europe/Berlin",
+        "catchup_grace": 3600,
+        "enabled": "on",
+    }
+    response = admin.post(reverse("admin:integrations_digest_add"), data)
+    assert response.status_code == 302
+    digest = Digest.objects.get()
+    page = admin.get(reverse("admin:integrations_digest_change", args=[digest.pk])).content.decode()
+    assert "At 08:00" in page
+    assert page.count(" 08:00 CET") + page.count(" 08:00 CEST") == 3
+    assert page.count(":00 UTC") == 3
+
+
+def test_digest_form_errors_name_the_problem(admin, dify_app):
+    data = {
+        "name": "bad",
+        "app": dify_app.pk,
+        "inputs": '{"query": "{{ dat }}", "count": "lots"}',
+        "cron": "0 25 * * *",
+        "timezone": "Mars/Base",
+        "catchup_grace": 3600,
+        "enabled": "on",
+    }
+    page = admin.post(reverse("admin:integrations_digest_add"), data).content.decode()
+    assert "is not a valid cron expression" in page
+    assert "not an IANA time zone" in page
+    assert "An enabled digest needs at least one recipient" in page
+    assert "count" in page
+    assert not Digest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["difyapp", "recipient", "digest", "run", "delivery"],
+)
+def test_every_list_page_renders(admin, name, make_run):
+    make_run()
+    response = admin.get(reverse(f"admin:integrations_{name}_changelist"))
+    assert response.status_code == 200
