@@ -10,11 +10,11 @@ from django.utils import timezone
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="integrations.tasks.execute_run", ignore_result=True)
-def execute_run(run_id: int) -> None:
+@shared_task(name="integrations.tasks.execute_run", bind=True, ignore_result=True)
+def execute_run(self, run_id: int) -> None:
     from integrations.runs import engine
 
-    _follow(run_id, engine.execute(run_id))
+    _follow(run_id, engine.execute(run_id, celery_task_id=self.request.id or ""))
 
 
 @shared_task(name="integrations.tasks.reconcile_run", ignore_result=True)

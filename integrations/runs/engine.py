@@ -51,8 +51,8 @@ class Next:
 DONE = Next("done")
 
 
-def execute(run_id: int) -> Next:
-    run = _claim(run_id)
+def execute(run_id: int, *, celery_task_id: str = "") -> Next:
+    run = _claim(run_id, celery_task_id)
     if isinstance(run, Next):
         return run
     app = run.app
@@ -172,7 +172,7 @@ def _unsuccessful(result: RunResult) -> tuple[str, str]:
     return "workflow_failed", f"The workflow failed in Dify: {result.error or 'no error text'}"
 
 
-def _claim(run_id: int) -> Run | Next:
+def _claim(run_id: int, celery_task_id: str = "") -> Run | Next:
     """queued -> running, unless the app already has its maximum of runs in flight."""
     now = timezone.now()
     with transaction.atomic():
@@ -193,6 +193,7 @@ def _claim(run_id: int) -> Run | Next:
             attempt_started_at=now,
             attempts=F("attempts") + 1,
             next_attempt_at=None,
+            celery_task_id=celery_task_id[:64],
             updated_at=now,
         )
         if not claimed:

@@ -17,8 +17,8 @@ def admin(admin_client):
     return admin_client
 
 
-def add_app(admin, fake, **overrides):
-    data = {
+def app_form(fake, **overrides) -> dict:
+    return {
         "name": "echo",
         "base_url": fake.url,
         "api_key": fake.api_key,
@@ -32,7 +32,11 @@ def add_app(admin, fake, **overrides):
         "ca_bundle": "",
         **overrides,
     }
-    return admin.post(reverse("admin:integrations_difyapp_add"), data, follow=True)
+
+
+def add_app(admin, fake, **overrides):
+    url = reverse("admin:integrations_difyapp_add")
+    return admin.post(url, app_form(fake, **overrides), follow=True)
 
 
 def test_adding_an_app_checks_the_connection_and_caches_its_form(admin, fake_dify):
@@ -59,19 +63,7 @@ def test_the_key_is_never_rendered_and_is_kept_when_left_empty(admin, dify_app, 
     page = admin.get(url).content.decode()
     assert dify_app.api_key not in page
     assert "app-••••••••" in page
-    form = {
-        "name": "renamed",
-        "base_url": dify_app.base_url,
-        "api_key": "",
-        "enabled": "on",
-        "response_mode": "blocking",
-        "connect_timeout": 2,
-        "read_timeout": 5,
-        "first_event_timeout": 2,
-        "run_timeout": 1500,
-        "max_concurrent_runs": 2,
-        "ca_bundle": "",
-    }
+    form = app_form(fake_dify, name="renamed", api_key="", response_mode="blocking")
     assert admin.post(url, form).status_code == 302
     dify_app.refresh_from_db()
     assert dify_app.name == "renamed" and dify_app.api_key == fake_dify.api_key

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.dify import form_to_json, parse_input_form
-from integrations.models import DifyApp, Digest, Recipient, Run
+from integrations.models import Digest, Recipient, Run
 from tests.e2e.processes import wait_for
-from tests.fakes import dify_server as fd
 from tests.fakes.chat_server import RocketChatReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, worker, beat):
-    app = DifyApp.objects.create(
-        name="weather",
-        base_url=fake_dify.url,
-        api_key=fake_dify.api_key,
-        mode=DifyApp.Mode.WORKFLOW,
-        input_form=form_to_json(parse_input_form(fd.DEFAULT_INPUT_FORM)),
-    )
+def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, echo_app, worker, beat):
     with RocketChatReceiver() as rocketchat:
         family = Recipient.objects.create(
             name="family",
@@ -32,7 +23,7 @@ def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, worker
         # Every minute, in a zone with a half-hour offset, so the test waits at most a minute.
         digest = Digest(
             name="Morning weather",
-            app=app,
+            app=echo_app,
             cron="* * * * *",
             timezone="Asia/Kolkata",
             inputs={"query": "Weather at {{ time }} on {{ weekday }}"},

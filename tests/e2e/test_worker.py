@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from integrations.dify import form_to_json, parse_input_form
-from integrations.models import DifyApp, Run
+from integrations.models import Run
 from integrations.runs.service import create_run
 from tests.e2e.processes import wait_for
 from tests.fakes import dify_server as fd
@@ -15,18 +14,11 @@ from tests.fakes import dify_server as fd
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_worker_takes_a_run_from_queued_through_running_to_succeeded(fake_dify, worker):
-    app = DifyApp.objects.create(
-        name="echo",
-        base_url=fake_dify.url,
-        api_key=fake_dify.api_key,
-        mode=DifyApp.Mode.WORKFLOW,
-        input_form=form_to_json(parse_input_form(fd.DEFAULT_INPUT_FORM)),
-    )
+def test_a_worker_takes_a_run_from_queued_through_running_to_succeeded(fake_dify, echo_app, worker):
     # A run with a slow node, so "running" is visible in the database while Dify works.
     fake_dify.script("run", fd.slow(1.5, ping_interval=0.2))
     run = create_run(
-        app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "hi"}, dify_user="hub:e2e"
+        echo_app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "hi"}, dify_user="hub:e2e"
     )
     seen = [Run.objects.get(pk=run.pk).status]
 
@@ -41,17 +33,15 @@ def test_a_worker_takes_a_run_from_queued_through_running_to_succeeded(fake_dify
     run.refresh_from_db()
     assert run.outputs["echo"] == "hi"
     assert run.dify_workflow_run_id in fake_dify.runs
+    assert f"Task integrations.tasks.execute_run[{run.celery_task_id}]" in worker.output()
     assert "Task integrations.tasks.execute_run[" in worker.output()
 
 
-def test_a_worker_retries_after_too_many_requests(fake_dify, worker):
-    app = DifyApp.objects.create(
-        name="echo", base_url=fake_dify.url, api_key=fake_dify.api_key, mode=DifyApp.Mode.WORKFLOW
-    )
+def test_a_worker_retries_after_too_many_requests(fake_dify, echo_app, worker):
     fake_dify.script("run", fd.too_many_requests(retry_after=1))
     started = time.monotonic()
     run = create_run(
-        app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "again"}, dify_user="hub:e2e"
+        echo_app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "again"}, dify_user="hub:e2e"
     )
     wait_for(lambda: Run.objects.get(pk=run.pk).is_final, 60, worker, "the retried run")
     run.refresh_from_db()
