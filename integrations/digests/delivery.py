@@ -66,6 +66,17 @@ def start_deliveries(run: Run) -> None:
 
 def deliver_one(delivery_id: int) -> float | None:
     """Send one delivery's remaining parts. Returns a retry delay in seconds, or None when done."""
+    try:
+        return _deliver(delivery_id)
+    except Exception as exc:  # a bug must fail the delivery visibly, not strand it "sending"
+        log.exception("delivery %s: unexpected error", delivery_id)
+        delivery = Delivery.objects.filter(pk=delivery_id).first()
+        if delivery is not None and delivery.status == Delivery.Status.SENDING:
+            _finish(delivery, Delivery.Status.FAILED, f"Unexpected error in the hub: {exc}")
+        return None
+
+
+def _deliver(delivery_id: int) -> float | None:
     if not Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING).update(
         status=Delivery.Status.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
     ):

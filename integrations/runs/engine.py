@@ -151,14 +151,17 @@ def finish(run: Run, result: RunResult) -> None:
         fields.update(error_code=code, error_message=message)
         _transition(run, Run.Status.FAILED, finished_at=now, **fields)
         return
-    with transaction.atomic():
-        if not _transition(run, Run.Status.SUCCEEDED, finished_at=now, **fields):
-            return
-        for name, value in fields.items():
-            setattr(run, name, value)
-        run.status = Run.Status.SUCCEEDED
-        run.finished_at = now
-        after_success(run)
+    try:
+        with transaction.atomic():
+            if not _transition(run, Run.Status.SUCCEEDED, finished_at=now, **fields):
+                return
+            run.finished_at = now
+            after_success(run)
+    except Exception as exc:  # a bug in a follow-up must not leave the run "running" forever
+        log.exception("run %s: follow-up after success failed", run.pk)
+        run.status = Run.Status.RUNNING
+        _fail(run, "hub_error", f"Dify succeeded, but the hub failed afterwards: {exc}")
+        Run.objects.filter(pk=run.pk).update(**{k: v for k, v in fields.items() if v is not None})
 
 
 def _unsuccessful(result: RunResult) -> tuple[str, str]:

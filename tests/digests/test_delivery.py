@@ -188,3 +188,18 @@ def test_a_failed_dify_run_sends_nothing(make_digest, rocketchat, rocketchat_rec
     assert run.status == Run.Status.FAILED
     assert not run.deliveries.exists()
     assert rocketchat.requests == []
+
+
+def test_a_recipient_kind_that_no_longer_exists_fails_the_delivery_visibly(
+    make_digest, rocketchat_recipient, fake_dify
+):
+    digest = make_digest(recipients=[rocketchat_recipient])
+    run = run_digest(digest, fake_dify, {"text": "hello"})
+    Recipient.objects.filter(pk=rocketchat_recipient.pk).update(kind="carrier-pigeon")
+    delivery = run.deliveries.get()
+    assert deliver_one(delivery.pk) is None
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED
+    assert "carrier-pigeon" in delivery.error
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED

@@ -252,3 +252,18 @@ def test_lost_queued_runs_are_sent_again(make_run):
     make_run()  # just created: its message is still on its way
     counts = watchdog.redispatch_lost(timezone.now())
     assert counts["runs"] == 1
+
+
+def test_a_failing_follow_up_fails_the_run_instead_of_leaving_it_running(
+    make_run, fake_dify, monkeypatch
+):
+    from integrations.runs import followups
+
+    monkeypatch.setitem(followups.FOLLOWUPS, Run.Kind.MANUAL, "builtins.len")  # len(run) raises
+    run = make_run()
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error_code == "hub_error"
+    assert run.error_message.startswith("Dify succeeded, but the hub failed afterwards")
+    assert run.outputs["echo"] == "hello"
