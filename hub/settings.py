@@ -131,13 +131,15 @@ else:
     # Embedded default: kombu's filesystem transport needs no server; every process on this
     # machine shares the folder.
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange bindings; kombu's default is ./control in whatever folder a process started.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 

@@ -16,13 +16,14 @@ CELERY_TASK_ROUTES = {
 }
 if not REDIS_URL:
     _folder = VAR_DIR / "test-broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_folder / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         **CELERY_BROKER_TRANSPORT_OPTIONS,
         "data_folder_in": str(_folder / "queue"),
         "data_folder_out": str(_folder / "queue"),
         "processed_folder": str(_folder / "processed"),
+        "control_folder": str(_folder / "control"),
     }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Short backoff so retry paths run in seconds; tests that check the maths use their own values.

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import path
 from django.views.generic import RedirectView
 
@@ -11,5 +12,7 @@ admin.site.index_title = "Dify apps, digests, recipients and run history"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", health, name="health"),
+    # Browsers ask for it on every page; answer quietly instead of logging a 404 each time.
+    path("favicon.ico", lambda request: HttpResponse(status=204)),
     path("admin/", admin.site.urls),
 ]

@@ -27,7 +27,7 @@ def check_app(app: DifyApp) -> CheckReport:
             error += " (is the app published in Dify?)"
         DifyApp.objects.filter(pk=app.pk).update(check_error=error, checked_at=timezone.now())
         app.check_error = error
-        return CheckReport(False, f"Dify answered with an error: {error}")
+        return CheckReport(False, f"connection check failed: {error}")
     known_modes = {choice for choice, _ in DifyApp.Mode.choices}
     mode = info.mode if info.mode in known_modes else ""
     app.mode = mode

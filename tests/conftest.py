@@ -67,3 +67,20 @@ def make_digest(dify_app):
         return digest
 
     return make
+
+
+@pytest.fixture
+def rocketchat():
+    from tests.fakes.chat_server import RocketChatReceiver
+
+    with RocketChatReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def rocketchat_recipient(db, rocketchat):
+    from integrations.models import Recipient
+
+    return Recipient.objects.create(
+        name="family", kind="rocketchat", webhook_url=rocketchat.url, options={"alias": "Weather"}
+    )

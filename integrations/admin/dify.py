@@ -17,6 +17,8 @@ from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import DifyApp, Run
 from integrations.runs.service import create_run
 
+CHAT_MODES = (DifyApp.Mode.CHAT, DifyApp.Mode.ADVANCED_CHAT, DifyApp.Mode.AGENT_CHAT)
+
 
 class DifyAppForm(forms.ModelForm):
     base_url = forms.URLField(
@@ -49,6 +51,18 @@ class DifyAppForm(forms.ModelForm):
             "ca_bundle",
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["api_key"]
+        if self.instance.pk:
+            field.label = "New API key"
+        else:
+            field.required = True
+            field.help_text = (
+                "The app's service API key (app-…), from the app's API Access page in Dify. "
+                "Stored encrypted and never shown again."
+            )
+
     def clean_api_key(self) -> str:
         value = keep_secret_when_blank(self, "api_key").strip()
         if not value:
@@ -76,6 +90,8 @@ class RunNowForm(forms.Form):
     def __init__(self, *args, app: DifyApp, **kwargs):
         super().__init__(*args, **kwargs)
         self.app = app
+        if app.mode not in CHAT_MODES:
+            del self.fields["query"]
 
     def clean_inputs(self) -> dict:
         try:
@@ -93,12 +109,7 @@ class RunNowForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        chat = self.app.mode in (
-            DifyApp.Mode.CHAT,
-            DifyApp.Mode.ADVANCED_CHAT,
-            DifyApp.Mode.AGENT_CHAT,
-        )
-        if chat and not (data.get("query") or "").strip():
+        if self.app.mode in CHAT_MODES and not (data.get("query") or "").strip():
             self.add_error("query", "Chat apps need a message.")
         return data
 
@@ -111,6 +122,14 @@ class DifyAppAdmin(admin.ModelAdmin):
     search_fields = ("name", "base_url")
     readonly_fields = ("masked_key", "mode", "input_variables", "checked_at", "check_error")
     actions = ("check_connection_action",)
+
+    def get_fieldsets(self, request, obj=None):
+        sections = list(super().get_fieldsets(request, obj))
+        if obj is None:  # nothing stored yet: no masked key, nothing detected
+            first = ("name", "base_url", "api_key", "enabled")
+            return [(None, {"fields": first}), sections[2]]
+        return sections
+
     fieldsets = (
         (None, {"fields": ("name", "base_url", "masked_key", "api_key", "enabled")}),
         (
@@ -133,7 +152,7 @@ class DifyAppAdmin(admin.ModelAdmin):
         ),
     )
 
-    @admin.display(description="API key")
+    @admin.display(description="Stored API key")
     def masked_key(self, obj: DifyApp) -> str:
         return mask_secret(obj.api_key) if obj.pk else "—"
 
@@ -160,7 +179,7 @@ class DifyAppAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Connection")
+    @admin.display(description="Last check")
     def connection(self, obj: DifyApp) -> str:
         if obj.check_error:
             return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error[:80])

@@ -63,7 +63,7 @@ class RecipientAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "enabled", "last_success_at", "health")
     list_filter = ("kind", "enabled")
     search_fields = ("name",)
-    readonly_fields = ("last_success_at", "last_error", "last_error_at")
+    readonly_fields = ("stored_url", "last_success_at", "last_error", "last_error_at")
     actions = ("send_test_action",)
 
     @admin.display(description="Last result")
@@ -76,14 +76,26 @@ class RecipientAdmin(admin.ModelAdmin):
             return format_html('<span style="color:#228b22">✓ delivered</span>')
         return "—"
 
+    @admin.display(description="Stored webhook URL")
+    def stored_url(self, obj: Recipient) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(obj.webhook_url or "")
+        # Host only: the path and query carry the service's token.
+        return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "—"
+
     def get_fieldsets(self, request, obj=None):
         fields = ["name", "kind", "webhook_url", "secret"]
+        if obj:
+            fields.insert(2, "stored_url")
         if obj and obj.secret:
             fields.append("clear_secret")
         fields += ["options", "enabled"]
         sections = [(None, {"fields": fields})]
         if obj:
-            sections.append(("Last delivery", {"fields": self.readonly_fields}))
+            sections.append(
+                ("Last delivery", {"fields": ("last_success_at", "last_error", "last_error_at")})
+            )
         return sections
 
     @admin.action(description="Send test message (no retry; shows the service's answer)")

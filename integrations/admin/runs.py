@@ -28,12 +28,12 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ("recipient_name", "kind", "status", "attempts", "parts", "error", "tries")
+    fields = ("recipient_name", "kind", "status", "attempts", "parts_progress", "error", "tries")
     readonly_fields = fields
     show_change_link = True
 
     @admin.display(description="Parts sent")
-    def parts(self, obj: Delivery) -> str:
+    def parts_progress(self, obj: Delivery) -> str:
         return f"{obj.parts_sent}/{obj.parts_total}" if obj.parts_total else "—"
 
     @admin.display(description="Attempts (time, HTTP status, answer)")
@@ -98,7 +98,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "dify_workflow_run_id",
                     "attempts",
                     "total_tokens",
-                    "elapsed",
+                    "dify_elapsed",
                 )
             },
         ),
@@ -134,7 +134,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "dify_workflow_run_id",
         "attempts",
         "total_tokens",
-        "elapsed",
+        "dify_elapsed",
         "created_at",
         "started_at",
         "finished_at",
@@ -156,6 +156,10 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj.duration is None:
             return "—"
         return f"{obj.duration.total_seconds():.1f} s"
+
+    @admin.display(description="Elapsed in Dify")
+    def dify_elapsed(self, obj: Run) -> str:
+        return "—" if obj.elapsed is None else f"{obj.elapsed:.3f} s"
 
     @admin.display(description="Error")
     def error_text(self, obj: Run) -> str:

@@ -112,7 +112,15 @@ def _deliver(delivery_id: int) -> float | None:
 
 
 def _after_error(delivery: Delivery, recipient: Recipient, exc: TransportError) -> float | None:
-    error = f"{recipient.get_kind_display()} answered: {exc}"
+    error = str(exc)
+    log.warning(
+        "delivery %s to %s, attempt %s: %s error: %s",
+        delivery.pk,
+        recipient.name,
+        delivery.attempts,
+        "permanent" if exc.permanent else "transient",
+        error,
+    )
     Recipient.objects.filter(pk=recipient.pk).update(last_error=error, last_error_at=timezone.now())
     if exc.permanent or delivery.attempts >= settings.HUB_DELIVERY_MAX_ATTEMPTS:
         if not exc.permanent:

@@ -33,6 +33,15 @@ _MARGIN = timedelta(hours=3)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("day-of-week", "0-6 or sun-sat"),
+)
+
+
 class ScheduleError(ValueError):
     pass
 
@@ -56,6 +65,14 @@ def parse_cron(expression: str) -> CronFields:
             f"'{expression}' has {len(parts)} fields; a cron expression has five: "
             "minute hour day-of-month month day-of-week (for example '0 8 * * *')."
         )
+    for position, (name, allowed) in enumerate(_FIELDS):
+        alone = ["*"] * 5
+        alone[position] = parts[position]
+        if not croniter.is_valid(" ".join(alone)):
+            raise ScheduleError(
+                f"'{expression}' is not a valid cron expression: the {name} field "
+                f"'{parts[position]}' is out of range or malformed (allowed: {allowed})."
+            )
     if not croniter.is_valid(text):
         raise ScheduleError(f"'{expression}' is not a valid cron expression.")
     fields = CronFields(*parts)
@@ -159,6 +176,23 @@ def slot_context(slot: datetime, zone_name: str, digest_name: str) -> dict[str, 
         "time": local.strftime("%H:%M"),
         "digest": digest_name,
     }
+
+
+def check_template(value: object) -> None:
+    """Raise ScheduleError for unknown variables or broken {{ }} in any string of `value`."""
+    unknown = unknown_variables(value)
+    if unknown:
+        raise ScheduleError(
+            f"Unknown variable(s) {', '.join(unknown)}; available: "
+            + ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES)
+        )
+    for text in _strings(value):
+        rest = _PLACEHOLDER.sub("", text)
+        if "{{" in rest or "}}" in rest or "{%" in rest:
+            raise ScheduleError(
+                f"Broken placeholder in {text!r}: write variables as {{{{ date }}}}; "
+                "no other template syntax is supported."
+            )
 
 
 def unknown_variables(value: object) -> list[str]:

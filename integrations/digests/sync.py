@@ -31,6 +31,7 @@ def sync_schedule(digest) -> PeriodicTask:
         timezone=digest.timezone,
     )
     task = digest.periodic_task or PeriodicTask()
+    previous_crontab_id = task.crontab_id
     task.name = task_name(digest)
     task.task = FIRE_TASK
     task.crontab = crontab
@@ -40,6 +41,8 @@ def sync_schedule(digest) -> PeriodicTask:
     task.enabled = digest.enabled
     task.description = "Managed by dify-hub: edit the Digest, not this task."
     task.save()
+    if previous_crontab_id and previous_crontab_id != crontab.pk:
+        _delete_if_unused(previous_crontab_id)
     if digest.periodic_task_id != task.pk:
         type(digest).objects.filter(pk=digest.pk).update(periodic_task=task)
         digest.periodic_task = task
@@ -48,4 +51,15 @@ def sync_schedule(digest) -> PeriodicTask:
 
 def remove_schedule(digest) -> None:
     if digest.periodic_task_id:
-        PeriodicTask.objects.filter(pk=digest.periodic_task_id).delete()
+        task = PeriodicTask.objects.filter(pk=digest.periodic_task_id).first()
+        if task is not None:
+            crontab_id = task.crontab_id
+            task.delete()
+            if crontab_id:
+                _delete_if_unused(crontab_id)
+
+
+def _delete_if_unused(crontab_id: int) -> None:
+    """Crontabs are shared by equal schedules; drop one only when no task uses it."""
+    if not PeriodicTask.objects.filter(crontab_id=crontab_id).exists():
+        CrontabSchedule.objects.filter(pk=crontab_id).delete()

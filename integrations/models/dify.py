@@ -18,8 +18,8 @@ class DifyApp(models.Model):
         COMPLETION = "completion", "Text generator (completion)"
 
     class ResponseMode(models.TextChoices):
-        STREAMING = "streaming", "Streaming (recommended: survives gateway timeouts)"
-        BLOCKING = "blocking", "Blocking (only for short, fast apps)"
+        STREAMING = "streaming", "Streaming"
+        BLOCKING = "blocking", "Blocking"
 
     name = models.CharField(max_length=100, unique=True)
     base_url = models.URLField(
@@ -40,7 +40,11 @@ class DifyApp(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     check_error = models.TextField(blank=True, editable=False)
     response_mode = models.CharField(
-        max_length=10, choices=ResponseMode.choices, default=ResponseMode.STREAMING
+        max_length=10,
+        choices=ResponseMode.choices,
+        default=ResponseMode.STREAMING,
+        help_text="Streaming is recommended: it survives gateway timeouts on long runs. "
+        "Blocking only suits short, fast apps.",
     )
     connect_timeout = models.FloatField(
         default=10.0, validators=[MinValueValidator(0.5), MaxValueValidator(120)]

@@ -112,12 +112,12 @@ class Digest(models.Model):
             errors["timezone"] = str(exc)
         if not isinstance(self.inputs, dict):
             errors["inputs"] = 'Inputs must be a JSON object, e.g. {"city": "Berlin"}.'
-        else:
-            unknown = schedule.unknown_variables([self.inputs, self.title, self.footer, self.query])
-            if unknown:
-                errors["inputs"] = (
-                    f"Unknown variable(s) {', '.join(unknown)}; available: "
-                    + ", ".join(f"{{{{ {name} }}}}" for name in schedule.VARIABLES)
-                )
+        for field in ("inputs", "query", "title", "footer"):
+            if field in errors:
+                continue
+            try:
+                schedule.check_template(getattr(self, field))
+            except schedule.ScheduleError as exc:
+                errors[field] = str(exc)
         if errors:
             raise ValidationError(errors)

@@ -242,6 +242,7 @@ def _retry_or_fail(run: Run, exc: DifyError | None, *, requeue_note: str = "") -
             f"Gave up after {run.attempts} attempts; last error: {message}",
         )
         return DONE
+    log.info("run %s: attempt %s failed, will retry: %s", run.pk, run.attempts, message)
     delay = retry_delay(
         run.attempts,
         base=settings.HUB_RETRY_BASE_SECONDS,
@@ -270,6 +271,7 @@ def _poll_later(run: Run, note: str) -> Next:
 
 
 def _fail(run: Run, code: str, message: str) -> bool:
+    log.warning("run %s failed: %s: %s", run.pk, code, message)
     return _transition(
         run,
         Run.Status.FAILED,

@@ -114,6 +114,33 @@ def test_a_run_page_shows_inputs_outputs_error_and_deliveries(admin, make_run, f
     assert listing.status_code == 200 and f">{run.pk}<" in listing.content.decode()
 
 
+def test_the_run_page_shows_delivery_progress_not_the_payload(
+    admin, make_digest, rocketchat_recipient, fake_dify
+):
+    from django.utils import timezone
+
+    from integrations.digests.delivery import deliver_one
+    from integrations.digests.firing import run_now
+    from integrations.runs import engine
+
+    fake_dify.script("run", fd.success({"text": "A secretly long payload"}))
+    run = run_now(
+        make_digest(recipients=[rocketchat_recipient]), requested_by="t", now=timezone.now()
+    )
+    engine.execute(run.pk)
+    deliver_one(run.deliveries.get().pk)
+    page = admin.get(reverse("admin:integrations_run_change", args=[run.pk])).content.decode()
+    assert "1/1" in page
+    assert "Delivered" in page
+    assert page.count("A secretly long payload") == 2  # outputs and message, not the parts
+
+
+def test_adding_an_app_requires_a_key(admin, fake_dify):
+    page = add_app(admin, fake_dify, api_key="").content.decode()
+    assert "This field is required." in page
+    assert not DifyApp.objects.exists()
+
+
 def test_recipient_options_are_checked_and_the_url_is_hidden(admin, db):
     with RocketChatReceiver() as rocketchat:
         add = reverse("admin:integrations_recipient_add")

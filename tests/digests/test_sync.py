@@ -6,7 +6,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_celery_beat.models import PeriodicTask, PeriodicTasks
+from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 
 from integrations.models import Digest
 
@@ -69,6 +69,40 @@ def test_an_unknown_template_variable_is_a_validation_error(dify_app):
     with pytest.raises(ValidationError) as error:
         digest.full_clean()
     assert "dat" in error.value.message_dict["inputs"][0]
+
+
+@pytest.mark.parametrize("field", ["title", "footer", "query"])
+def test_a_template_typo_is_reported_on_its_own_field(dify_app, field):
+    digest = Digest(name="x", app=dify_app, **{field: "Weather {{ dat }}"})
+    with pytest.raises(ValidationError) as error:
+        digest.full_clean()
+    assert list(error.value.message_dict) == [field]
+    assert "Unknown variable(s) dat" in error.value.message_dict[field][0]
+
+
+def test_broken_placeholders_are_refused(dify_app):
+    digest = Digest(name="x", app=dify_app, inputs={"query": "{{ date "})
+    with pytest.raises(ValidationError, match="Broken placeholder"):
+        digest.full_clean()
+
+
+def test_a_cron_error_names_the_field_and_its_range(dify_app):
+    digest = Digest(name="x", app=dify_app, cron="0 25 * * *")
+    with pytest.raises(ValidationError) as error:
+        digest.full_clean()
+    assert "the hour field '25' is out of range" in error.value.message_dict["cron"][0]
+    assert "0-23" in error.value.message_dict["cron"][0]
+
+
+def test_a_crontab_no_task_uses_any_more_is_removed(make_digest):
+    digest = make_digest()
+    first = digest.periodic_task.crontab_id
+    other = make_digest(name="same schedule")  # shares the crontab row
+    digest.cron = "0 9 * * *"
+    digest.save()
+    assert CrontabSchedule.objects.filter(pk=first).exists()  # still used by the other digest
+    other.delete()
+    assert not CrontabSchedule.objects.filter(pk=first).exists()
 
 
 def test_a_new_schedule_does_not_catch_up_slots_of_the_old_one(make_digest):

@@ -56,13 +56,18 @@ class Command(BaseCommand):
                 break
             time.sleep(0.5)
         else:
+            hint = (
+                "is a worker running?"
+                if run.status == Run.Status.QUEUED and not run.attempts
+                else f"see the run in the admin ({run.error_message or 'no error so far'})"
+            )
             raise CommandError(
-                f"Run #{run.pk} is still {run.status} after {timeout:.0f} s; is a worker running?"
+                f"Run #{run.pk} is still {run.get_status_display().lower()} after "
+                f"{timeout:.0f} s; {hint}"
             )
         for delivery in run.deliveries.all():
-            self.stdout.write(
-                f"  {delivery.recipient_name}: {delivery.get_status_display()} {delivery.error}"
-            )
+            line = f"  {delivery.recipient_name}: {delivery.get_status_display()}"
+            self.stdout.write(f"{line} ({delivery.error})" if delivery.error else line)
         line = f"Run #{run.pk} {run.get_status_display().lower()}"
         if run.status == Run.Status.SUCCEEDED:
             self.stdout.write(self.style.SUCCESS(line + "."))
