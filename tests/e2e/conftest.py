@@ -17,21 +17,6 @@ def purge_test_queues() -> None:
 
 
 @pytest.fixture
-def echo_app(transactional_db, fake_dify):
-    from integrations.dify import form_to_json, parse_input_form
-    from integrations.models import DifyApp
-    from tests.fakes.dify_server import DEFAULT_INPUT_FORM
-
-    return DifyApp.objects.create(
-        name="echo",
-        base_url=fake_dify.url,
-        api_key=fake_dify.api_key,
-        mode=DifyApp.Mode.WORKFLOW,
-        input_form=form_to_json(parse_input_form(DEFAULT_INPUT_FORM)),
-    )
-
-
-@pytest.fixture
 def worker(transactional_db):
     purge_test_queues()
     process = start_worker()

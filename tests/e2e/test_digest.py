@@ -11,7 +11,7 @@ from tests.fakes.chat_server import RocketChatReceiver
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, echo_app, worker, beat):
+def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, dify_app, worker, beat):
     with RocketChatReceiver() as rocketchat:
         family = Recipient.objects.create(
             name="family",
@@ -23,7 +23,7 @@ def test_a_scheduled_digest_reaches_rocketchat_and_the_history(fake_dify, echo_a
         # Every minute, in a zone with a half-hour offset, so the test waits at most a minute.
         digest = Digest(
             name="Morning weather",
-            app=echo_app,
+            app=dify_app,
             cron="* * * * *",
             timezone="Asia/Kolkata",
             inputs={"query": "Weather at {{ time }} on {{ weekday }}"},

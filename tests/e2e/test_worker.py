@@ -14,11 +14,11 @@ from tests.fakes import dify_server as fd
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_worker_takes_a_run_from_queued_through_running_to_succeeded(fake_dify, echo_app, worker):
+def test_a_worker_takes_a_run_from_queued_through_running_to_succeeded(fake_dify, dify_app, worker):
     # A run with a slow node, so "running" is visible in the database while Dify works.
     fake_dify.script("run", fd.slow(1.5, ping_interval=0.2))
     run = create_run(
-        echo_app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "hi"}, dify_user="hub:e2e"
+        dify_app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "hi"}, dify_user="hub:e2e"
     )
     seen = [Run.objects.get(pk=run.pk).status]
 
@@ -37,11 +37,11 @@ def test_a_worker_takes_a_run_from_queued_through_running_to_succeeded(fake_dify
     assert "Task integrations.tasks.execute_run[" in worker.output()
 
 
-def test_a_worker_retries_after_too_many_requests(fake_dify, echo_app, worker):
+def test_a_worker_retries_after_too_many_requests(fake_dify, dify_app, worker):
     fake_dify.script("run", fd.too_many_requests(retry_after=1))
     started = time.monotonic()
     run = create_run(
-        echo_app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "again"}, dify_user="hub:e2e"
+        dify_app, kind=Run.Kind.MANUAL, source="e2e", inputs={"query": "again"}, dify_user="hub:e2e"
     )
     wait_for(lambda: Run.objects.get(pk=run.pk).is_final, 60, worker, "the retried run")
     run.refresh_from_db()
