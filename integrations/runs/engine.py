@@ -57,7 +57,7 @@ def execute(run_id: int, *, celery_task_id: str = "") -> Next:
         return run
     app = run.app
     if not app.enabled:
-        _fail(run, "app_disabled", f"The Dify app '{app.name}' is disabled in the hub.")
+        fail(run, "app_disabled", f"The Dify app '{app.name}' is disabled in the hub.")
         return DONE
     try:
         inputs = validate_inputs(app.fields, run.inputs) if app.input_form else run.inputs
@@ -72,16 +72,16 @@ def execute(run_id: int, *, celery_task_id: str = "") -> Next:
                 on_started=lambda task_id, run_ref: _record_ids(run, task_id, run_ref),
             )
     except DifyRetryableError as exc:
-        return _retry_or_fail(run, exc)
+        return _retry_orfail(run, exc)
     except DifyOutcomeUnknown as exc:
         _record_ids(run, exc.task_id, exc.workflow_run_id)
         return reconcile(run.pk, cause=exc)
     except DifyError as exc:
-        _fail(run, exc.code, _describe(app, exc))
+        fail(run, exc.code, _describe(app, exc))
         return DONE
     except Exception as exc:  # a bug or an unexpected library error: record it, never lose the run
         log.exception("run %s: unexpected error calling Dify", run.pk)
-        _fail(run, "hub_error", f"Unexpected error in the hub: {type(exc).__name__}: {exc}")
+        fail(run, "hub_error", f"Unexpected error in the hub: {type(exc).__name__}: {exc}")
         return DONE
     finish(run, result)
     return DONE
@@ -95,7 +95,7 @@ def reconcile(run_id: int, *, cause: DifyError | None = None) -> Next:
     app = run.app
     reason = str(cause) if cause else "the connection to Dify ended before the run finished"
     if app.mode not in WORKFLOW_MODES:
-        _fail(
+        fail(
             run,
             "outcome_unknown",
             f"{reason}. Dify may have completed it, but {app.get_mode_display()} apps cannot be "
@@ -110,12 +110,12 @@ def reconcile(run_id: int, *, cause: DifyError | None = None) -> Next:
                 # means "not started" only once any run of ours would have ended.
                 if timezone.now() < _logs_deadline(run):
                     return _poll_later(run, f"{reason}; Dify's logs show no run of it yet")
-                return _retry_or_fail(run, cause, requeue_note="Dify has no record of the run")
+                return _retry_orfail(run, cause, requeue_note="Dify has no record of the run")
             detail = client.get_run(run_ref)
         except (DifyRetryableError, DifyOutcomeUnknown) as exc:
             return _poll_later(run, f"cannot ask Dify about the run yet: {exc}")
         except DifyError as exc:
-            _fail(run, exc.code, f"{reason}; asking Dify about it failed: {_describe(app, exc)}")
+            fail(run, exc.code, f"{reason}; asking Dify about it failed: {_describe(app, exc)}")
             return DONE
     if detail.status == "running":
         return _poll_later(run, f"{reason}; Dify says the run is still running")
@@ -153,15 +153,23 @@ def finish(run: Run, result: RunResult) -> None:
         return
     try:
         with transaction.atomic():
-            if not _transition(run, Run.Status.SUCCEEDED, finished_at=now, **fields):
+            done = _transition(
+                run,
+                Run.Status.SUCCEEDED,
+                finished_at=now,
+                error_code="",
+                error_message="",
+                **fields,
+            )
+            if not done:
                 return
             run.finished_at = now
             after_success(run)
     except Exception as exc:  # a bug in a follow-up must not leave the run "running" forever
         log.exception("run %s: follow-up after success failed", run.pk)
         run.status = Run.Status.RUNNING
-        _fail(run, "hub_error", f"Dify succeeded, but the hub failed afterwards: {exc}")
-        Run.objects.filter(pk=run.pk).update(**{k: v for k, v in fields.items() if v is not None})
+        fail(run, "hub_error", f"Dify succeeded, but the hub failed afterwards: {exc}")
+        Run.objects.filter(pk=run.pk).update(**fields)
 
 
 def _unsuccessful(result: RunResult) -> tuple[str, str]:
@@ -231,12 +239,12 @@ def _find_started_run(client, run: Run) -> str:
     return run_ref
 
 
-def _retry_or_fail(run: Run, exc: DifyError | None, *, requeue_note: str = "") -> Next:
+def _retry_orfail(run: Run, exc: DifyError | None, *, requeue_note: str = "") -> Next:
     message = str(exc) if exc else "the request did not reach Dify"
     if requeue_note:
         message = f"{message} ({requeue_note})"
     if run.attempts >= settings.HUB_RUN_MAX_ATTEMPTS:
-        _fail(
+        fail(
             run,
             exc.code if exc else "gave_up",
             f"Gave up after {run.attempts} attempts; last error: {message}",
@@ -270,7 +278,7 @@ def _poll_later(run: Run, note: str) -> Next:
     return Next("reconcile", countdown=RECONCILE_INTERVAL)
 
 
-def _fail(run: Run, code: str, message: str) -> bool:
+def fail(run: Run, code: str, message: str) -> bool:
     log.warning("run %s failed: %s: %s", run.pk, code, message)
     return _transition(
         run,
@@ -285,10 +293,6 @@ def _fail(run: Run, code: str, message: str) -> bool:
 def _transition(run: Run, status: str, **fields) -> bool:
     """running -> status, only if the run is still running (first writer wins)."""
     now = timezone.now()
-    if status in (Run.Status.SUCCEEDED, Run.Status.FAILED, Run.Status.QUEUED):
-        fields.setdefault("error_code", "" if status == Run.Status.SUCCEEDED else None)
-        fields.setdefault("error_message", "" if status == Run.Status.SUCCEEDED else None)
-    fields = {key: value for key, value in fields.items() if value is not None}
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
         status=status, updated_at=now, **fields
     )

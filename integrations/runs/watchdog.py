@@ -39,7 +39,7 @@ def end_stuck_runs(now: datetime) -> list[int]:
                 except DifyError as exc:
                     log.warning("run %s: could not stop Dify task: %s", run.pk, exc)
         limit = run.app.run_timeout
-        if engine._fail(
+        if engine.fail(
             run,
             "hub_timeout",
             f"Still running {limit} s after the attempt started (the app's run timeout); "

@@ -102,7 +102,8 @@ def test_too_many_requests_goes_back_to_the_queue_then_succeeds(make_run, fake_d
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
     assert run.attempts == 2
-    assert run.error_message == ""
+    assert run.error_message == "" and run.error_code == ""
+    assert run.next_attempt_at is None
     assert len(run_posts(fake_dify)) == 2
 
 
@@ -115,6 +116,7 @@ def test_retries_are_bounded(make_run, fake_dify, settings):
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
     assert run.error_message.startswith("Gave up after 2 attempts")
+    assert run.next_attempt_at is None
 
 
 def test_a_cut_stream_is_reconciled_from_dify_without_a_second_post(make_run, fake_dify):
@@ -132,6 +134,7 @@ def test_a_cut_stream_is_reconciled_from_dify_without_a_second_post(make_run, fa
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
     assert run.outputs["echo"] == "hello"
+    assert run.next_attempt_at is None and run.error_message == ""
     assert len(run_posts(fake_dify)) == 1
 
 
