@@ -175,6 +175,18 @@ HUB_DELIVERY_MAX_ATTEMPTS = env_int("HUB_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 # Retry backoff: base * 2**(attempt-1), capped, with full jitter. Tests shorten these.
 HUB_RETRY_BASE_SECONDS = env_int("HUB_RETRY_BASE_SECONDS", 10, minimum=0)
 HUB_RETRY_MAX_SECONDS = env_int("HUB_RETRY_MAX_SECONDS", 600, minimum=0)
+# The hub's public address, for the webhook URLs the admin shows (e.g. behind a proxy);
+# empty: taken from the browser's request.
+HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL", "").rstrip("/")
+# GitLab webhooks: bodies above this answer 413 (GitLab itself sends up to 25 MB, but MR and
+# note events are a few kB; a huge body is a misrouted hook, not a review request).
+HUB_WEBHOOK_MAX_BYTES = env_int("HUB_WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Standard Webhooks signatures older or newer than this are refused (replay window).
+HUB_WEBHOOK_SIGNATURE_TOLERANCE = env_int("HUB_WEBHOOK_SIGNATURE_TOLERANCE", 300, minimum=1)
+# GitLab prepares an MR's diff asynchronously; a review waits for it this many times,
+# backing off from the base up to 30 s between looks (about 4 minutes in all).
+HUB_GITLAB_DIFF_WAITS = env_int("HUB_GITLAB_DIFF_WAITS", 10, minimum=1)
+HUB_GITLAB_DIFF_WAIT_SECONDS = env_int("HUB_GITLAB_DIFF_WAIT_SECONDS", 2, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -29,3 +29,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Short backoff so retry paths run in seconds; tests that check the maths use their own values.
 HUB_RETRY_BASE_SECONDS = 1
 HUB_RETRY_MAX_SECONDS = 2
+HUB_GITLAB_DIFF_WAIT_SECONDS = 1
+HUB_GITLAB_DIFF_WAITS = 4

@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import path
 from django.views.generic import RedirectView
 
+from integrations.gitlab.views import gitlab_webhook
 from integrations.views import health
 
 admin.site.site_header = "dify-hub"
@@ -14,5 +15,6 @@ urlpatterns = [
     path("healthz", health, name="health"),
     # Browsers ask for it on every page; answer quietly instead of logging a 404 each time.
     path("favicon.ico", lambda request: HttpResponse(status=204)),
+    path("hooks/gitlab/<slug:slug>/", gitlab_webhook, name="gitlab-webhook"),
     path("admin/", admin.site.urls),
 ]

@@ -31,16 +31,22 @@ def sweep(now: datetime) -> dict:
 
 
 def abandon_stale_sends(now: datetime) -> int:
-    """A worker died mid-send. The recipient may have the message, so it is not sent again
-    (that could post it twice); the delivery is failed with that explanation instead."""
-    from integrations.digests.delivery import settle
+    """A worker died mid-send. A chat recipient may have the message, so it is not sent again
+    (that could post it twice); the delivery is failed with that explanation instead. A GitLab
+    note is found again by its marker, so that delivery is simply tried again."""
+    from integrations.runs.delivery import BUILT_IN_TARGETS, settle
 
-    stale = list(
-        Delivery.objects.filter(
-            status=Delivery.Status.SENDING, updated_at__lt=now - SENDING_STALE_AFTER
-        ).values_list("pk", "run_id")
+    stale = Delivery.objects.filter(
+        status=Delivery.Status.SENDING, updated_at__lt=now - SENDING_STALE_AFTER
     )
-    for delivery_id, run_id in stale:
+    retried = stale.filter(kind__in=list(BUILT_IN_TARGETS)).update(
+        status=Delivery.Status.PENDING,
+        error="The worker stopped while sending; sending again.",
+        next_attempt_at=None,
+        updated_at=now - SENDING_STALE_AFTER,  # so the redispatch below picks it up at once
+    )
+    failed = list(stale.values_list("pk", "run_id"))
+    for delivery_id, run_id in failed:
         Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
             status=Delivery.Status.FAILED,
             error="The worker stopped while sending; the recipient may or may not have the "
@@ -48,4 +54,4 @@ def abandon_stale_sends(now: datetime) -> int:
             finished_at=timezone.now(),
         )
         settle(run_id)
-    return len(stale)
+    return retried + len(failed)

@@ -31,9 +31,17 @@ def _follow(run_id: int, step) -> None:
         reconcile_run.apply_async((run_id,), countdown=step.countdown)
 
 
+@shared_task(name="integrations.tasks.stop_dify_run", ignore_result=True)
+def stop_dify_run(run_id: int) -> None:
+    """Free Dify from a run the hub no longer wants (superseded by a newer review)."""
+    from integrations.runs.engine import stop_in_dify
+
+    stop_in_dify(run_id)
+
+
 @shared_task(name="integrations.tasks.deliver", ignore_result=True)
 def deliver(delivery_id: int) -> None:
-    from integrations.digests.delivery import deliver_one
+    from integrations.runs.delivery import deliver_one
 
     delay = deliver_one(delivery_id)
     if delay is not None:

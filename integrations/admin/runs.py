@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin.common import pretty_json
@@ -80,9 +81,22 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "total_tokens",
         "created_at",
     )
-    list_filter = ("status", "kind", "app", ("created_at", admin.DateFieldListFilter))
+    list_filter = (
+        "status",
+        "kind",
+        "app",
+        "gitlab_endpoint",
+        ("created_at", admin.DateFieldListFilter),
+    )
     date_hierarchy = "created_at"
-    search_fields = ("source", "error_message", "dify_workflow_run_id", "dify_task_id")
+    search_fields = (
+        "source",
+        "error_message",
+        "dify_workflow_run_id",
+        "dify_task_id",
+        "=merge_request_key",
+        "=head_sha",
+    )
     list_select_related = ("app",)
     inlines = (DeliveryInline,)
     fieldsets = (
@@ -116,7 +130,23 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
     )
+    review_fieldset = (
+        "Merge request",
+        {"fields": ("gitlab_endpoint", "merge_request_link", "head_sha", "trigger", "events")},
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and obj.kind == Run.Kind.MERGE_REQUEST_REVIEW:
+            fieldsets.insert(1, self.review_fieldset)
+        return fieldsets
+
     readonly_fields = (
+        "gitlab_endpoint",
+        "merge_request_link",
+        "head_sha",
+        "trigger",
+        "events",
         "coloured_status",
         "kind",
         "source",
@@ -174,6 +204,28 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Outputs")
     def outputs_json(self, obj: Run) -> str:
         return pretty_json(obj.outputs)
+
+    @admin.display(description="Merge request")
+    def merge_request_link(self, obj: Run) -> str:
+        mr = (obj.context or {}).get("merge_request") or {}
+        if not mr.get("url"):
+            return obj.merge_request_key or "—"
+        label = f"{mr.get('project_path', '')}!{mr.get('iid', '')} {mr.get('title', '')}"
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', mr["url"], label)
+
+    @admin.display(description="Trigger")
+    def trigger(self, obj: Run) -> str:
+        return (obj.context or {}).get("trigger") or "—"
+
+    @admin.display(description="Webhook events")
+    def events(self, obj: Run) -> str:
+        rows = [
+            (reverse("admin:integrations_webhookevent_change", args=[e.pk]), e.pk, e.outcome)
+            for e in obj.webhook_events.all()[:20]
+        ]
+        if not rows:
+            return "—"
+        return format_html_join(", ", '<a href="{}">#{}</a> ({})', rows)
 
     @admin.display(description="Message sent")
     def message_json(self, obj: Run) -> str:

@@ -1,6 +1,16 @@
 from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
+from integrations.models.gitlab import GitLabEndpoint, WebhookEvent
 from integrations.models.recipients import Recipient
 from integrations.models.runs import Delivery, DeliveryAttempt, Run
 
-__all__ = ["DifyApp", "Digest", "Recipient", "Run", "Delivery", "DeliveryAttempt"]
+__all__ = [
+    "DifyApp",
+    "Digest",
+    "GitLabEndpoint",
+    "WebhookEvent",
+    "Recipient",
+    "Run",
+    "Delivery",
+    "DeliveryAttempt",
+]

@@ -46,6 +46,30 @@ class Run(models.Model):
     slot = models.DateTimeField(
         null=True, blank=True, help_text="The scheduled time this digest run is for (UTC)."
     )
+    gitlab_endpoint = models.ForeignKey(
+        "integrations.GitLabEndpoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name="GitLab endpoint",
+    )
+    context = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What triggered the run; for reviews, the merge request as the webhook told it.",
+    )
+    merge_request_key = models.CharField(
+        "merge request", max_length=100, blank=True, db_index=True, help_text="project id!iid"
+    )
+    head_sha = models.CharField("head commit", max_length=64, blank=True)
+    dedupe_key = models.CharField(
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="At most one run per key: for reviews, one per endpoint, MR and head commit.",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     inputs = models.JSONField(default=dict, blank=True)
     query = models.TextField(blank=True, help_text="The user message, for chat apps.")

@@ -30,8 +30,10 @@ from integrations.dify import (
     validate_inputs,
 )
 from integrations.models import DifyApp, Run
+from integrations.runs import followups
 from integrations.runs.backoff import retry_delay
 from integrations.runs.service import trace_id
+from integrations.runs.steps import NotReady, RunEnded, StepError
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,10 @@ def execute(run_id: int, *, celery_task_id: str = "") -> Next:
         fail(run, "app_disabled", f"The Dify app '{app.name}' is disabled in the hub.")
         return DONE
     try:
-        inputs = validate_inputs(app.fields, run.inputs) if app.input_form else run.inputs
+        inputs = followups.prepare(run)
+        if inputs is not run.inputs:
+            _store_inputs(run, inputs)
+        inputs = validate_inputs(app.fields, inputs) if app.input_form else inputs
         with app.client() as client:
             result = client.run_app(
                 app.mode or DifyApp.Mode.WORKFLOW,
@@ -71,6 +76,16 @@ def execute(run_id: int, *, celery_task_id: str = "") -> Next:
                 query=run.query or None,
                 on_started=lambda task_id, run_ref: _record_ids(run, task_id, run_ref),
             )
+    except NotReady as exc:
+        return _wait(run, exc)
+    except RunEnded as exc:
+        end(run, exc.status, exc.code, exc.message)
+        return DONE
+    except StepError as exc:
+        if exc.retryable:
+            return _retry_orfail(run, exc)
+        fail(run, exc.code, exc.message)
+        return DONE
     except DifyRetryableError as exc:
         return _retry_orfail(run, exc)
     except DifyOutcomeUnknown as exc:
@@ -135,8 +150,6 @@ def _logs_deadline(run: Run) -> datetime:
 
 def finish(run: Run, result: RunResult) -> None:
     """Store a run's final result; success hands over to the kind's follow-up (deliveries…)."""
-    from integrations.runs.followups import after_success
-
     now = timezone.now()
     fields = {
         "outputs": result.outputs or {},
@@ -164,7 +177,7 @@ def finish(run: Run, result: RunResult) -> None:
             if not done:
                 return
             run.finished_at = now
-            after_success(run)
+            followups.after_success(run)
     except Exception as exc:  # a bug in a follow-up must not leave the run "running" forever
         log.exception("run %s: follow-up after success failed", run.pk)
         run.status = Run.Status.RUNNING
@@ -239,7 +252,7 @@ def _find_started_run(client, run: Run) -> str:
     return run_ref
 
 
-def _retry_orfail(run: Run, exc: DifyError | None, *, requeue_note: str = "") -> Next:
+def _retry_orfail(run: Run, exc: DifyError | StepError | None, *, requeue_note: str = "") -> Next:
     message = str(exc) if exc else "the request did not reach Dify"
     if requeue_note:
         message = f"{message} ({requeue_note})"
@@ -269,6 +282,25 @@ def _retry_orfail(run: Run, exc: DifyError | None, *, requeue_note: str = "") ->
     return Next("execute", countdown=delay) if moved else DONE
 
 
+def _wait(run: Run, exc: NotReady) -> Next:
+    """Back to queued without spending an attempt; the preparer decides when to give up."""
+    moved = _transition(
+        run,
+        Run.Status.QUEUED,
+        attempts=max(0, run.attempts - 1),
+        context={**(run.context or {}), "waits": exc.waits},
+        error_code="",
+        error_message=f"{exc.message}; looking again in {exc.delay:.0f} s (wait {exc.waits}).",
+        next_attempt_at=timezone.now() + timedelta(seconds=exc.delay),
+    )
+    return Next("execute", countdown=exc.delay) if moved else DONE
+
+
+def _store_inputs(run: Run, inputs: dict) -> None:
+    run.inputs = inputs
+    Run.objects.filter(pk=run.pk).update(inputs=inputs, updated_at=timezone.now())
+
+
 def _poll_later(run: Run, note: str) -> Next:
     Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
         error_message=f"Outcome not known yet ({note}); asking Dify again.",
@@ -280,9 +312,14 @@ def _poll_later(run: Run, note: str) -> Next:
 
 def fail(run: Run, code: str, message: str) -> bool:
     log.warning("run %s failed: %s: %s", run.pk, code, message)
+    return end(run, Run.Status.FAILED, code, message)
+
+
+def end(run: Run, status: str, code: str, message: str) -> bool:
+    """running -> a final status, with the reason."""
     return _transition(
         run,
-        Run.Status.FAILED,
+        status,
         error_code=code[:100],
         error_message=message,
         finished_at=timezone.now(),
@@ -323,3 +360,17 @@ def stuck_deadline(run: Run) -> datetime | None:
     if started is None:
         return None
     return started + timedelta(seconds=run.app.run_timeout)
+
+
+def stop_in_dify(run_id: int) -> bool:
+    """Ask Dify to stop an ended run's task, if it had started one (best effort)."""
+    run = Run.objects.select_related("app").filter(pk=run_id).first()
+    if run is None or not run.dify_task_id or not run.is_final:
+        return False
+    try:
+        with run.app.client() as client:
+            client.stop(run.dify_task_id, user=run.dify_user, mode=run.app.mode or "workflow")
+    except DifyError as exc:
+        log.info("run %s: could not stop Dify task %s: %s", run.pk, run.dify_task_id, exc)
+        return False
+    return True

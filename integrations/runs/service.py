@@ -17,7 +17,18 @@ def enqueue(run: Run, *, countdown: float = 0) -> None:
     from integrations.tasks import execute_run
 
     run_id = run.pk
-    transaction.on_commit(lambda: execute_run.apply_async((run_id,), countdown=countdown))
+    # robust: with the broker down the caller's work still commits and answers; the run stays
+    # queued and the housekeeping sweep sends it once the broker is back.
+    transaction.on_commit(
+        lambda: execute_run.apply_async((run_id,), countdown=countdown), robust=True
+    )
+
+
+def stop_in_dify(run_id: int) -> None:
+    """After commit, ask Dify to stop a run the hub no longer wants (best effort)."""
+    from integrations.tasks import stop_dify_run
+
+    transaction.on_commit(lambda: stop_dify_run.delay(run_id), robust=True)
 
 
 def create_run(

@@ -119,9 +119,9 @@ def test_the_run_page_shows_delivery_progress_not_the_payload(
 ):
     from django.utils import timezone
 
-    from integrations.digests.delivery import deliver_one
     from integrations.digests.firing import run_now
     from integrations.runs import engine
+    from integrations.runs.delivery import deliver_one
 
     fake_dify.script("run", fd.success({"text": "A secretly long payload"}))
     run = run_now(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.digests.delivery import deliver_one
 from integrations.digests.firing import claim_slot
 from integrations.models import Delivery, Recipient, Run
 from integrations.runs import engine
+from integrations.runs.delivery import deliver_one
 from tests.digests.conftest import utc
 from tests.fakes import dify_server as fd
 from tests.fakes.chat_server import refused_url

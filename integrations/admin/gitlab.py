@@ -1,0 +1,376 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integrations.admin.common import SecretInput, keep_secret_when_blank, mask_secret, pretty_json
+from integrations.gitlab.errors import GitLabError
+from integrations.gitlab.events import TRIGGER_LABELS, TRIGGERS
+from integrations.gitlab.inputs import STANDARD_INPUTS
+from integrations.gitlab.signing import generate_token
+from integrations.models import GitLabEndpoint, WebhookEvent
+
+
+def public_url(request: HttpRequest, path_: str) -> str:
+    """The URL GitLab must call: HUB_PUBLIC_URL when set (behind a proxy), else this request's."""
+    base = settings.HUB_PUBLIC_URL
+    return f"{base}{path_}" if base else request.build_absolute_uri(path_)
+
+
+class GitLabEndpointForm(forms.ModelForm):
+    secret_token = forms.CharField(
+        required=False,
+        widget=SecretInput(),
+        help_text="Leave empty to have one generated; it is shown once, after saving, to paste "
+        "into GitLab. Stored only as a hash.",
+    )
+    access_token = forms.CharField(
+        required=False,
+        widget=SecretInput(),
+        help_text="A project or group access token (or a bot user's token) with the api scope "
+        "and at least the Reporter role. Stored encrypted; never shown again.",
+    )
+    signing_secret = forms.CharField(
+        required=False,
+        widget=SecretInput(),
+        help_text="Optional: GitLab's signing token (whsec_…). When set, every request must "
+        "carry a valid Standard Webhooks signature. Stored encrypted.",
+    )
+    triggers = forms.MultipleChoiceField(
+        choices=[(t, TRIGGER_LABELS.get(t, t)) for t in TRIGGERS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(TRIGGERS),
+    )
+    target_branches = forms.CharField(
+        required=False,
+        help_text="Comma-separated branch names or globs, e.g. main, release/*. Empty: any.",
+    )
+    gitlab_url = forms.URLField(
+        label="GitLab URL",
+        assume_scheme="https",
+        help_text="e.g. https://gitlab.example.com. Diffs are read and notes posted here only; "
+        "URLs inside webhook payloads are never used with the token.",
+    )
+
+    class Meta:
+        model = GitLabEndpoint
+        fields = (
+            "name",
+            "slug",
+            "enabled",
+            "app",
+            "gitlab_url",
+            "access_token",
+            "ca_bundle",
+            "secret_token",
+            "signing_secret",
+            "triggers",
+            "target_branches",
+            "input_mapping",
+            "output_key",
+            "diff_budget",
+            "post_note",
+            "recipients",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.new_token = ""
+        if self.instance.pk:
+            self.fields["secret_token"].label = "New secret token"
+            self.fields["secret_token"].help_text = (
+                "Leave empty to keep the current one (use “Regenerate secret token” to get "
+                "a new one shown)."
+            )
+            self.fields["access_token"].label = "New access token"
+            self.fields["signing_secret"].label = "New signing secret"
+            self.initial["target_branches"] = ", ".join(self.instance.target_branches or [])
+        else:
+            self.fields["access_token"].required = True
+        mapping_help = ", ".join(f"{{{{ {name} }}}}" for name in STANDARD_INPUTS)
+        self.fields["input_mapping"].help_text = (
+            'Extra inputs and renames as JSON, e.g. {"code": "{{ diff }}", "language": "en"}. '
+            f"Values may use {mapping_help}. Inputs with these names are filled automatically "
+            "when the app declares them."
+        )
+
+    def clean_access_token(self) -> str:
+        value = keep_secret_when_blank(self, "access_token").strip()
+        if not value:
+            raise forms.ValidationError("An access token is required.")
+        return value
+
+    def clean_signing_secret(self) -> str:
+        value = self.cleaned_data.get("signing_secret", "").strip()
+        return value or (self.instance.signing_secret if self.instance.pk else "")
+
+    def clean_target_branches(self) -> list[str]:
+        text = self.cleaned_data.get("target_branches") or ""
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    def clean_secret_token(self) -> str:
+        value = self.cleaned_data.get("secret_token", "").strip()
+        if value and len(value) < 16:
+            raise forms.ValidationError("Use at least 16 characters, or leave it empty.")
+        return value
+
+    def save(self, commit=True):
+        endpoint = super().save(commit=False)
+        token = self.cleaned_data.get("secret_token")
+        if token:
+            endpoint.set_secret_token(token)
+        elif not endpoint.secret_token_hash:
+            self.new_token = generate_token()
+            endpoint.set_secret_token(self.new_token)
+        if commit:
+            endpoint.save()
+            self.save_m2m()
+        return endpoint
+
+
+@admin.register(GitLabEndpoint)
+class GitLabEndpointAdmin(admin.ModelAdmin):
+    form = GitLabEndpointForm
+    list_display = ("name", "webhook_url_short", "app", "enabled", "last_event", "rejections")
+    list_filter = ("enabled", "app")
+    search_fields = ("name", "slug", "gitlab_url")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("recipients",)
+    readonly_fields = (
+        "masked_access_token",
+        "bot_user",
+        "connection",
+        "rejected",
+    )
+    actions = ("check_connection_action",)
+
+    def get_fieldsets(self, request, obj=None):
+        review = {
+            "fields": (
+                "triggers",
+                "target_branches",
+                "input_mapping",
+                "output_key",
+                "diff_budget",
+                "post_note",
+                "recipients",
+            )
+        }
+        if obj is None:
+            return [
+                (None, {"fields": ("name", "slug", "enabled", "app")}),
+                ("GitLab", {"fields": ("gitlab_url", "access_token", "ca_bundle")}),
+                ("Webhook security", {"fields": ("secret_token", "signing_secret")}),
+                ("Review", review),
+            ]
+        return [
+            (None, {"fields": ("name", "slug", "enabled", "app")}),
+            ("Requests GitLab sent that the hub refused", {"fields": ("rejected",)}),
+            (
+                "GitLab",
+                {
+                    "fields": (
+                        "gitlab_url",
+                        "masked_access_token",
+                        "access_token",
+                        "bot_user",
+                        "connection",
+                        "ca_bundle",
+                    )
+                },
+            ),
+            ("Webhook security", {"fields": ("secret_token", "signing_secret")}),
+            ("Review", review),
+        ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(last_event_at=Max("events__received_at"))
+
+    @admin.display(description="Webhook URL")
+    def webhook_url_short(self, obj: GitLabEndpoint) -> str:
+        return obj.webhook_path
+
+    @admin.display(description="Stored access token")
+    def masked_access_token(self, obj: GitLabEndpoint) -> str:
+        return mask_secret(obj.access_token)
+
+    @admin.display(description="Bot user")
+    def bot_user(self, obj: GitLabEndpoint) -> str:
+        if obj.bot_user_id is None:
+            return "— (learnt on “Check connection” or the first review)"
+        return f"@{obj.bot_username} (id {obj.bot_user_id}); its own notes never trigger a review"
+
+    @admin.display(description="Last check")
+    def connection(self, obj: GitLabEndpoint) -> str:
+        if obj.check_error:
+            return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error)
+        if obj.checked_at:
+            return format_html('<span style="color:#228b22">✓ {}</span>', obj.checked_at)
+        return "not checked"
+
+    @admin.display(description="Rejected requests")
+    def rejected(self, obj: GitLabEndpoint) -> str:
+        if not obj.rejected_count:
+            return "none"
+        return f"{obj.rejected_count}; last at {obj.last_rejected_at:%Y-%m-%d %H:%M:%S} UTC: " + (
+            obj.last_rejected_reason
+        )
+
+    @admin.display(description="Last event", ordering="last_event_at")
+    def last_event(self, obj) -> str:
+        return obj.last_event_at or "—"
+
+    @admin.display(description="Rejected", ordering="rejected_count")
+    def rejections(self, obj: GitLabEndpoint) -> int:
+        return obj.rejected_count
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        endpoint = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if endpoint is not None:
+            extra["webhook_url"] = public_url(request, endpoint.webhook_path)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.new_token:
+            self._show_token(request, obj, form.new_token)
+        if not change or {"access_token", "gitlab_url", "ca_bundle"} & set(form.changed_data):
+            self._report_check(request, obj)
+
+    def _show_token(self, request: HttpRequest, endpoint: GitLabEndpoint, token: str) -> None:
+        url = public_url(request, endpoint.webhook_path)
+        self.message_user(
+            request,
+            format_html(
+                "Paste into GitLab's webhook form now: URL <code>{}</code> and secret token "
+                "<code>{}</code>. The token is not shown again.",
+                url,
+                token,
+            ),
+            messages.WARNING,
+        )
+
+    @admin.action(description="Check connection to GitLab (GET /user)")
+    def check_connection_action(self, request, queryset):
+        for endpoint in queryset:
+            self._report_check(request, endpoint)
+
+    def _report_check(self, request: HttpRequest, endpoint: GitLabEndpoint) -> None:
+        now = timezone.now()
+        try:
+            with endpoint.client() as gitlab:
+                user = gitlab.current_user()
+        except GitLabError as exc:
+            error = str(exc)
+            GitLabEndpoint.objects.filter(pk=endpoint.pk).update(check_error=error, checked_at=now)
+            self.message_user(request, f"{endpoint.name}: {error}", messages.ERROR)
+            return
+        GitLabEndpoint.objects.filter(pk=endpoint.pk).update(
+            bot_user_id=user.id, bot_username=user.username, check_error="", checked_at=now
+        )
+        kind = "a bot user" if user.bot else "a regular user (a project access token is better)"
+        self.message_user(
+            request,
+            f"{endpoint.name}: connected to {endpoint.gitlab_url} as @{user.username}, {kind}.",
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:pk>/check/",
+                self.admin_site.admin_view(self.check_view),
+                name="integrations_gitlabendpoint_check",
+            ),
+            path(
+                "<int:pk>/regenerate-token/",
+                self.admin_site.admin_view(self.regenerate_view),
+                name="integrations_gitlabendpoint_regenerate",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def check_view(self, request, pk: int):
+        endpoint = get_object_or_404(GitLabEndpoint, pk=pk)
+        if request.method == "POST" and self.has_change_permission(request, endpoint):
+            self._report_check(request, endpoint)
+        return HttpResponseRedirect(reverse("admin:integrations_gitlabendpoint_change", args=[pk]))
+
+    def regenerate_view(self, request, pk: int):
+        endpoint = get_object_or_404(GitLabEndpoint, pk=pk)
+        if request.method == "POST" and self.has_change_permission(request, endpoint):
+            token = generate_token()
+            endpoint.set_secret_token(token)
+            endpoint.save(update_fields=["secret_token_hash", "updated_at"])
+            self._show_token(request, endpoint, token)
+        return HttpResponseRedirect(reverse("admin:integrations_gitlabendpoint_change", args=[pk]))
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "received_at",
+        "endpoint",
+        "event_name",
+        "outcome",
+        "trigger",
+        "merge_request_key",
+        "short_reason",
+        "run_link",
+        "duplicate_count",
+    )
+    list_filter = ("outcome", "endpoint", "event_name", "trigger")
+    search_fields = ("idempotency_key", "merge_request_key", "head_sha", "reason")
+    date_hierarchy = "received_at"
+    list_select_related = ("endpoint", "run")
+    show_full_result_count = False
+    fields = (
+        "endpoint",
+        "event_name",
+        "received_at",
+        "outcome",
+        "trigger",
+        "reason",
+        "merge_request_key",
+        "head_sha",
+        "run_link",
+        "idempotency_key",
+        "duplicate_count",
+        "last_duplicate_at",
+        "headers_pretty",
+        "payload_pretty",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Reason")
+    def short_reason(self, obj: WebhookEvent) -> str:
+        return obj.reason if len(obj.reason) <= 90 else obj.reason[:89] + "…"
+
+    @admin.display(description="Run")
+    def run_link(self, obj: WebhookEvent) -> str:
+        if obj.run_id is None:
+            return "—"
+        url = reverse("admin:integrations_run_change", args=[obj.run_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.run_id)
+
+    @admin.display(description="Headers")
+    def headers_pretty(self, obj: WebhookEvent) -> str:
+        return pretty_json(obj.headers)
+
+    @admin.display(description="Payload")
+    def payload_pretty(self, obj: WebhookEvent) -> str:
+        return pretty_json(obj.payload)

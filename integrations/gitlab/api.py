@@ -1,0 +1,537 @@
+"""HTTP client for the parts of GitLab's REST API (``/api/v4``) the MR reviewer needs.
+
+Design rules (see ``errors.py`` for what each exception means):
+
+* No retries of any kind: every failure is raised as a :class:`GitLabError` and the caller
+  (the Celery task) decides, using ``retryable`` / ``retry_after``.
+* The token travels in the ``PRIVATE-TOKEN`` header (personal, project and group access
+  tokens), set per request by an auth object; it never appears in messages, logs or
+  ``repr``. Redirects are not followed, so the header is never replayed to another host.
+* ``project`` is a numeric id or a ``group/sub/project`` path (URL-encoded as GitLab asks).
+* List endpoints are read page by page (``per_page=100``) following ``x-next-page``.
+* A 2xx answer that is not the documented JSON is :class:`GitLabBadResponse`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+
+from .errors import (
+    GitLabBadResponse,
+    GitLabError,
+    GitLabRequestError,
+    GitLabTLSError,
+    GitLabUnreachable,
+    error_from_response,
+)
+from .types import DiffVersion, FileDiff, MergeRequest, Note, User
+
+__all__ = ["GitLabClient", "normalise_base_url", "project_ref"]
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100  # GitLab's maximum
+MAX_PAGES = 1000  # a runaway x-next-page must not loop forever
+_API_SUFFIX = "/api/v4"
+
+T = TypeVar("T")
+
+
+class _PrivateToken(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["PRIVATE-TOKEN"] = self._token
+        return r
+
+    def __repr__(self) -> str:
+        return "<PrivateToken ***>"
+
+
+class _Shape(ValueError):
+    """The JSON is not what GitLab documents (becomes GitLabBadResponse)."""
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------
+
+
+def normalise_base_url(base_url: str) -> str:
+    """``https://host[/prefix]`` from what an admin typed (trailing ``/`` or ``/api/v4`` ok)."""
+    url = str(base_url or "").strip().rstrip("/")
+    if url.lower().endswith(_API_SUFFIX):
+        url = url[: -len(_API_SUFFIX)].rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "base_url must be the GitLab address, e.g. https://gitlab.example.com "
+            "(http:// or https://)"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("base_url must not contain credentials, a query string or a fragment")
+    return url
+
+
+def project_ref(project: int | str) -> str:
+    """The ``:id`` path segment: a numeric id, or the URL-encoded ``group/project`` path."""
+    if isinstance(project, bool):
+        raise ValueError("project must be a numeric id or a 'group/project' path")
+    if isinstance(project, int):
+        if project <= 0:
+            raise ValueError("project id must be positive")
+        return str(project)
+    path = str(project).strip().strip("/")
+    if not path:
+        raise ValueError("project must be a numeric id or a 'group/project' path")
+    return path if path.isdigit() else quote(path, safe="")
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Shape(f"field {key!r} is missing or not an integer")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+    value = data.get(key)
+    if isinstance(value, str):
+        return value
+    if value is None and not required:
+        return ""
+    raise _Shape(f"field {key!r} is missing or not a string")
+
+
+def _bool(data: Mapping[str, Any], key: str) -> bool:
+    return data.get(key) is True  # GitLab treats null booleans as false
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Shape(f"expected {what} (a JSON object), got {type(value).__name__}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# JSON -> value types
+# ---------------------------------------------------------------------------
+
+
+def parse_user(data: Any) -> User:
+    data = _mapping(data, "a user")
+    return User(
+        id=_int(data, "id"),
+        username=_str(data, "username", required=True),
+        name=_str(data, "name"),
+        bot=_bool(data, "bot"),
+    )
+
+
+def parse_merge_request(data: Any) -> MergeRequest:
+    data = _mapping(data, "a merge request")
+    author = data.get("author") if isinstance(data.get("author"), Mapping) else {}
+    refs = data.get("diff_refs") if isinstance(data.get("diff_refs"), Mapping) else {}
+    draft = data["draft"] if "draft" in data else data.get("work_in_progress")
+    prepared = data.get("prepared_at")
+    return MergeRequest(
+        project_id=_int(data, "project_id"),
+        iid=_int(data, "iid"),
+        title=_str(data, "title"),
+        description=_str(data, "description"),
+        state=_str(data, "state", required=True),
+        draft=draft is True,
+        web_url=_str(data, "web_url"),
+        source_branch=_str(data, "source_branch"),
+        target_branch=_str(data, "target_branch"),
+        author_username=_str(author, "username"),
+        author_name=_str(author, "name"),
+        sha=_str(data, "sha"),
+        base_sha=_str(refs, "base_sha"),
+        start_sha=_str(refs, "start_sha"),
+        head_sha=_str(refs, "head_sha"),
+        prepared_at=prepared if isinstance(prepared, str) and prepared else None,
+        author_id=author.get("id") if isinstance(author.get("id"), int) else 0,
+        detailed_merge_status=_str(data, "detailed_merge_status"),
+    )
+
+
+def parse_version(data: Any) -> DiffVersion:
+    data = _mapping(data, "a diff version")
+    return DiffVersion(
+        id=_int(data, "id"),
+        head_commit_sha=_str(data, "head_commit_sha"),
+        base_commit_sha=_str(data, "base_commit_sha"),
+        start_commit_sha=_str(data, "start_commit_sha"),
+        state=_str(data, "state"),
+        created_at=_str(data, "created_at"),
+    )
+
+
+def parse_file_diff(data: Any) -> FileDiff:
+    data = _mapping(data, "a file diff")
+    return FileDiff(
+        old_path=_str(data, "old_path", required=True),
+        new_path=_str(data, "new_path", required=True),
+        diff=_str(data, "diff"),
+        new_file=_bool(data, "new_file"),
+        renamed_file=_bool(data, "renamed_file"),
+        deleted_file=_bool(data, "deleted_file"),
+        generated_file=_bool(data, "generated_file"),
+        too_large=_bool(data, "too_large"),
+        collapsed=_bool(data, "collapsed"),
+    )
+
+
+def parse_note(data: Any) -> Note:
+    data = _mapping(data, "a note")
+    author = _mapping(data.get("author"), "a note author")
+    return Note(
+        id=_int(data, "id"),
+        body=_str(data, "body"),
+        author_id=_int(author, "id"),
+        author_username=_str(author, "username"),
+        system=_bool(data, "system"),
+        created_at=_str(data, "created_at"),
+        updated_at=_str(data, "updated_at"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# transport failures
+# ---------------------------------------------------------------------------
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        if isinstance(item, MaxRetryError):
+            stack.append(item.reason)
+        stack.extend(arg for arg in item.args if isinstance(arg, BaseException))
+        stack.append(item.__cause__)
+        stack.append(item.__context__)
+
+
+def _root(exc: BaseException) -> str:
+    """The innermost OS-level reason, e.g. "[Errno 111] Connection refused"."""
+    for cause in _causes(exc):
+        os_level = isinstance(cause, OSError) and not isinstance(cause, requests.RequestException)
+        if os_level and cause.strerror:
+            return f"[Errno {cause.errno}] {cause.strerror}" if cause.errno else cause.strerror
+    for cause in _causes(exc):
+        if isinstance(cause, socket.timeout | TimeoutError):
+            return "timed out"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    return any(
+        isinstance(
+            c, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError | socket.gaierror
+        )
+        for c in _causes(exc)
+    )
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    return any(isinstance(c, ReadTimeoutError) for c in _causes(exc))
+
+
+# ---------------------------------------------------------------------------
+# the client
+# ---------------------------------------------------------------------------
+
+
+class GitLabClient:
+    """Client for one GitLab instance and one access token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        verify: bool | str = True,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self.api_url = self.base_url + _API_SUFFIX
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("token is required (a personal, project or group access token)")
+        if any(ch.isspace() for ch in token):
+            raise ValueError("token must not contain spaces or line breaks")
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if not value or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.verify = verify
+        self._token = token
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": "dify-hub", "Accept": "application/json"})
+        self._session.auth = _PrivateToken(token)
+
+    def __repr__(self) -> str:
+        return f"GitLabClient(base_url={self.base_url!r}, token='***')"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> GitLabClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- public API ------------------------------------------------------------
+
+    def current_user(self) -> User:
+        """GET /user: the token's user (a project/group token gives its bot user)."""
+        with self._guard():
+            return self._get_one("/user", parse_user)
+
+    def merge_request(self, project: int | str, iid: int) -> MergeRequest:
+        """GET /projects/:id/merge_requests/:iid. Right after an MR is created or pushed,
+        ``prepared_at`` and the diff refs may still be empty: poll again later."""
+        with self._guard():
+            return self._get_one(self._mr_path(project, iid), parse_merge_request)
+
+    def versions(self, project: int | str, iid: int) -> list[DiffVersion]:
+        """GET …/versions: the MR's diff versions, newest first (empty until prepared)."""
+        with self._guard():
+            path = self._mr_path(project, iid) + "/versions"
+            return list(self._pages(path, {}, parse_version, "diff versions"))
+
+    def diffs(self, project: int | str, iid: int, *, max_files: int = 3000) -> list[FileDiff]:
+        """GET …/diffs (``unidiff=true``): the changed files of the latest version, at most
+        ``max_files``. Files beyond GitLab's diff limits come back with ``too_large`` /
+        ``collapsed`` set and an empty ``diff``."""
+        _positive("max_files", max_files)
+        with self._guard():
+            path = self._mr_path(project, iid) + "/diffs"
+            files: list[FileDiff] = []
+            for item in self._pages(path, {"unidiff": "true"}, parse_file_diff, "file diffs"):
+                files.append(item)
+                if len(files) >= max_files:
+                    break
+            return files
+
+    def notes(self, project: int | str, iid: int) -> Iterator[Note]:
+        """All notes of the MR (system notes included), oldest first, read lazily page by
+        page (errors surface while iterating)."""
+        path = self._mr_path(project, iid) + "/notes"  # bad arguments fail here, not later
+        return self._iter_notes(path, "asc")
+
+    def find_note(
+        self, project: int | str, iid: int, marker: str, *, author_id: int | None = None
+    ) -> Note | None:
+        """The newest non-system note whose body contains ``marker`` (and, when given,
+        written by ``author_id``). Reads newest first and stops at the first match."""
+        if not marker:
+            raise ValueError("marker must be a non-empty string")
+        for note in self._iter_notes(self._mr_path(project, iid) + "/notes", "desc"):
+            if note.system or marker not in note.body:
+                continue
+            if author_id is None or note.author_id == author_id:
+                return note
+        return None
+
+    def create_note(self, project: int | str, iid: int, body: str) -> Note:
+        """POST …/notes. After a timeout the note may exist: ``find_note`` before retrying."""
+        with self._guard():
+            path = self._mr_path(project, iid) + "/notes"
+            return self._send_one("POST", path, {"body": self._check_body(body)}, parse_note)
+
+    def update_note(self, project: int | str, iid: int, note_id: int, body: str) -> Note:
+        """PUT …/notes/:note_id (only the token's own notes can be edited)."""
+        _positive("note_id", note_id)
+        with self._guard():
+            path = f"{self._mr_path(project, iid)}/notes/{note_id}"
+            return self._send_one("PUT", path, {"body": self._check_body(body)}, parse_note)
+
+    # -- plumbing --------------------------------------------------------------
+
+    @staticmethod
+    def _mr_path(project: int | str, iid: int) -> str:
+        return f"/projects/{project_ref(project)}/merge_requests/{_positive('iid', iid)}"
+
+    @staticmethod
+    def _check_body(body: str) -> str:
+        if not isinstance(body, str):
+            raise ValueError("body must be a string")
+        return body
+
+    def _iter_notes(self, path: str, sort: str) -> Iterator[Note]:
+        params = {"sort": sort, "order_by": "created_at"}
+        with self._guard():
+            yield from self._pages(path, params, parse_note, "notes")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        # Last line of defence: whatever went into a message, the token does not come out.
+        try:
+            yield
+        except GitLabError as exc:
+            exc.redact(self._token)
+            raise
+
+    def _label(self, method: str, path: str) -> str:
+        return f"{method} {urlsplit(self.api_url).path}{path}"
+
+    def _send(
+        self, method: str, path: str, *, params: dict | None = None, body: dict | None = None
+    ) -> requests.Response:
+        log.debug("GitLab %s", self._label(method, path))
+        try:
+            return self._session.request(
+                method,
+                self.api_url + path,
+                params=params,
+                json=body,
+                timeout=(self.connect_timeout, self.timeout),
+                verify=self.verify,
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc, method, path) from exc
+
+    def _transport_error(
+        self, exc: requests.exceptions.RequestException, method: str, path: str
+    ) -> GitLabError:
+        where, label, reason = self.base_url, self._label(method, path), _root(exc)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return GitLabTLSError(
+                f"TLS verification or handshake with {where} failed ({reason}): if GitLab "
+                "uses a private or self-signed CA, set the endpoint's CA bundle to that CA's "
+                f"PEM file ({label})"
+            )
+        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader):
+            return GitLabRequestError(
+                f"invalid request to {where} ({reason}); check the base URL ({label})",
+                code="invalid_request",
+            )
+        if _is_connect_failure(exc):
+            return GitLabUnreachable(
+                f"could not connect to GitLab at {where} ({reason}); nothing was sent. Check "
+                f"the base URL and that GitLab is reachable from the hub ({label})"
+            )
+        maybe = " The change may still have been saved: look it up before sending it again."
+        maybe = maybe if method in ("POST", "PUT") else ""
+        if _is_read_timeout(exc):
+            return GitLabUnreachable(
+                f"GitLab at {where} did not answer within {self.timeout:g} s (read timeout); "
+                f"it may be overloaded, retry later.{maybe} ({label})",
+                code="timeout",
+            )
+        return GitLabUnreachable(
+            f"the connection to GitLab at {where} was lost before the answer arrived "
+            f"({reason}); retry later.{maybe} ({label})",
+            code="connection_lost",
+        )
+
+    def _json(self, resp: requests.Response, method: str, path: str) -> Any:
+        label = self._label(method, path)
+        text = resp.content.decode("utf-8", errors="replace")
+        if not 200 <= resp.status_code < 300:
+            raise error_from_response(resp.status_code, text, resp.headers, request=label)
+        try:
+            return json.loads(text)
+        except ValueError:
+            ctype = resp.headers.get("Content-Type") or "none"
+            raise GitLabBadResponse(
+                f"GitLab answered {resp.status_code} but not with JSON (content type {ctype}): "
+                "is the base URL the GitLab address and not a login page or proxy? "
+                f"({label})",
+                status=resp.status_code,
+            ) from None
+
+    def _call(
+        self, method: str, path: str, *, params: dict | None = None, body: dict | None = None
+    ) -> tuple[Any, requests.Response]:
+        resp = self._send(method, path, params=params, body=body)
+        with resp:
+            return self._json(resp, method, path), resp
+
+    def _parse(
+        self, parse: Callable[[Any], T], data: Any, resp: requests.Response, label: str
+    ) -> T:
+        try:
+            return parse(data)
+        except _Shape as exc:
+            raise GitLabBadResponse(
+                f"GitLab answered {resp.status_code} but the JSON is not what its API "
+                f"documents ({exc}); is the base URL a GitLab instance? ({label})",
+                status=resp.status_code,
+            ) from None
+
+    def _get_one(self, path: str, parse: Callable[[Any], T]) -> T:
+        data, resp = self._call("GET", path)
+        return self._parse(parse, data, resp, self._label("GET", path))
+
+    def _send_one(self, method: str, path: str, body: dict, parse: Callable[[Any], T]) -> T:
+        data, resp = self._call(method, path, body=body)
+        return self._parse(parse, data, resp, self._label(method, path))
+
+    def _pages(self, path: str, params: dict, parse: Callable[[Any], T], what: str) -> Iterator[T]:
+        """Parsed items of a paginated list, one request per page, following x-next-page."""
+        label = self._label("GET", path)
+        page = 1
+        for _ in range(MAX_PAGES):
+            query = {**params, "per_page": PER_PAGE, "page": page}
+            data, resp = self._call("GET", path, params=query)
+            if not isinstance(data, list):
+                raise GitLabBadResponse(
+                    f"GitLab answered {resp.status_code} with {type(data).__name__} where a "
+                    f"list of {what} was expected; is the base URL a GitLab instance? ({label})",
+                    status=resp.status_code,
+                )
+            for item in data:
+                yield self._parse(parse, item, resp, label)
+            following = _next_page(resp.headers, page, len(data))
+            if following is None:
+                return
+            page = following
+
+
+def _next_page(headers: Mapping[str, str], page: int, count: int) -> int | None:
+    """The next page number, or None on the last page."""
+    value = headers.get("x-next-page")
+    if value is None:
+        # Some proxies drop GitLab's pagination headers: a full page means "maybe more".
+        return page + 1 if count >= PER_PAGE else None
+    value = value.strip()
+    if not value.isdigit() or int(value) <= page:
+        return None  # "" on the last page; never go backwards
+    return int(value)

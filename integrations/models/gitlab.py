@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from integrations.models.fields import EncryptedTextField
+
+
+def normalise_gitlab_url(url: str) -> str:
+    """https://gitlab.example.com, whether given with a trailing slash or /api/v4."""
+    url = url.strip().rstrip("/")
+    return url.removesuffix("/api/v4").rstrip("/")
+
+
+def all_triggers() -> list[str]:
+    from integrations.gitlab.events import TRIGGERS
+
+    return list(TRIGGERS)
+
+
+class GitLabEndpoint(models.Model):
+    """A webhook URL GitLab posts merge-request events to, and how to review them."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100, unique=True, help_text="The webhook URL is /hooks/gitlab/<slug>/."
+    )
+    secret_token_hash = models.CharField(max_length=200, editable=False)
+    signing_secret = EncryptedTextField(
+        blank=True,
+        help_text="Optional: GitLab's signing token (whsec_…), for Standard Webhooks signatures "
+        "on recent GitLab versions. When set, every request must carry a valid signature. "
+        "Stored encrypted.",
+    )
+    app = models.ForeignKey(
+        "integrations.DifyApp",
+        on_delete=models.PROTECT,
+        related_name="gitlab_endpoints",
+        verbose_name="Dify app",
+        help_text="The review workflow.",
+    )
+    gitlab_url = models.URLField(
+        "GitLab URL",
+        help_text="The instance the hub reads diffs from and posts notes to, e.g. "
+        "https://gitlab.example.com. URLs inside webhook payloads are never used for this.",
+    )
+    access_token = EncryptedTextField(
+        help_text="A project or group access token (or a bot user's personal token) with the "
+        "api scope and at least the Reporter role. Stored encrypted; never shown again.",
+    )
+    ca_bundle = models.TextField(
+        "CA bundle (PEM)",
+        blank=True,
+        help_text="For a self-hosted GitLab behind a private CA. TLS is always verified.",
+    )
+    triggers = models.JSONField(
+        default=all_triggers,
+        help_text="Which events start a review.",
+    )
+    target_branches = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Only review MRs into these branches (globs such as release/*). Empty: any.",
+    )
+    input_mapping = models.JSONField(
+        "input mapping",
+        default=dict,
+        blank=True,
+        help_text='Extra Dify inputs and renames, e.g. {"code": "{{ diff }}", "language": "en"}.',
+    )
+    output_key = models.CharField(
+        "output with the review",
+        max_length=100,
+        blank=True,
+        help_text="Name of the app output holding the review. Empty: the only output, or `text`.",
+    )
+    diff_budget = models.PositiveIntegerField(
+        "diff budget (characters)",
+        default=60_000,
+        validators=[MinValueValidator(1_000), MaxValueValidator(2_000_000)],
+        help_text="The unified diff sent to Dify is trimmed to this size, file by file; what "
+        "was left out is listed in the omitted_files input.",
+    )
+    post_note = models.BooleanField(
+        "post the review as a note",
+        default=True,
+        help_text="One note per MR, edited in place on every re-review.",
+    )
+    recipients = models.ManyToManyField(
+        "integrations.Recipient",
+        blank=True,
+        related_name="gitlab_endpoints",
+        help_text="Optional: chat recipients that also get each review.",
+    )
+    enabled = models.BooleanField(default=True)
+    bot_user_id = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The access token's user, learnt from GitLab; its own notes never trigger.",
+    )
+    bot_username = models.CharField(max_length=255, blank=True, editable=False)
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_error = models.TextField(blank=True, editable=False)
+    last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rejected_count = models.PositiveIntegerField(default=0, editable=False)
+    last_rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_rejected_reason = models.CharField(max_length=200, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "GitLab endpoint"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def webhook_path(self) -> str:
+        return reverse("gitlab-webhook", args=[self.slug])
+
+    def set_secret_token(self, token: str) -> None:
+        from integrations.gitlab.signing import hash_token
+
+        self.secret_token_hash = hash_token(token)
+
+    def clean(self) -> None:
+        from integrations.gitlab.events import TRIGGERS
+        from integrations.gitlab.inputs import check_mapping
+        from integrations.gitlab.signing import check_signing_secret
+
+        errors: dict[str, str] = {}
+        triggers = self.triggers
+        if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
+            errors["triggers"] = "A list of trigger names."
+        elif unknown := sorted(set(triggers) - set(TRIGGERS)):
+            errors["triggers"] = (
+                f"Unknown trigger {', '.join(unknown)}; choose from {', '.join(TRIGGERS)}."
+            )
+        elif not triggers:
+            errors["triggers"] = "Choose at least one trigger, or disable the endpoint."
+        branches = self.target_branches
+        if not isinstance(branches, list) or not all(
+            isinstance(b, str) and b.strip() for b in branches
+        ):
+            errors["target_branches"] = (
+                'A list of branch names or globs, e.g. ["main", "release/*"].'
+            )
+        app = self.app if self.app_id else None
+        form = app.fields if app is not None and app.input_form else None
+        if problems := check_mapping(self.input_mapping, form):
+            errors["input_mapping"] = " ".join(problems)
+        if self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
+            errors["signing_secret"] = problem
+        if self.gitlab_url:
+            self.gitlab_url = normalise_gitlab_url(self.gitlab_url)
+        if errors:
+            raise ValidationError(errors)
+
+    def review_rules(self):
+        from integrations.gitlab.events import ReviewRules
+
+        return ReviewRules(
+            triggers=frozenset(self.triggers or ()),
+            target_branches=tuple(self.target_branches or ()),
+            bot_user_id=self.bot_user_id,
+            bot_username=self.bot_username,
+        )
+
+    def client(self):
+        from integrations.gitlab.api import GitLabClient
+        from integrations.runs.tls import ca_bundle_path
+
+        verify = ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
+        return GitLabClient(self.gitlab_url, self.access_token, verify=verify)
+
+
+class WebhookEvent(models.Model):
+    """One authenticated request GitLab sent, kept with what the hub made of it."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        IGNORED = "ignored", "Ignored"
+        INVALID = "invalid", "Invalid"
+
+    endpoint = models.ForeignKey(GitLabEndpoint, on_delete=models.CASCADE, related_name="events")
+    event_name = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(
+        max_length=200,
+        help_text="GitLab's Idempotency-Key (the same on retries and 'Resend request'); "
+        "a hash of the body for GitLab versions before 17.4.",
+    )
+    headers = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    trigger = models.CharField(max_length=30, blank=True)
+    reason = models.TextField(blank=True)
+    merge_request_key = models.CharField(
+        "merge request", max_length=100, blank=True, help_text="project id!iid"
+    )
+    head_sha = models.CharField(max_length=64, blank=True)
+    run = models.ForeignKey(
+        "integrations.Run",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_events",
+    )
+    duplicate_count = models.PositiveIntegerField(
+        default=0, help_text="Deliveries of this same event received again (same key)."
+    )
+    last_duplicate_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "webhook event"
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "idempotency_key"], name="webhookevent_unique_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["endpoint", "merge_request_key"], name="webhookevent_mr"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name or 'event'} #{self.pk} ({self.get_outcome_display()})"
