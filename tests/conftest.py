@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -84,3 +85,90 @@ def rocketchat_recipient(db, rocketchat):
     return Recipient.objects.create(
         name="family", kind="rocketchat", webhook_url=rocketchat.url, options={"alias": "Weather"}
     )
+
+
+# --- GitLab merge-request reviews ----------------------------------------------------------
+
+
+@pytest.fixture
+def post_hook(client):
+    """POST a delivery to an endpoint through Django's full request stack."""
+    from tests.reviews.support import as_django_headers
+
+    def post(endpoint, headers: dict, body, *, raw: bytes | None = None, content_type=None):
+        data = raw if raw is not None else json.dumps(body).encode()
+        ctype = content_type or headers.get("Content-Type", "application/json")
+        return client.post(
+            f"/hooks/gitlab/{endpoint.slug}/",
+            data=data,
+            content_type=ctype,
+            **as_django_headers(headers),
+        )
+
+    return post
+
+
+@pytest.fixture
+def fake_gitlab():
+    from tests.fakes.gitlab_server import FakeGitLab
+    from tests.reviews.support import FILES, FIRST_HEAD, IID, PROJECT_ID, PROJECT_PATH
+
+    with FakeGitLab() as server:
+        server.add_merge_request(
+            PROJECT_ID,
+            PROJECT_PATH,
+            IID,
+            head_sha=FIRST_HEAD,
+            files=FILES,
+            title="Retry failed card captures with exponential backoff",
+            source_branch="feature/capture-retry",
+        )
+        yield server
+
+
+@pytest.fixture
+def review_dify():
+    from tests.reviews.support import REVIEW_FORM
+
+    with FakeDify(
+        input_form=REVIEW_FORM, name="mr-reviewer", ping_interval=0.2, stall_seconds=20
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def review_app(db, review_dify):
+    from integrations.dify import form_to_json, parse_input_form
+    from integrations.models import DifyApp
+    from tests.reviews.support import REVIEW_FORM
+
+    return DifyApp.objects.create(
+        name="reviewer",
+        base_url=review_dify.url,
+        api_key=review_dify.api_key,
+        mode=DifyApp.Mode.WORKFLOW,
+        input_form=form_to_json(parse_input_form(REVIEW_FORM)),
+        connect_timeout=2,
+        read_timeout=5,
+        first_event_timeout=2,
+    )
+
+
+@pytest.fixture
+def endpoint(review_app, fake_gitlab):
+    from integrations.models import GitLabEndpoint
+    from tests.reviews.support import SECRET
+
+    endpoint = GitLabEndpoint(
+        name="team-reviews",
+        slug="team-a",
+        app=review_app,
+        gitlab_url=fake_gitlab.url,
+        access_token=fake_gitlab.token,
+        output_key="review",
+        input_mapping={"language": "en"},
+    )
+    endpoint.set_secret_token(SECRET)
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint

@@ -1,0 +1,311 @@
+"""A review run from webhook to note, in-process, against a fake GitLab and a fake Dify."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from integrations.gitlab.note import marker
+from integrations.models import Delivery, GitLabEndpoint, Recipient, Run
+from integrations.runs import engine
+from integrations.runs.delivery import deliver_one
+from tests.fakes import dify_server as fd
+from tests.reviews.support import (
+    FIRST_HEAD,
+    IID,
+    PROJECT_ID,
+    REVIEW_TEXT,
+    SECOND_HEAD,
+    delivery,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def accept(endpoint, post_hook):
+    def post(name: str = "mr_open") -> Run:
+        response = post_hook(endpoint, *delivery(name))
+        assert response.status_code == 202, response.json()
+        return Run.objects.get(pk=response.json()["run"])
+
+    return post
+
+
+def execute(run: Run) -> engine.Next:
+    step = engine.execute(run.pk)
+    run.refresh_from_db()
+    return step
+
+
+def deliver_all(run: Run) -> None:
+    for item in run.deliveries.all():
+        assert deliver_one(item.pk) is None
+    run.refresh_from_db()
+
+
+def test_an_opened_mr_gets_its_review_as_a_note(accept, review_dify, fake_gitlab, endpoint):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.DELIVERING
+    (sent,) = review_dify.requests_to("/workflows/run")
+    inputs = sent.json["inputs"]
+    # Fitted to the app's form: only declared names, max_length kept, the mapping applied.
+    assert set(inputs) == {"title", "diff", "changed_files", "focus", "language"}
+    assert inputs["title"] == run.inputs["title"] and len(inputs["title"]) == 40
+    assert inputs["language"] == "en" and inputs["focus"] == ""
+    assert "+++ b/billing/capture.py" in inputs["diff"]
+    assert "poetry.lock" not in inputs["diff"]  # lock files are left out of the diff
+    assert inputs["changed_files"] == "M billing/capture.py\nM poetry.lock"
+    # The GitLab calls went to the endpoint's own URL with its token.
+    assert {r.headers["private-token"] for r in fake_gitlab.requests} == {fake_gitlab.token}
+
+    (note_delivery,) = run.deliveries.all()
+    assert note_delivery.kind == "gitlab_note"
+    assert note_delivery.recipient_name == "Note on payments/billing-service!342"
+    deliver_all(run)
+
+    assert run.status == Run.Status.SUCCEEDED
+    (note,) = fake_gitlab.notes_of(PROJECT_ID, IID)
+    assert note["body"].startswith(marker("team-a", "1187!342"))
+    assert REVIEW_TEXT in note["body"]
+    assert "### Review of payments/billing-service!342: Retry failed card captures" in note["body"]
+    assert f"commit {FIRST_HEAD[:8]} · dify-hub run #{run.pk}" in note["body"]
+    endpoint.refresh_from_db()
+    assert endpoint.bot_user_id == fake_gitlab.user["id"]  # learnt from GET /user
+
+
+def test_a_re_review_edits_the_same_note_in_place(accept, review_dify, fake_gitlab):
+    review_dify.script("run", fd.success({"review": "First review."}))
+    first = accept()
+    execute(first)
+    deliver_all(first)
+
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    review_dify.script("run", fd.success({"review": "Second review."}))
+    second = accept("mr_update_new_commits")
+    execute(second)
+    deliver_all(second)
+
+    assert second.status == Run.Status.SUCCEEDED
+    (note,) = fake_gitlab.notes_of(PROJECT_ID, IID)
+    assert "Second review." in note["body"] and "First review." not in note["body"]
+    assert (
+        fake_gitlab.requests_to("/notes", "POST")
+        and len(fake_gitlab.requests_to(f"/notes/{note['id']}", "PUT")) == 1
+    )
+
+
+def test_a_retried_delivery_finds_its_note_instead_of_posting_twice(
+    accept, review_dify, fake_gitlab
+):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    deliver_all(run)
+    # As if the worker died after GitLab saved the note but before the hub recorded it.
+    Delivery.objects.filter(run=run).update(status=Delivery.Status.PENDING, parts_sent=0)
+
+    deliver_all(run)
+    assert len(fake_gitlab.notes_of(PROJECT_ID, IID)) == 1
+
+
+def test_notes_by_other_users_with_a_copied_marker_are_left_alone(
+    accept, review_dify, fake_gitlab, endpoint
+):
+    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=fake_gitlab.user["id"])
+    quote = f"> {marker('team-a', '1187!342')}\n> quoted the bot"
+    fake_gitlab.add_note(PROJECT_ID, IID, quote, author={"id": 77, "username": "pnatarajan"})
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    deliver_all(run)
+
+    notes = fake_gitlab.notes_of(PROJECT_ID, IID)
+    assert [n["body"] for n in notes][0] == quote
+    assert len(notes) == 2 and REVIEW_TEXT in notes[1]["body"]
+
+
+def test_the_run_waits_for_gitlab_to_prepare_the_diff(accept, review_dify, fake_gitlab):
+    fake_gitlab.diff_not_ready(PROJECT_ID, IID, times=2)
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+
+    for wait in (1, 2):
+        step = execute(run)
+        assert step.action == "execute" and 0 < step.countdown <= 2
+        assert run.status == Run.Status.QUEUED and run.attempts == 0
+        assert run.context["waits"] == wait
+        assert "GitLab is still preparing the diff of !342 at 9f3c1a7b" in run.error_message
+        assert review_dify.requests == []
+
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.DELIVERING and run.attempts == 1
+    assert len(review_dify.requests_to("/workflows/run")) == 1
+
+
+def test_a_diff_that_never_gets_ready_fails_with_advice(accept, fake_gitlab, settings):
+    fake_gitlab.diff_not_ready(PROJECT_ID, IID, times=100)
+    run = accept()
+    for _ in range(settings.HUB_GITLAB_DIFF_WAITS):
+        assert execute(run).action == "execute"
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.FAILED and run.error_code == "diff_not_ready"
+    assert "after 4 looks" in run.error_message and "/review" in run.error_message
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "words"),
+    [
+        (401, "gitlab_unauthorized", "401 Unauthorized"),
+        (403, "gitlab_forbidden", "403 Forbidden"),
+        (404, "gitlab_not_found", "404"),
+    ],
+)
+def test_gitlab_refusing_the_token_fails_the_run_in_plain_words(
+    accept, fake_gitlab, status, code, words
+):
+    run = accept()
+    fake_gitlab.fail_next("GET", f"/merge_requests/{IID}", status)
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.FAILED and run.error_code == code
+    assert run.error_message.startswith("GitLab endpoint 'team-reviews' (http://127.0.0.1:")
+    assert words in run.error_message
+    assert fake_gitlab.token not in run.error_message
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+def test_gitlab_being_busy_or_down_is_retried(accept, review_dify, fake_gitlab, status):
+    run = accept()
+    fake_gitlab.fail_next("GET", f"/merge_requests/{IID}", status, retry_after=1)
+    step = execute(run)
+    assert step.action == "execute" and step.countdown >= (1 if status == 429 else 0)
+    assert run.status == Run.Status.QUEUED and run.error_code.startswith("gitlab_")
+    assert str(status) in run.error_message
+
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.DELIVERING and run.attempts == 2
+
+
+def test_a_head_that_moved_on_supersedes_the_review_before_dify_is_called(
+    accept, review_dify, fake_gitlab
+):
+    run = accept()
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.SUPERSEDED and run.error_code == "head_moved"
+    assert "moved on to commit c41e0d2f" in run.error_message
+    assert review_dify.requests == []
+
+
+def test_an_mr_merged_before_the_review_started_cancels_it(accept, review_dify, fake_gitlab):
+    fake_gitlab.add_merge_request(PROJECT_ID, head_sha=FIRST_HEAD, state="merged")
+    run = accept()
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.CANCELLED and run.error_code == "merge_request_merged"
+    assert review_dify.requests == []
+
+
+def test_a_review_without_the_chosen_output_fails_and_posts_nothing(
+    accept, review_dify, fake_gitlab
+):
+    review_dify.script("run", fd.success({"text": "wrong output name"}))
+    run = accept()
+    execute(run)
+    assert run.status == Run.Status.FAILED and run.error_code == "no_output"
+    assert "no output named 'review'" in run.error_message
+    assert fake_gitlab.notes_of(PROJECT_ID, IID) == []
+
+
+def test_a_note_gitlab_refuses_fails_the_delivery_and_the_run(accept, review_dify, fake_gitlab):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    fake_gitlab.fail_next("POST", "/notes", 403)
+    deliver_all(run)
+    assert run.status == Run.Status.FAILED
+    (failed,) = run.deliveries.all()
+    assert failed.status == Delivery.Status.FAILED and "403" in failed.error
+    assert failed.attempt_rows.get().http_status == 403
+
+
+def test_a_note_gitlab_cannot_take_yet_is_retried(accept, review_dify, fake_gitlab):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    fake_gitlab.fail_next("POST", "/notes", 502)
+    (pending,) = run.deliveries.all()
+    assert deliver_one(pending.pk) is not None  # a retry delay
+    assert deliver_one(pending.pk) is None
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert len(fake_gitlab.notes_of(PROJECT_ID, IID)) == 1
+
+
+def test_chat_recipients_get_the_review_too(accept, review_dify, fake_gitlab, endpoint, rocketchat):
+    recipient = Recipient.objects.create(name="team", kind="rocketchat", webhook_url=rocketchat.url)
+    endpoint.recipients.add(recipient)
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    assert sorted(d.kind for d in run.deliveries.all()) == ["gitlab_note", "rocketchat"]
+    deliver_all(run)
+    assert run.status == Run.Status.SUCCEEDED
+    assert "Looks good." in rocketchat.requests[0].json["text"]
+
+
+def test_without_note_or_recipients_the_review_is_kept_on_the_run(
+    accept, review_dify, fake_gitlab, endpoint
+):
+    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(post_note=False)
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    assert run.status == Run.Status.SUCCEEDED and run.message["text"] == REVIEW_TEXT
+    assert not run.deliveries.exists() and fake_gitlab.notes_of(PROJECT_ID, IID) == []
+
+
+def test_an_app_never_checked_has_its_input_form_read_first(accept, review_dify, review_app):
+    type(review_app).objects.filter(pk=review_app.pk).update(input_form=[], checked_at=None)
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    execute(run)
+    assert run.status == Run.Status.DELIVERING
+    assert len(review_dify.requests_to("/parameters")) == 1
+    review_app.refresh_from_db()
+    assert [f.variable for f in review_app.fields][:2] == ["title", "diff"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_review_superseded_while_dify_runs_posts_nothing(accept, review_dify, fake_gitlab):
+    review_dify.script("run", fd.slow(1.5, ping_interval=0.2, outputs={"review": "stale"}))
+    old = accept()
+    worker = threading.Thread(target=engine.execute, args=(old.pk,))
+    worker.start()
+    assert _wait_until(lambda: Run.objects.get(pk=old.pk).dify_task_id)
+
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    newer = accept("mr_update_new_commits")
+    worker.join(10)
+
+    old.refresh_from_db()
+    assert old.status == Run.Status.SUPERSEDED
+    assert old.error_message == f"Superseded by run #{newer.pk} (commit c41e0d2f)."
+    assert not old.deliveries.exists() and fake_gitlab.notes_of(PROJECT_ID, IID) == []
+    assert engine.stop_in_dify(old.pk)  # what the stop_dify_run task does
+    assert review_dify.requests_to(f"/workflows/tasks/{old.dify_task_id}/stop")
+
+
+def _wait_until(check, timeout: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
