@@ -152,6 +152,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A webhook request publishes its task before answering GitLab, which gives up after 10 s.
+# With the broker down, publishing must fail within a few seconds (the event is already
+# stored, and the sweep sends it later) rather than retry for longer than GitLab waits.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 # Long Dify calls and quick chat posts get queues of their own, so a worker pool can be
 # sized for each (`celery worker -Q hub.deliveries` on another machine, say).
 HUB_QUEUES = {"default": "hub", "runs": "hub.runs", "deliveries": "hub.deliveries"}

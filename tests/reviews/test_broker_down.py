@@ -1,0 +1,63 @@
+"""With the broker unreachable, GitLab still gets its answer and nothing is lost: the run waits
+in the database and the housekeeping sweep sends it once the broker is back."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hub.celery import app as celery_app
+from integrations.models import Run, WebhookEvent
+from integrations.runs.watchdog import redispatch_lost
+from tests.reviews.support import delivery
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def broker_down():
+    """Point the real Celery app at a Redis that is not there, then restore it."""
+    saved = celery_app.conf.broker_url, celery_app.conf.broker_write_url
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    celery_app.conf.broker_write_url = None
+    _reset_pools()
+    yield
+    celery_app.conf.broker_url, celery_app.conf.broker_write_url = saved
+    _reset_pools()
+
+
+def _reset_pools() -> None:
+    # Celery caches its connection and producer pools; drop them so the URL change counts.
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_an_event_is_stored_and_answered_while_the_broker_is_down(
+    endpoint, post_hook, broker_down, django_capture_on_commit_callbacks, caplog
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_hook(endpoint, *delivery("mr_open"))
+
+    assert response.status_code == 202
+    run = Run.objects.get(pk=response.json()["run"])
+    assert run.status == Run.Status.QUEUED
+    assert WebhookEvent.objects.get().run == run
+    # Django logged the failed send (robust on_commit) instead of turning it into a 500.
+    assert any("in on_commit()" in r.getMessage() for r in caplog.records)
+
+    # Later the broker is back; the sweep finds the run that was never queued and sends it.
+    celery_app.conf.broker_url = "memory://"
+    _reset_pools()
+    counts = redispatch_lost(timezone.now() + timedelta(minutes=5))
+    assert counts["runs"] == 1
