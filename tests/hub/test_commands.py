@@ -70,3 +70,18 @@ def test_run_digest_queues_a_run(make_digest, capsys):
     run = Run.objects.get(digest=digest)
     assert run.status == Run.Status.QUEUED and run.slot is None
     assert f"Run #{run.pk} queued for digest 'Morning'." in capsys.readouterr().out
+
+
+def test_rotate_keys_covers_gitlab_endpoint_secrets(settings, endpoint):
+    from integrations.models import GitLabEndpoint
+
+    endpoint.signing_secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    endpoint.save()
+    old_key = settings.HUB_ENCRYPTION_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.HUB_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("hub", "rotate-keys")
+    settings.HUB_ENCRYPTION_KEYS = [new_key]
+    stored_endpoint = GitLabEndpoint.objects.get()
+    assert stored_endpoint.access_token == endpoint.access_token
+    assert stored_endpoint.signing_secret == endpoint.signing_secret

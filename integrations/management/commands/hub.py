@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integrations.apps_check import check_app
 from integrations.digests.firing import run_now
-from integrations.models import DifyApp, Digest, Recipient, Run
+from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient, Run
 from integrations.models.fields import rotate
 
 
@@ -108,7 +108,11 @@ class Command(BaseCommand):
     def rotate_keys(self, **_) -> None:
         count = 0
         with transaction.atomic():
-            for model, fields in ((DifyApp, ["api_key"]), (Recipient, ["webhook_url", "secret"])):
+            for model, fields in (
+                (DifyApp, ["api_key"]),
+                (Recipient, ["webhook_url", "secret"]),
+                (GitLabEndpoint, ["access_token", "signing_secret"]),
+            ):
                 # Raw SQL: the ORM would hand back plaintext, rotation needs the ciphertext.
                 table = model._meta.db_table
                 for pk, *tokens in _raw_rows(table, fields):
