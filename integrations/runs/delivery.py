@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from integrations.channels.base import Message, TransportError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
 from integrations.runs.backoff import retry_delay
+from integrations.runs.connections import release_idle_connections
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def _deliver(delivery_id: int) -> float | None:
         Delivery.objects.filter(pk=delivery.pk).update(parts=parts, parts_total=len(parts))
     for index in range(delivery.parts_sent, len(parts)):
         started = timezone.now()
+        release_idle_connections()
         clock = time.monotonic()
         try:
             reply = transport.post(parts[index])

@@ -32,6 +32,7 @@ from integrations.dify import (
 from integrations.models import DifyApp, Run
 from integrations.runs import followups
 from integrations.runs.backoff import retry_delay
+from integrations.runs.connections import release_idle_connections
 from integrations.runs.service import trace_id
 from integrations.runs.steps import NotReady, RunEnded, StepError
 
@@ -66,6 +67,7 @@ def execute(run_id: int, *, celery_task_id: str = "") -> Next:
         if inputs is not run.inputs:
             _store_inputs(run, inputs)
         inputs = validate_inputs(app.fields, inputs) if app.input_form else inputs
+        release_idle_connections()
         with app.client() as client:
             result = client.run_app(
                 app.mode or DifyApp.Mode.WORKFLOW,
@@ -74,7 +76,7 @@ def execute(run_id: int, *, celery_task_id: str = "") -> Next:
                 trace_id=trace_id(run),
                 response_mode=app.response_mode,
                 query=run.query or None,
-                on_started=lambda task_id, run_ref: _record_ids(run, task_id, run_ref),
+                on_started=lambda task_id, run_ref: _started(run, task_id, run_ref),
             )
     except NotReady as exc:
         return _wait(run, exc)
@@ -224,6 +226,11 @@ def _claim(run_id: int, celery_task_id: str = "") -> Run | Next:
             return DONE
     run.refresh_from_db()
     return run
+
+
+def _started(run: Run, task_id: str | None, run_ref: str | None) -> None:
+    _record_ids(run, task_id, run_ref)
+    release_idle_connections()  # the rest of the stream can take minutes
 
 
 def _record_ids(run: Run, task_id: str | None, run_ref: str | None) -> None:

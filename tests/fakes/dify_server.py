@@ -972,7 +972,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._error(*bad)
             return
-        b = b or success()
+        b = b or fake.default_run or success()
         p = b.params
         if b.kind == "stream_error" and not streaming:
             self._error(p["status"], p["code"], p["message"])
@@ -1538,6 +1538,8 @@ class FakeDify:
         self._runs: dict[str, dict] = {}
         self._meta: dict[str, dict] = {}
         self._task_events: dict[str, threading.Event] = {}
+        # What an unscripted workflow run does (standalone --node-seconds, benchmarks).
+        self.default_run: Behaviour | None = None
         self._conversations: set[str] = set()
         self._connections: set[Any] = set()
         self._timers: list[threading.Timer] = []
@@ -1868,6 +1870,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--name", default="echo-workflow")
     parser.add_argument("--ping-interval", type=float, default=10.0)
+    parser.add_argument(
+        "--node-seconds",
+        type=float,
+        default=0.0,
+        help="workflow runs take this long (a slow node, with pings meanwhile)",
+    )
+    parser.add_argument(
+        "--outputs", default="", help='JSON outputs of every workflow run, e.g. {"text": "hi"}'
+    )
     args = parser.parse_args(argv)
     fake = FakeDify(
         api_key=args.api_key,
@@ -1877,6 +1888,10 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         ping_interval=args.ping_interval,
     )
+    if args.node_seconds or args.outputs:
+        fake.default_run = success(
+            json.loads(args.outputs) if args.outputs else None, node_seconds=args.node_seconds
+        )
     fake.start()
     print(
         f"Fake Dify ({args.mode}) serving on {fake.url} (API key {args.api_key}); Ctrl-C to stop",

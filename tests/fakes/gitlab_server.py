@@ -145,6 +145,11 @@ def _sha(seed: str) -> str:
     return hashlib.sha1(seed.encode("utf-8")).hexdigest()
 
 
+def bench_head_sha(project_id: int, iid: int) -> str:
+    """The head commit of an MR made up on first use (``any_merge_request``, benchmarks)."""
+    return _sha(f"bench:{project_id}!{iid}")
+
+
 # ---------------------------------------------------------------------------
 # state
 # ---------------------------------------------------------------------------
@@ -295,6 +300,8 @@ class FakeGitLab:
         self._connections: set[Any] = set()
         self.user = _template("user_bot")
         self.user.update(bot or {})
+        # Serve any MR of a project asked about, made up on first use (benchmarks).
+        self.any_merge_request = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -669,6 +676,14 @@ class FakeGitLab:
         if not iid.isdigit():
             raise _bad_request({"error": "merge_request_iid is invalid"})
         mr = self._mrs.get((project_id, int(iid)))
+        if mr is None and self.any_merge_request:
+            self.add_merge_request(
+                project_id,
+                f"bench/project-{project_id}",
+                int(iid),
+                head_sha=bench_head_sha(project_id, int(iid)),
+            )
+            mr = self._mrs[(project_id, int(iid))]
         if mr is None:
             raise _fixture_error("error_404_not_found")
         return mr
@@ -1052,6 +1067,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--not-ready", type=int, default=0, help="first N diff reads of the demo MR: not ready"
     )
+    parser.add_argument(
+        "--any-mr",
+        action="store_true",
+        help="serve any MR iid of the demo project, head commit bench_head_sha(project, iid)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print every note")
     args = parser.parse_args(argv)
     fake = FakeGitLab(
         args.token,
@@ -1059,8 +1080,9 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         delay=args.delay,
         prefix=args.prefix,
-        on_note=_print_note,
+        on_note=None if args.quiet else _print_note,
     )
+    fake.any_merge_request = args.any_mr
     fake.start()
     fake.add_merge_request()
     if args.not_ready:

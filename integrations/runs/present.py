@@ -1,0 +1,61 @@
+"""A run as the outside world sees it: one dict shape for the REST API and `hub runs --json`.
+
+It only reads the objects it is given: runs loaded with `listing.for_presenting` (a page of
+runs with their apps and deliveries in two queries) are presented without another query.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from integrations.models import Delivery, Run
+
+
+def present_run(run: Run) -> dict:
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "source": run.source,
+        "app": run.app.name,
+        "status": run.status,
+        "inputs": run.inputs,
+        "outputs": run.outputs,
+        "error": present_error(run),
+        "workflow_run_id": run.dify_workflow_run_id or None,
+        "attempts": run.attempts,
+        "retry_of": run.retry_of_id,
+        "created_at": timestamp(run.created_at),
+        "started_at": timestamp(run.started_at),
+        "finished_at": timestamp(run.finished_at),
+        "deliveries": [present_delivery(delivery) for delivery in run.deliveries.all()],
+    }
+
+
+def present_error(run: Run) -> dict | None:
+    if not (run.error_code or run.error_message):
+        return None
+    return {"code": run.error_code or None, "message": run.error_message}
+
+
+def present_delivery(delivery: Delivery) -> dict:
+    return {
+        "recipient": delivery.recipient_name,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_http_status": last_http_status(delivery),
+        "error": delivery.error or None,
+    }
+
+
+def last_http_status(delivery: Delivery) -> int | None:
+    if hasattr(delivery, "last_http_status"):  # annotated by listing.for_presenting
+        return delivery.last_http_status
+    attempt = delivery.attempt_rows.order_by("-id").first()
+    return attempt.http_status if attempt else None
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as DRF writes datetimes."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
