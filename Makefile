@@ -32,6 +32,14 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# Benchmarks against PostgreSQL and Redis (started if they are not up); writes
+# benchmarks/RESULTS.md. Never part of `make test`: figures, not pass/fail.
+bench: venv
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	@bash .ci/services.sh
+	@$(BIN)/python -m hub.localenv
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 # A fake Dify on http://127.0.0.1:5001/v1 (key app-demo) for trying the hub without a real one.
 fake-dify: venv
 	$(BIN)/python -m tests.fakes.dify_server --port 5001 --api-key app-demo

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import http.client
 import json
 import threading
@@ -30,6 +31,11 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[index]
 
 
+def bench_head(project_id: int, iid: int) -> str:
+    # The head the fake GitLab gives an MR it makes up (tests.fakes.gitlab_server.bench_head_sha).
+    return hashlib.sha1(f"bench:{project_id}!{iid}".encode()).hexdigest()
+
+
 def build_bodies(count: int, project_id: int, first_iid: int) -> list[bytes]:
     template = json.loads(FIXTURE.read_text())["body"]
     bodies = []
@@ -39,7 +45,7 @@ def build_bodies(count: int, project_id: int, first_iid: int) -> list[bytes]:
         attributes = body["object_attributes"]
         attributes["iid"] = first_iid + n
         attributes["target_project_id"] = attributes["source_project_id"] = project_id
-        attributes["last_commit"]["id"] = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        attributes["last_commit"]["id"] = bench_head(project_id, first_iid + n)
         bodies.append(json.dumps(body).encode())
     return bodies
 

@@ -1,0 +1,627 @@
+"""`make bench`: the hub's figures side by side with the seed's design, into RESULTS.md.
+
+Runs against PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; a scratch database
+`dify_hub_bench` and Redis db 5 by default, both wiped first). The web server and the worker
+are started with the Procfile's own command lines, so they run exactly as `make run` and the
+README's production notes have them. The fake Dify, GitLab and chat servers from tests/fakes/
+run as separate processes. Figures are printed and written; nothing here fails on timing.
+
+    .venv/bin/python benchmarks/run.py [--only ingest,reviews,digest,runlog] [--runs 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "var" / "bench"
+PY = sys.executable
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dify_hub_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+WEB = "127.0.0.1:8100"
+DIFY_PORT, CHAT_PORT, GITLAB_PORT, BASELINE_PORT = 5101, 5102, 5103, 5150
+DIFY_KEY, GITLAB_TOKEN, HOOK_SECRET = "app-bench", "glpat-bench", "dhgl_bench-secret-token-01234567"
+PROJECT = 1187  # the fake GitLab's demo project; --any-mr serves any iid of it
+
+
+def hub_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="hub.settings",
+        DATABASE_URL=DB_URL,
+        REDIS_URL=REDIS_URL,
+        HUB_BIND=WEB,
+        LOG_LEVEL="WARNING",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+# --- processes and their memory -------------------------------------------------------------
+
+
+class Proc:
+    def __init__(self, name: str, command: list[str] | str, env: dict | None = None) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log = open(LOGS / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
+        shell = isinstance(command, str)
+        self.process = subprocess.Popen(
+            ["bash", "-c", command] if shell else command,
+            cwd=ROOT,
+            env=env or hub_env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def procfile_command(kind: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{kind}:"):
+            return line.split(":", 1)[1].strip()
+    raise SystemExit(f"Procfile has no '{kind}' line")
+
+
+def tree_pids(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo.extend(children.get(pid, []))
+    return pids
+
+
+def status_field(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class PeakSampler:
+    """Peak resident memory (MiB) and thread count of a process tree, sampled every 0.1 s."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root = root_pid
+        self.peak_rss_mib = 0.0
+        self.peak_threads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = tree_pids(self.root)
+            rss = sum(status_field(pid, "VmRSS") for pid in pids) / 1024
+            threads = sum(status_field(pid, "Threads") for pid in pids)
+            self.peak_rss_mib = max(self.peak_rss_mib, rss)
+            self.peak_threads = max(self.peak_threads, threads)
+            self._stop.wait(0.1)
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up; see {LOGS}")
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {what}; see {LOGS}")
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+def fresh_database() -> None:
+    import psycopg
+    import redis
+
+    parts = urlsplit(DB_URL)
+    name = parts.path.lstrip("/")
+    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    subprocess.run(
+        [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=hub_env(), check=True
+    )
+
+
+def django_setup() -> None:
+    env = hub_env()
+    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "LOG_LEVEL"):
+        os.environ[name] = env[name]
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def create_config():
+    from integrations.models import DifyApp, GitLabEndpoint
+
+    app = DifyApp.objects.create(
+        name="bench",
+        base_url=f"http://127.0.0.1:{DIFY_PORT}/v1",
+        api_key=DIFY_KEY,
+        mode=DifyApp.Mode.WORKFLOW,
+        max_concurrent_runs=1000,
+        read_timeout=30,
+    )
+    from integrations.apps_check import check_app
+
+    report = check_app(app)
+    if not report.ok:
+        raise SystemExit(f"fake Dify check failed: {report.summary}")
+    endpoint = GitLabEndpoint(
+        name="bench",
+        slug="bench",
+        app=app,
+        gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
+        access_token=GITLAB_TOKEN,
+        input_mapping={"query": "Review {{ title }}"},
+        output_key="echo",
+    )
+    endpoint.set_secret_token(HOOK_SECRET)
+    endpoint.full_clean()
+    endpoint.save()
+    return app, endpoint
+
+
+def loadgen(url: str, count: int, concurrency: int, first_iid: int) -> dict:
+    out = subprocess.run(
+        [
+            PY,
+            "benchmarks/loadgen.py",
+            "--url",
+            url,
+            "--token",
+            HOOK_SECRET,
+            "--requests",
+            str(count),
+            "--concurrency",
+            str(concurrency),
+            "--project-id",
+            str(PROJECT),
+            "--first-iid",
+            str(first_iid),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the benchmarks -------------------------------------------------------------------------
+
+
+def bench_ingest(results: dict, count: int = 5000, concurrency: int = 50) -> None:
+    import redis
+
+    from integrations.models import Run, WebhookEvent
+
+    web = Proc("web", procfile_command("web"))
+    try:
+        wait_http(f"http://{WEB}/healthz")
+        hook = f"http://{WEB}/hooks/gitlab/bench/"
+        loadgen(hook, 200, concurrency, first_iid=900_000)  # warm-up, not counted
+        with PeakSampler(web.process.pid) as memory:
+            figures = loadgen(hook, count, concurrency, first_iid=1)
+    finally:
+        web.stop()
+    mr_keys = [f"{PROJECT}!{iid}" for iid in range(1, count + 1)]
+    stored = WebhookEvent.objects.filter(merge_request_key__in=mr_keys, outcome="accepted")
+    runs = Run.objects.filter(merge_request_key__in=mr_keys, status=Run.Status.QUEUED)
+    queued = redis.Redis.from_url(REDIS_URL).llen("hub.runs")
+    figures.update(
+        peak_rss_mib=round(memory.peak_rss_mib, 1),
+        events_stored=stored.count(),
+        runs_stored=runs.count(),
+        messages_queued=queued,
+    )
+    results["ingest_hub"] = figures
+    # Leave nothing for the next benchmark's worker.
+    redis.Redis.from_url(REDIS_URL).delete("hub.runs")
+    Run.objects.filter(status=Run.Status.QUEUED).update(status=Run.Status.CANCELLED)
+
+    env = dict(os.environ, DIFY_URL=f"http://127.0.0.1:{DIFY_PORT}/v1", DIFY_KEY=DIFY_KEY)
+    baseline = Proc(
+        "baseline", [PY, "benchmarks/baseline_flask.py", "--port", str(BASELINE_PORT)], env=env
+    )
+    try:
+        wait_until(lambda: _port_open(BASELINE_PORT), 30, "the baseline server")
+        url = f"http://127.0.0.1:{BASELINE_PORT}/gitlab-webhook"
+        with PeakSampler(baseline.process.pid) as memory:
+            figures = loadgen(url, count, concurrency, first_iid=1)
+            # Its threads are still calling Dify (2 s each); wait for them to finish.
+            wait_until(lambda: status_field(baseline.process.pid, "Threads") <= 3, 120, "baseline")
+    finally:
+        baseline.stop()
+    figures.update(
+        peak_rss_mib=round(memory.peak_rss_mib, 1),
+        peak_threads=memory.peak_threads,
+        events_stored=0,
+    )
+    results["ingest_baseline"] = figures
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def bench_reviews(results: dict, count: int = 500, concurrency: int = 50) -> None:
+    from django.db.models import Max, Min
+
+    from integrations.models import Delivery, Run, WebhookEvent
+
+    web = Proc("web-reviews", procfile_command("web"))
+    worker = Proc("worker", procfile_command("worker"))
+    first_iid = 100_000
+    keys = [f"{PROJECT}!{iid}" for iid in range(first_iid, first_iid + count)]
+    try:
+        wait_http(f"http://{WEB}/healthz")
+        time.sleep(3)  # let the worker connect to the broker
+        with PeakSampler(worker.process.pid) as memory:
+            figures = loadgen(
+                f"http://{WEB}/hooks/gitlab/bench/", count, concurrency, first_iid=first_iid
+            )
+            notes = Delivery.objects.filter(run__merge_request_key__in=keys, kind="gitlab_note")
+            wait_until(
+                lambda: notes.filter(status__in=Delivery.FINAL).count() >= count,
+                300,
+                "the review notes",
+            )
+    finally:
+        worker.stop()
+        web.stop()
+    first = WebhookEvent.objects.filter(merge_request_key__in=keys).aggregate(t=Min("received_at"))
+    last = notes.aggregate(t=Max("finished_at"))
+    runs = Run.objects.filter(merge_request_key__in=keys)
+    results["reviews"] = {
+        "events": count,
+        "webhook_rps": figures["rps"],
+        "webhook_p99_ms": figures["p99_ms"],
+        "wall_seconds": round((last["t"] - first["t"]).total_seconds(), 2),
+        "notes_delivered": notes.filter(status="delivered").count(),
+        "runs_succeeded": runs.filter(status=Run.Status.SUCCEEDED).count(),
+        "worker_peak_rss_mib": round(memory.peak_rss_mib, 1),
+        "worker_peak_threads": memory.peak_threads,
+        "worker_command": procfile_command("worker"),
+    }
+
+
+def bench_digest(results: dict, recipients: int = 200) -> None:
+    from django.db.models import Max, Min
+    from django.utils import timezone
+
+    from integrations.digests.firing import run_now
+    from integrations.models import DifyApp, Digest, Recipient, Run
+
+    app = DifyApp.objects.get(name="bench")
+    digest = Digest(
+        name="bench digest",
+        app=app,
+        inputs={"query": "Weather for {{ date }}"},
+        output_key="echo",
+        cron="0 8 * * *",
+        timezone="UTC",
+    )
+    digest.full_clean()
+    digest.save()
+    rooms = [
+        Recipient(
+            name=f"room {n:03d}",
+            kind="rocketchat",
+            webhook_url=f"http://127.0.0.1:{CHAT_PORT}/hooks/bench/{n}",
+        )
+        for n in range(recipients)
+    ]
+    Recipient.objects.bulk_create(rooms)
+    digest.recipients.set(Recipient.objects.filter(name__startswith="room "))
+    worker = Proc("worker-digest", procfile_command("worker"))
+    try:
+        time.sleep(3)
+        run = run_now(digest, requested_by="bench", now=timezone.now())
+        wait_until(
+            lambda: Run.objects.get(pk=run.pk).is_final, 120, "the digest run to be delivered"
+        )
+    finally:
+        worker.stop()
+    run.refresh_from_db()
+    spans = run.deliveries.aggregate(first=Min("created_at"), last=Max("finished_at"))
+    results["digest"] = {
+        "recipients": recipients,
+        "receiver_delay_ms": 100,
+        "status": run.status,
+        "delivered": run.deliveries.filter(status="delivered").count(),
+        "output_to_last_delivery_seconds": round(
+            (spans["last"] - spans["first"]).total_seconds(), 2
+        ),
+    }
+
+
+def bench_runlog(results: dict, runs: int) -> None:
+    """1M runs with deliveries, then the admin list and the API, 20 requests each."""
+    import requests
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from integrations.models import DifyApp
+
+    app = DifyApp.objects.get(name="bench")
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO integrations_run (kind, source, app_id, status, inputs, query, outputs,
+                error_code, error_message, dify_user, dify_task_id, dify_workflow_run_id,
+                attempts, celery_task_id, created_at, started_at, finished_at, updated_at,
+                merge_request_key, head_sha)
+            SELECT CASE WHEN n % 3 = 0 THEN 'merge_request_review' ELSE 'digest' END,
+                   'bench source ' || (n % 500), %s,
+                   CASE WHEN n % 20 = 0 THEN 'failed' ELSE 'succeeded' END,
+                   '{"query": "hello"}', '', '{"echo": "hello"}',
+                   CASE WHEN n % 20 = 0 THEN 'workflow_failed' ELSE '' END,
+                   CASE WHEN n % 20 = 0 THEN 'The workflow failed in Dify: boom ' || n ELSE '' END,
+                   'hub:bench', md5(n::text), md5((n * 7)::text), 1, '',
+                   now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval,
+                   now() - (n || ' seconds')::interval, now(), '', ''
+            FROM generate_series(1, %s) AS n
+            """,
+            [app.pk, runs],
+        )
+        cursor.execute(
+            """
+            INSERT INTO integrations_delivery (run_id, recipient_name, kind, status, attempts,
+                parts_total, parts, parts_sent, error, created_at, updated_at)
+            SELECT id, 'room', 'rocketchat', 'delivered', 1, 1, '[]', 1, '', created_at, now()
+            FROM integrations_run WHERE source LIKE 'bench source %%'
+            """
+        )
+        cursor.execute("ANALYZE integrations_run")
+        cursor.execute("ANALYZE integrations_delivery")
+    load_seconds = time.monotonic() - started
+    users = get_user_model()
+    users.objects.create_superuser("bench", password="bench-password")
+    key = _api_key()
+
+    web = Proc("web-runlog", procfile_command("web"))
+    try:
+        wait_http(f"http://{WEB}/healthz")
+        session = requests.Session()
+        login = f"http://{WEB}/admin/login/"
+        session.get(login)
+        session.post(
+            login,
+            data={
+                "username": "bench",
+                "password": "bench-password",
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                "next": "/admin/",
+            },
+            headers={"Referer": login},
+        )
+        pages = {
+            "admin run list, first page": "/admin/integrations/run/",
+            "admin run list, status=failed": "/admin/integrations/run/?status__exact=failed",
+            "admin run list, search": "/admin/integrations/run/?q=boom+4242",
+        }
+        timings = {label: _time_get(session, path) for label, path in pages.items()}
+        if key:
+            api = requests.Session()
+            api.headers["Authorization"] = f"Bearer {key}"
+            timings["GET /api/v1/runs/"] = _time_get(api, "/api/v1/runs/")
+            timings["GET /api/v1/runs/?status=failed"] = _time_get(
+                api, "/api/v1/runs/?status=failed"
+            )
+    finally:
+        web.stop()
+    results["runlog"] = {"runs": runs, "load_seconds": round(load_seconds, 1), "pages": timings}
+
+
+def _api_key() -> str:
+    try:
+        from integrations.models import HubAPIKey  # noqa: F401
+    except ImportError:
+        return ""
+    out = subprocess.run(
+        [PY, "manage.py", "hub", "apikey", "create", "bench", "--scope", "read"],
+        cwd=ROOT,
+        env=hub_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return next((word for word in out.stdout.split() if len(word) > 30 and word[:4].isalpha()), "")
+
+
+def _time_get(session, path: str, count: int = 20) -> dict:
+    import requests  # noqa: F401
+
+    times, status = [], set()
+    session.get(f"http://{WEB}{path}")  # warm-up
+    for _ in range(count):
+        began = time.perf_counter()
+        response = session.get(f"http://{WEB}{path}")
+        times.append((time.perf_counter() - began) * 1000)
+        status.add(response.status_code)
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * count) - 1], 1),
+        "status": sorted(status),
+    }
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import psycopg
+    import redis
+
+    total = next(
+        int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")
+    )
+    with psycopg.connect(DB_URL) as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+    info = redis.Redis.from_url(REDIS_URL).info("server")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(total / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "redis": info.get("redis_version"),
+        "kernel": platform.release(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="ingest,reviews,digest,runlog")
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    args = parser.parse_args()
+    chosen = set(args.only.split(","))
+    began = time.monotonic()
+    fresh_database()
+    django_setup()
+    fakes = [
+        Proc(
+            "fake-dify",
+            [
+                PY,
+                "-m",
+                "tests.fakes.dify_server",
+                "--port",
+                str(DIFY_PORT),
+                "--api-key",
+                DIFY_KEY,
+                "--node-seconds",
+                "2",
+                "--ping-interval",
+                "0.5",
+            ],
+        ),
+        Proc(
+            "fake-gitlab",
+            [
+                PY,
+                "-m",
+                "tests.fakes.gitlab_server",
+                "--port",
+                str(GITLAB_PORT),
+                "--token",
+                GITLAB_TOKEN,
+                "--any-mr",
+                "--quiet",
+            ],
+        ),
+        Proc(
+            "fake-chat",
+            [
+                PY,
+                "-m",
+                "tests.fakes.chat_server",
+                "--port",
+                str(CHAT_PORT),
+                "--kind",
+                "rocketchat",
+                "--delay",
+                "0.1",
+            ],
+        ),
+    ]
+    results: dict = {}
+    try:
+        for port in (DIFY_PORT, GITLAB_PORT, CHAT_PORT):
+            wait_until(lambda port=port: _port_open(port), 30, f"fake on port {port}")
+        create_config()
+        if "ingest" in chosen:
+            bench_ingest(results)
+            print(json.dumps({k: results[k] for k in ("ingest_hub", "ingest_baseline")}))
+        if "reviews" in chosen:
+            bench_reviews(results)
+            print(json.dumps(results["reviews"]))
+        if "digest" in chosen:
+            bench_digest(results)
+            print(json.dumps(results["digest"]))
+        if "runlog" in chosen:
+            bench_runlog(results, args.runs)
+            print(json.dumps(results["runlog"]))
+    finally:
+        for fake in fakes:
+            fake.stop()
+    results["machine"] = machine()
+    results["total_seconds"] = round(time.monotonic() - began, 1)
+    (LOGS / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    from benchmarks.report import write_report
+
+    write_report(results, Path(args.out))
+    print(f"wrote {args.out} in {results['total_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()
