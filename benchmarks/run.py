@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -523,7 +522,9 @@ def machine() -> dict:
     import redis
 
     total = next(
-        int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
     )
     with psycopg.connect(DB_URL) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
