@@ -55,6 +55,8 @@ class DifyAppForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         field = self.fields["api_key"]
         if self.instance.pk:
+            # The box starts empty, so only a typed key counts as a change (and re-checks).
+            self.initial["api_key"] = ""
             field.label = "New API key"
         else:
             field.required = True

@@ -47,6 +47,7 @@ class GitLabEndpointForm(forms.ModelForm):
         choices=[(t, TRIGGER_LABELS.get(t, t)) for t in TRIGGERS],
         widget=forms.CheckboxSelectMultiple,
         initial=list(TRIGGERS),
+        error_messages={"required": "Choose at least one trigger, or disable the endpoint."},
     )
     target_branches = forms.CharField(
         required=False,
@@ -91,6 +92,9 @@ class GitLabEndpointForm(forms.ModelForm):
             )
             self.fields["access_token"].label = "New access token"
             self.fields["signing_secret"].label = "New signing secret"
+            # The boxes start empty, so only a typed value is a change (otherwise every save
+            # would count as a new access token and re-run the connection check).
+            self.initial["access_token"] = self.initial["signing_secret"] = ""
             self.initial["target_branches"] = ", ".join(self.instance.target_branches or [])
         else:
             self.fields["access_token"].required = True
@@ -191,7 +195,7 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
         ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(last_event_at=Max("events__received_at"))
+        return super().get_queryset(request).annotate(latest_event_at=Max("events__received_at"))
 
     @admin.display(description="Webhook URL")
     def webhook_url_short(self, obj: GitLabEndpoint) -> str:
@@ -223,9 +227,9 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
             obj.last_rejected_reason
         )
 
-    @admin.display(description="Last event", ordering="last_event_at")
+    @admin.display(description="Last event", ordering="latest_event_at")
     def last_event(self, obj) -> str:
-        return obj.last_event_at or "—"
+        return obj.latest_event_at or "—"
 
     @admin.display(description="Rejected", ordering="rejected_count")
     def rejections(self, obj: GitLabEndpoint) -> int:

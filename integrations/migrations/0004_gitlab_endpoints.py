@@ -56,7 +56,6 @@ class Migration(migrations.Migration):
                 ('bot_username', models.CharField(blank=True, editable=False, max_length=255)),
                 ('checked_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('check_error', models.TextField(blank=True, editable=False)),
-                ('last_event_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('rejected_count', models.PositiveIntegerField(default=0, editable=False)),
                 ('last_rejected_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('last_rejected_reason', models.CharField(blank=True, editable=False, max_length=200)),

@@ -104,7 +104,6 @@ class GitLabEndpoint(models.Model):
     bot_username = models.CharField(max_length=255, blank=True, editable=False)
     checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     check_error = models.TextField(blank=True, editable=False)
-    last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
     rejected_count = models.PositiveIntegerField(default=0, editable=False)
     last_rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_rejected_reason = models.CharField(max_length=200, blank=True, editable=False)
