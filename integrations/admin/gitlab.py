@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -216,7 +217,8 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
         if obj.check_error:
             return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error)
         if obj.checked_at:
-            return format_html('<span style="color:#228b22">✓ {}</span>', obj.checked_at)
+            when = timezone.localtime(obj.checked_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+            return format_html('<span style="color:#228b22">✓ checked {}</span>', when)
         return "not checked"
 
     @admin.display(description="Rejected requests")
@@ -245,22 +247,32 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if form.new_token:
-            self._show_token(request, obj, form.new_token)
+            # Kept on this request only: the token page is the POST's own response, so the
+            # token is never stored in a session, a message cookie or the database.
+            request.hub_new_token = form.new_token
         if not change or {"access_token", "gitlab_url", "ca_bundle"} & set(form.changed_data):
             self._report_check(request, obj)
 
-    def _show_token(self, request: HttpRequest, endpoint: GitLabEndpoint, token: str) -> None:
-        url = public_url(request, endpoint.webhook_path)
-        self.message_user(
-            request,
-            format_html(
-                "Paste into GitLab's webhook form now: URL <code>{}</code> and secret token "
-                "<code>{}</code>. The token is not shown again.",
-                url,
-                token,
-            ),
-            messages.WARNING,
+    def response_add(self, request, obj, post_url_continue=None):
+        token = getattr(request, "hub_new_token", "")
+        if token:
+            return self._token_page(request, obj, token)
+        return super().response_add(request, obj, post_url_continue)
+
+    def _token_page(self, request: HttpRequest, endpoint: GitLabEndpoint, token: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Set up GitLab for {endpoint.name}",
+            "opts": self.model._meta,
+            "original": endpoint,
+            "webhook_url": public_url(request, endpoint.webhook_path),
+            "token": token,
+        }
+        response = TemplateResponse(
+            request, "admin/integrations/gitlabendpoint/token.html", context
         )
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Check connection to GitLab (GET /user)")
     def check_connection_action(self, request, queryset):
@@ -314,7 +326,7 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
             token = generate_token()
             endpoint.set_secret_token(token)
             endpoint.save(update_fields=["secret_token_hash", "updated_at"])
-            self._show_token(request, endpoint, token)
+            return self._token_page(request, endpoint, token)
         return HttpResponseRedirect(reverse("admin:integrations_gitlabendpoint_change", args=[pk]))
 
 
@@ -362,14 +374,15 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reason")
     def short_reason(self, obj: WebhookEvent) -> str:
-        return obj.reason if len(obj.reason) <= 90 else obj.reason[:89] + "…"
+        return obj.reason if len(obj.reason) <= 70 else obj.reason[:69] + "…"
 
     @admin.display(description="Run")
     def run_link(self, obj: WebhookEvent) -> str:
         if obj.run_id is None:
             return "—"
         url = reverse("admin:integrations_run_change", args=[obj.run_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.run_id)
+        status = obj.run.get_status_display().lower()
+        return format_html('<a href="{}">#{}</a>&nbsp;({})', url, obj.run_id, status)
 
     @admin.display(description="Headers")
     def headers_pretty(self, obj: WebhookEvent) -> str:

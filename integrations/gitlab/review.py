@@ -37,6 +37,9 @@ def prepare(run: Run) -> dict:
         with endpoint.client() as gitlab:
             _learn_bot_identity(endpoint, gitlab)
             mr = gitlab.merge_request(event.project_id, event.iid)
+            if event.oldrev and mr.sha == event.oldrev:
+                # The hook can arrive before GitLab's API shows the push it announces.
+                raise _not_ready(run, f"GitLab's API does not show {_short(event)} yet")
             _check_still_wanted(mr, event, trigger)
             if not _diff_ready(mr, event.head_sha):
                 raise _not_ready(run, f"GitLab is still preparing the diff of {_short(event)}")

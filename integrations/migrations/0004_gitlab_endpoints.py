@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(help_text='The webhook URL is /hooks/gitlab/<slug>/.', max_length=100, unique=True)),
+                ('slug', models.SlugField(help_text='The webhook URL becomes /hooks/gitlab/SLUG/.', max_length=100, unique=True)),
                 ('secret_token_hash', models.CharField(editable=False, max_length=200)),
                 ('signing_secret', integrations.models.fields.EncryptedTextField(blank=True, help_text="Optional: GitLab's signing token (whsec_…), for Standard Webhooks signatures on recent GitLab versions. When set, every request must carry a valid signature. Stored encrypted.")),
                 ('gitlab_url', models.URLField(help_text='The instance the hub reads diffs from and posts notes to, e.g. https://gitlab.example.com. URLs inside webhook payloads are never used for this.', verbose_name='GitLab URL')),

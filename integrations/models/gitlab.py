@@ -25,7 +25,7 @@ class GitLabEndpoint(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(
-        max_length=100, unique=True, help_text="The webhook URL is /hooks/gitlab/<slug>/."
+        max_length=100, unique=True, help_text="The webhook URL becomes /hooks/gitlab/SLUG/."
     )
     secret_token_hash = models.CharField(max_length=200, editable=False)
     signing_secret = EncryptedTextField(

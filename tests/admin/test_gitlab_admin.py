@@ -82,10 +82,14 @@ def test_it_adds_an_endpoint_and_shows_the_generated_token_once(
     assert endpoint.target_branches == ["main", "release/*"]
     assert endpoint.input_mapping == {"language": "en", "focus": "{{ target_branch }}"}
     assert endpoint.access_token == fake_gitlab.token
+    assert response.redirect_chain == []  # the token page is the POST's own answer
+    assert "no-store" in response["Cache-Control"]
     page = page_of(response)
-    assert "<code>http://testserver/hooks/gitlab/payments/</code>" in page
+    assert 'value="http://testserver/hooks/gitlab/payments/"' in page
     [token] = tokens_in(page)
-    assert "The token is not shown again." in page
+    assert "not shown again" in page
+    # The token was never put in a message (which would travel in a cookie).
+    assert all(token not in message for message in messages_of(response))
     assert token_matches(endpoint.secret_token_hash, token)
     assert fake_gitlab.token not in page
     # The add flow checked the connection: the bot user is known from GitLab's GET /user.
@@ -150,10 +154,9 @@ def test_it_builds_the_webhook_url_from_hub_public_url(admin, endpoint, settings
     box = setup_box(page_of(admin.get(change_url(endpoint))))
     assert 'value="https://hub.example.com/hooks/gitlab/team-a/"' in box
     assert "testserver" not in box
-    # The one-time token message names the same public URL.
+    # The one-time token page names the same public URL.
     url = reverse("admin:integrations_gitlabendpoint_regenerate", args=[endpoint.pk])
-    [message] = messages_of(admin.post(url, follow=True))
-    assert "<code>https://hub.example.com/hooks/gitlab/team-a/</code>" in message
+    assert 'value="https://hub.example.com/hooks/gitlab/team-a/"' in page_of(admin.post(url))
 
 
 def test_it_has_no_set_up_box_on_the_add_page(admin, review_app):
@@ -264,7 +267,7 @@ def test_it_shows_form_errors_on_the_right_field_and_saves_nothing(
 
 def test_it_normalises_an_api_v4_url_to_the_instance_url(admin, review_app, fake_gitlab):
     form = endpoint_form(review_app, fake_gitlab, gitlab_url=fake_gitlab.url + "/api/v4/")
-    assert admin.post(add_url(), form).status_code == 302
+    assert admin.post(add_url(), form).status_code == 200  # the one-time token page
     endpoint = GitLabEndpoint.objects.get()
     assert endpoint.gitlab_url == fake_gitlab.url
     assert endpoint.bot_user_id == fake_gitlab.user["id"]  # the check used the right API URL
@@ -278,11 +281,11 @@ def test_it_regenerates_the_secret_token_and_shows_it_once(admin, endpoint, post
 
     response = admin.post(url, follow=True)
 
-    assert response.redirect_chain == [(change_url(endpoint), 302)]
+    assert response.redirect_chain == []
     page = page_of(response)
     [token] = tokens_in(page)
     assert token != SECRET
-    assert "<code>http://testserver/hooks/gitlab/team-a/</code>" in page
+    assert 'value="http://testserver/hooks/gitlab/team-a/"' in page
     endpoint.refresh_from_db()
     assert token_matches(endpoint.secret_token_hash, token)
     assert post_hook(endpoint, *delivery("mr_open", token=SECRET)).status_code == 401

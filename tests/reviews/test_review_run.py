@@ -202,6 +202,21 @@ def test_a_head_that_moved_on_supersedes_the_review_before_dify_is_called(
     assert review_dify.requests == []
 
 
+def test_a_push_the_api_does_not_show_yet_is_waited_for_not_superseded(
+    accept, review_dify, fake_gitlab
+):
+    # The update hook announces SECOND_HEAD (oldrev FIRST_HEAD) before GitLab's API has it.
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept("mr_update_new_commits")
+    step = execute(run)
+    assert step.action == "execute" and run.status == Run.Status.QUEUED
+    assert "GitLab's API does not show !342 at c41e0d2f yet" in run.error_message
+
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.DELIVERING and run.attempts == 1
+
+
 def test_an_mr_merged_before_the_review_started_cancels_it(accept, review_dify, fake_gitlab):
     fake_gitlab.add_merge_request(PROJECT_ID, head_sha=FIRST_HEAD, state="merged")
     run = accept()
