@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "rest_framework",
+    "drf_spectacular",
     "integrations",
 ]
 
@@ -175,6 +177,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery's own catch-up of a crontab missed during downtime is switched off: the hub decides
 # about missed digest slots itself (run within the grace, else record them as skipped).
 CELERY_BEAT_CRON_STARTING_DEADLINE = 60
+# Beat writes each task's last_run_at after every fire instead of every 3 minutes, so /healthz
+# can tell how long ago beat last ticked (one row update a minute).
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -197,6 +202,32 @@ HUB_WEBHOOK_SIGNATURE_TOLERANCE = env_int("HUB_WEBHOOK_SIGNATURE_TOLERANCE", 300
 # backing off from the base up to 30 s between looks (about 4 minutes in all).
 HUB_GITLAB_DIFF_WAITS = env_int("HUB_GITLAB_DIFF_WAITS", 10, minimum=1)
 HUB_GITLAB_DIFF_WAIT_SECONDS = env_int("HUB_GITLAB_DIFF_WAIT_SECONDS", 2, minimum=0)
+
+# --- REST API (integrations/api) -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.api.authentication.HubAPIKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["integrations.api.permissions.CanRead"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "integrations.api.errors.handle_exception",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "dify-hub API",
+    "DESCRIPTION": "Read runs, run digests and retry runs. Authenticate with "
+    "`Authorization: Bearer <hub API key>` (admin → Hub API keys, or `manage.py hub apikey`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "integrations.models.runs.Run.Status",
+        "DeliveryStatusEnum": "integrations.models.runs.Delivery.Status",
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from integrations.gitlab.views import gitlab_webhook
@@ -17,4 +17,8 @@ urlpatterns = [
     path("favicon.ico", lambda request: HttpResponse(status=204)),
     path("hooks/gitlab/<slug:slug>/", gitlab_webhook, name="gitlab-webhook"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("integrations.api.urls")),
 ]
+
+# JSON for unknown URLs under /api/, Django's page elsewhere.
+handler404 = "integrations.api.errors.not_found"

@@ -1,1 +1,1 @@
-from integrations.admin import dify, digests, gitlab, recipients, runs  # noqa: F401  (registers ModelAdmins)
+from integrations.admin import apikeys, dify, digests, gitlab, recipients, runs  # noqa: F401  (registers ModelAdmins)

@@ -1,3 +1,4 @@
+from integrations.models.apikeys import HubAPIKey
 from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
 from integrations.models.gitlab import GitLabEndpoint, WebhookEvent
@@ -13,4 +14,5 @@ __all__ = [
     "Run",
     "Delivery",
     "DeliveryAttempt",
+    "HubAPIKey",
 ]

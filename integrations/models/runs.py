@@ -92,12 +92,24 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    retry_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        help_text="The run this one retries (a retry asked for through the API).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "app"], name="run_status_app"),
             models.Index(fields=["status", "next_attempt_at"], name="run_status_next"),
+            # The API's and `hub runs`' filters, newest first.
+            models.Index(fields=["status", "created_at", "id"], name="run_status_created"),
+            models.Index(fields=["kind", "created_at", "id"], name="run_kind_created"),
+            models.Index(fields=["source"], name="run_source"),
         ]
         constraints = [
             # Two beats, a re-fire or a redelivered message cannot make a second run of a slot.

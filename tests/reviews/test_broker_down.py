@@ -26,12 +26,13 @@ def closed_port() -> int:
 @pytest.fixture
 def broker_down():
     """Point the real Celery app at a Redis that is not there, then restore it."""
-    saved = celery_app.conf.broker_url, celery_app.conf.broker_write_url
+    # Only broker_url is set: broker_write_url falls back to it unless set explicitly, and
+    # reading it would return that fallback, which must not be written back as a setting.
+    saved = celery_app.conf.broker_url
     celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
-    celery_app.conf.broker_write_url = None
     _reset_pools()
     yield
-    celery_app.conf.broker_url, celery_app.conf.broker_write_url = saved
+    celery_app.conf.broker_url = saved
     _reset_pools()
 
 

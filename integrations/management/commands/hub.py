@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import time
@@ -11,9 +12,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from integrations import cli
 from integrations.apps_check import check_app
 from integrations.digests.firing import run_now
-from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient, Run
+from integrations.models import DifyApp, Digest, GitLabEndpoint, HubAPIKey, Recipient, Run
 from integrations.models.fields import rotate
 
 
@@ -30,6 +32,31 @@ class Command(BaseCommand):
         check.add_argument("name")
         sub.add_parser("ensure-admin", help="Create the 'admin' superuser if none exists.")
         sub.add_parser("rotate-keys", help="Re-encrypt every secret with the first key.")
+        runs = sub.add_parser("runs", help="List runs, newest first.")
+        runs.add_argument("--json", action="store_true", help="A JSON array, as the REST API.")
+        runs.add_argument("--status", choices=Run.Status.values)
+        runs.add_argument("--kind", choices=Run.Kind.values)
+        runs.add_argument("--source", help="A digest's or GitLab endpoint's name, or a source.")
+        runs.add_argument("--limit", type=positive_int, default=20, help="At most N runs (20).")
+        sub.add_parser("check", help="Check every app (GET /info, mode) and every recipient.")
+        apikey = sub.add_parser("apikey", help="Create or revoke a REST API key.")
+        apikey_sub = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")
+        create = apikey_sub.add_parser("create", help="Create a key and print it, once.")
+        create.add_argument("name")
+        create.add_argument("--scope", choices=HubAPIKey.Scope.values, required=True)
+        revoke = apikey_sub.add_parser("revoke", help="Revoke a key: it stops working at once.")
+        revoke.add_argument("name")
+        apply = sub.add_parser(
+            "apply",
+            help="Create or update apps, recipients, digests and "
+            "GitLab endpoints from a YAML file, in one transaction.",
+        )
+        apply.add_argument("file", help="The YAML file.")
+        apply.add_argument("--dry-run", action="store_true", help="Show the plan, change nothing.")
+        apply.add_argument(
+            "--prune", action="store_true", help="Also delete what the file's sections do not name."
+        )
+        sub.add_parser("export", help="Print the configuration as YAML for `hub apply`.")
 
     def handle(self, *args, command: str, **options) -> None:
         handler = {
@@ -37,6 +64,11 @@ class Command(BaseCommand):
             "check-app": self.check_app,
             "ensure-admin": self.ensure_admin,
             "rotate-keys": self.rotate_keys,
+            "runs": self.runs,
+            "check": self.check_all,
+            "apikey": self.apikey,
+            "apply": self.apply_config,
+            "export": self.export_config,
         }[command]
         handler(**options)
 
@@ -46,9 +78,13 @@ class Command(BaseCommand):
             known = ", ".join(Digest.objects.values_list("name", flat=True)) or "none yet"
             raise CommandError(f"No digest named '{name}'. Digests: {known}.")
         run = run_now(digest, requested_by="manage.py hub run-digest", now=timezone.now())
-        self.stdout.write(f"Run #{run.pk} queued for digest '{name}'.")
+        queued = f"Run #{run.pk} queued for digest '{name}'."
         if not wait:
+            self.stdout.write(queued)
             return
+        # With --wait, stdout carries only the run as JSON (as `hub runs --json`); the rest
+        # goes to stderr.
+        self.stderr.write(queued)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             run.refresh_from_db()
@@ -61,16 +97,15 @@ class Command(BaseCommand):
                 if run.status == Run.Status.QUEUED and not run.attempts
                 else f"see the run in the admin ({run.error_message or 'no error so far'})"
             )
+            self.stdout.write(cli.run_json(run))
             raise CommandError(
                 f"Run #{run.pk} is still {run.get_status_display().lower()} after "
                 f"{timeout:.0f} s; {hint}"
             )
-        for delivery in run.deliveries.all():
-            line = f"  {delivery.recipient_name}: {delivery.get_status_display()}"
-            self.stdout.write(f"{line} ({delivery.error})" if delivery.error else line)
+        self.stdout.write(cli.run_json(run))
         line = f"Run #{run.pk} {run.get_status_display().lower()}"
         if run.status == Run.Status.SUCCEEDED:
-            self.stdout.write(self.style.SUCCESS(line + "."))
+            self.stderr.write(self.style.SUCCESS(line + "."))
             return
         raise CommandError(f"{line}: {run.error_message}")
 
@@ -125,6 +160,73 @@ class Command(BaseCommand):
                         _raw_update(table, pk, updates)
                         count += 1
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} row(s) with the first key."))
+
+    def apply_config(self, file: str, dry_run: bool, prune: bool, **_) -> None:
+        from integrations.config.apply import apply_file, plan_file, render_plan
+        from integrations.config.loader import ConfigError
+
+        try:
+            plan = plan_file(file, prune=prune) if dry_run else apply_file(file, prune=prune)
+        except ConfigError as exc:
+            raise CommandError(f"{exc}\nNothing was changed.") from None
+        self.stdout.write(render_plan(plan, dry_run=dry_run), ending="")
+
+    def export_config(self, **_) -> None:
+        from integrations.config.export import export_config
+
+        self.stdout.write(export_config(), ending="")
+
+    def runs(self, json: bool, status, kind, source, limit: int, **_) -> None:
+        runs = cli.list_runs(status=status, kind=kind, source=source, limit=limit)
+        if json:
+            self.stdout.write(cli.runs_json(runs))
+        elif runs:
+            self.stdout.write(cli.runs_table(runs))
+        else:
+            self.stdout.write("No runs.")
+
+    def check_all(self, **_) -> None:  # not `check`: BaseCommand.check runs the system checks
+        problems = 0
+        for finding in cli.check_everything():
+            if finding.ok:
+                self.stdout.write(f"ok       {finding.text}")
+            else:
+                problems += 1
+                self.stderr.write(self.style.ERROR(f"PROBLEM  {finding.text}"))
+        if problems:
+            raise CommandError(f"{problems} problem(s) found.")
+        self.stdout.write(self.style.SUCCESS("Everything checks out."))
+
+    def apikey(self, action: str, name: str, scope: str | None = None, **_) -> None:
+        try:
+            if action == "create":
+                api_key, key = cli.create_api_key(name, scope)
+                self.stdout.write(
+                    f"Created the API key '{api_key.name}' (scope {api_key.scope}). It is shown "
+                    f"this once; store it now:\n\n    {key}\n\n"
+                    "Use it as: Authorization: Bearer <key>"
+                )
+                return
+            api_key, revoked_now = cli.revoke_api_key(name)
+        except cli.CLIError as exc:
+            raise CommandError(str(exc)) from None
+        if revoked_now:
+            self.stdout.write(self.style.SUCCESS(f"Revoked the API key '{api_key.name}'."))
+        else:
+            self.stdout.write(
+                f"The API key '{api_key.name}' was revoked already "
+                f"({api_key.revoked_at:%Y-%m-%d %H:%M} UTC)."
+            )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got '{text}'")
+    return value
 
 
 def _raw_rows(table: str, fields: list[str]):

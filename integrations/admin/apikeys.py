@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integrations.models import HubAPIKey
+
+
+@admin.register(HubAPIKey)
+class HubAPIKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "shown_prefix", "scope", "created_at", "last_used_at", "state")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "=prefix")
+    readonly_fields = ("shown_prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke_action",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "scope")
+        return ("name", "scope", "shown_prefix", "created_at", "last_used_at", "revoked_at")
+
+    @admin.display(description="Key", ordering="prefix")
+    def shown_prefix(self, obj: HubAPIKey) -> str:
+        return f"{obj.prefix}_…" if obj.prefix else "—"
+
+    @admin.display(description="State", ordering="revoked_at")
+    def state(self, obj: HubAPIKey) -> str:
+        if obj.revoked_at:
+            return format_html(
+                '<span style="color:#ba2121">revoked {}</span>',
+                timezone.localtime(obj.revoked_at).strftime("%Y-%m-%d %H:%M"),
+            )
+        return format_html('<span style="color:#228b22">{}</span>', "active")
+
+    def save_model(self, request, obj: HubAPIKey, form, change: bool) -> None:
+        key = None if change else obj.set_new_key()
+        super().save_model(request, obj, form, change)
+        if key:
+            self.message_user(
+                request,
+                format_html(
+                    "The API key for {} (scope {}): <code>{}</code> — copy it now, it is not "
+                    "shown again. Use it as <code>Authorization: Bearer &lt;key&gt;</code>.",
+                    obj.name,
+                    obj.scope,
+                    key,
+                ),
+                messages.WARNING,
+            )
+
+    @admin.action(description="Revoke selected keys (they stop working at once)")
+    def revoke_action(self, request, queryset):
+        now = timezone.now()
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=now)
+        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)

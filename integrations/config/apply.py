@@ -1,0 +1,136 @@
+"""Carry out a plan in one transaction, and say what was (or would be) done."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from integrations.config.loader import ConfigError, load_file
+from integrations.config.plan import (
+    CHANGE,
+    CREATE,
+    DELETE,
+    KEEP,
+    UNCHANGED,
+    Plan,
+    Step,
+    build_plan,
+)
+from integrations.config.schema import ORDER
+
+# Digests and endpoints go first (frees their slugs and their hold on apps), apps and
+# recipients last (after the kept objects stopped pointing at them).
+_DELETE_FIRST = ("digests", "gitlab_endpoints")
+_DELETE_LAST = ("recipients", "dify_apps")
+
+
+def plan_file(path: str, *, prune: bool = False) -> Plan:
+    """What `hub apply --dry-run` shows; reads only."""
+    return build_plan(load_file(path), prune=prune)
+
+
+def apply_file(path: str, *, prune: bool = False) -> Plan:
+    """Apply `path`; either everything in it is applied or nothing is (ConfigError)."""
+    config = load_file(path)
+    try:
+        with transaction.atomic():
+            plan = build_plan(config, prune=prune)
+            execute(plan)
+    except (IntegrityError, ProtectedError) as exc:
+        raise ConfigError([f"{path}: nothing was applied: {exc}"]) from None
+    return plan
+
+
+def execute(plan: Plan) -> None:
+    for section in _DELETE_FIRST:
+        _delete(plan.of(section, DELETE))
+    for section in ORDER:
+        for step in plan.of(section, CREATE, CHANGE):
+            _save(step)
+    for section in _DELETE_LAST:
+        _delete(plan.of(section, DELETE))
+
+
+def _save(step: Step) -> None:
+    obj = step.instance
+    obj.save()  # Django takes the id of an app saved earlier in this transaction
+    if step.recipients is not None:
+        obj.recipients.set(step.recipients)
+
+
+def _delete(steps: list[Step]) -> None:
+    for step in steps:
+        step.instance.delete()
+
+
+# --- what to print --------------------------------------------------------------------------
+
+_SIGNS = {CREATE: "+", CHANGE: "~", UNCHANGED: "=", DELETE: "-", KEEP: "·"}
+_DONE = {
+    CREATE: "created",
+    CHANGE: "changed",
+    UNCHANGED: "unchanged",
+    DELETE: "deleted",
+    KEEP: "not in the file, kept",
+}
+_TO_DO = {
+    CREATE: "to create",
+    CHANGE: "to change",
+    UNCHANGED: "unchanged",
+    DELETE: "to delete",
+    KEEP: "not in the file, kept; --prune would delete it",
+}
+
+
+def render_plan(plan: Plan, *, dry_run: bool) -> str:
+    words = _TO_DO if dry_run else _DONE
+    lines: list[str] = []
+    for section in ORDER:
+        steps = [s for s in plan.steps if s.section == section]
+        if not steps:
+            continue
+        lines.append(f"{section}:")
+        for step in steps:
+            what = words[step.action] + (f", {step.note}" if step.note else "")
+            lines.append(f"  {_SIGNS[step.action]} {step.name} ({what})")
+            lines.extend(f"      {change.describe()}" for change in step.changes)
+    counts = ", ".join(
+        f"{plan.count(action)} {words[action].split(';')[0]}"
+        for action in (CREATE, CHANGE, UNCHANGED, DELETE, KEEP)
+        if plan.count(action) or action != KEEP
+    )
+    if dry_run:
+        lines.append(f"Dry run of {plan.path}, nothing was changed: {counts}.")
+    else:
+        lines.append(f"Applied {plan.path}: {counts}.")
+    lines.extend(_hints(plan, dry_run))
+    return "\n".join(lines) + "\n"
+
+
+def _hints(plan: Plan, dry_run: bool) -> list[str]:
+    if dry_run:
+        return []
+    hints = []
+    apps = [
+        s.name
+        for s in plan.of("dify_apps", CREATE, CHANGE)
+        if s.action == CREATE or any(c.key in ("base_url", "api_key") for c in s.changes)
+    ]
+    if apps:
+        hints.append(
+            "Apply does not call Dify: check the connection and load the input form with "
+            + ", ".join(f"`python manage.py hub check-app {name}`" for name in apps)
+            + "."
+        )
+    endpoints = [
+        s.name
+        for s in plan.of("gitlab_endpoints", CREATE, CHANGE)
+        if s.action == CREATE or any(c.key in ("gitlab_url", "access_token") for c in s.changes)
+    ]
+    if endpoints:
+        hints.append(
+            "Apply does not call GitLab: run *Check connection* on "
+            + ", ".join(f"'{name}'" for name in endpoints)
+            + " in the admin to check the access token and learn the bot user."
+        )
+    return hints

@@ -1,0 +1,134 @@
+"""The database's configuration as a file `hub apply` reads back unchanged.
+
+Every key is written out, defaults included. Secrets become ${NAME} placeholders named after
+their object (DIFY_APP_WEATHER_API_KEY); a literal ${ elsewhere is written $${ so it stays
+literal when applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from integrations.config.schema import SECTIONS, SIGNING_KINDS, placeholder_name
+from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient
+
+
+def export_config() -> str:
+    exporter = _Exporter()
+    data = {
+        "dify_apps": [exporter.app(app) for app in DifyApp.objects.order_by("name")],
+        "recipients": [exporter.recipient(r) for r in Recipient.objects.order_by("name")],
+        "digests": [
+            exporter.digest(d)
+            for d in Digest.objects.select_related("app").prefetch_related("recipients")
+        ],
+        "gitlab_endpoints": [
+            exporter.endpoint(e)
+            for e in GitLabEndpoint.objects.select_related("app").prefetch_related("recipients")
+        ],
+    }
+    header = ["# dify-hub configuration, written by `python manage.py hub export`."]
+    if exporter.variables:
+        header.append("# Before `hub apply`, set these environment variables to the secrets:")
+        header.extend(f"#   {name}" for name in exporter.variables)
+    body = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return "\n".join(header) + "\n" + body
+
+
+class _Exporter:
+    def __init__(self) -> None:
+        self.variables: list[str] = []
+
+    def app(self, app: DifyApp) -> dict[str, Any]:
+        return self._item(
+            "dify_apps",
+            app,
+            {
+                "base_url": app.base_url,
+                "response_mode": app.response_mode,
+                "timeout": app.run_timeout,
+                "max_concurrent_runs": app.max_concurrent_runs,
+            },
+        )
+
+    def recipient(self, recipient: Recipient) -> dict[str, Any]:
+        values = {"kind": recipient.kind, "options": recipient.options or {}}
+        if recipient.kind not in SIGNING_KINDS:
+            return self._item("recipients", recipient, values, skip={"secret"})
+        return self._item("recipients", recipient, values)
+
+    def digest(self, digest: Digest) -> dict[str, Any]:
+        return self._item(
+            "digests",
+            digest,
+            {
+                "app": digest.app.name,
+                "cron": digest.cron,
+                "timezone": digest.timezone,
+                "inputs": digest.inputs,
+                "output": digest.output_key,
+                "recipients": sorted(r.name for r in digest.recipients.all()),
+                "enabled": digest.enabled,
+            },
+        )
+
+    def endpoint(self, endpoint: GitLabEndpoint) -> dict[str, Any]:
+        return self._item(
+            "gitlab_endpoints",
+            endpoint,
+            {
+                "slug": endpoint.slug,
+                "app": endpoint.app.name,
+                "gitlab_url": endpoint.gitlab_url,
+                "triggers": endpoint.triggers,
+                "target_branches": endpoint.target_branches,
+                "inputs": endpoint.input_mapping,
+                "output": endpoint.output_key,
+                "post_note": endpoint.post_note,
+                "recipients": sorted(r.name for r in endpoint.recipients.all()),
+            },
+        )
+
+    def _item(self, section: str, obj, values: dict, skip: frozenset | set = frozenset()) -> dict:
+        item: dict[str, Any] = {}
+        for key in SECTIONS[section]:
+            if key.name in skip:
+                continue
+            if key.name == "name":
+                item["name"] = _escape(obj.name)
+            elif key.secret:
+                item[key.name] = self._placeholder(section, obj, key)
+            else:
+                item[key.name] = _escape(values[key.name])
+        return item
+
+    def _placeholder(self, section: str, obj, key) -> str:
+        if key.field != "secret_token_hash" and not getattr(obj, key.field):
+            return ""  # an optional secret that is not set
+        name = base = placeholder_name(section, obj.name, key.name)
+        number = 2
+        while name in self.variables:  # two names that differ only in punctuation
+            name, number = f"{base}_{number}", number + 1
+        self.variables.append(name)
+        return "${" + name + "}"
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, dict):
+        return {key: _escape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_escape(item) for item in value]
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    """Indents lists under their key, as people write them."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)

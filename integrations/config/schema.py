@@ -1,0 +1,107 @@
+"""The configuration file's shape: sections, their keys, and the model field each key sets.
+
+Shared by the loader (shape checks), the planner (which field a key writes, which model error
+belongs to which key) and the export (key order, secrets). No Django imports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# YAML types a key may hold.
+STR, INT, BOOL, OBJECT, NAMES = "str", "int", "bool", "object", "names"
+TYPE_WORDS = {
+    STR: "a string",
+    INT: "a whole number",
+    BOOL: "true or false",
+    OBJECT: "a mapping (JSON object)",
+    NAMES: "a list of strings",
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str  # as written in the file
+    field: str  # the model field it sets
+    type: str
+    required: bool = False
+    secret: bool = False  # compared by value, printed as "(changed)", exported as ${...}
+
+
+SECTIONS: dict[str, tuple[Key, ...]] = {
+    "dify_apps": (
+        Key("name", "name", STR, required=True),
+        Key("base_url", "base_url", STR, required=True),
+        Key("api_key", "api_key", STR, required=True, secret=True),
+        Key("response_mode", "response_mode", STR),
+        Key("timeout", "run_timeout", INT),
+        Key("max_concurrent_runs", "max_concurrent_runs", INT),
+    ),
+    "recipients": (
+        Key("name", "name", STR, required=True),
+        Key("kind", "kind", STR, required=True),
+        Key("url", "webhook_url", STR, required=True, secret=True),
+        Key("options", "options", OBJECT),
+        Key("secret", "secret", STR, secret=True),
+    ),
+    "digests": (
+        Key("name", "name", STR, required=True),
+        Key("app", "app", STR, required=True),
+        Key("cron", "cron", STR, required=True),
+        Key("timezone", "timezone", STR, required=True),
+        Key("inputs", "inputs", OBJECT),
+        Key("output", "output_key", STR),
+        Key("recipients", "recipients", NAMES),
+        Key("enabled", "enabled", BOOL),
+    ),
+    "gitlab_endpoints": (
+        Key("name", "name", STR, required=True),
+        Key("slug", "slug", STR, required=True),
+        Key("secret_token", "secret_token_hash", STR, required=True, secret=True),
+        Key("app", "app", STR, required=True),
+        Key("gitlab_url", "gitlab_url", STR, required=True),
+        Key("access_token", "access_token", STR, required=True, secret=True),
+        Key("triggers", "triggers", NAMES),
+        Key("target_branches", "target_branches", NAMES),
+        Key("inputs", "input_mapping", OBJECT),
+        Key("output", "output_key", STR),
+        Key("post_note", "post_note", BOOL),
+        Key("recipients", "recipients", NAMES),
+        Key("signing_secret", "signing_secret", STR, secret=True),
+    ),
+}
+
+# Dependency order: what a later section refers to comes earlier.
+ORDER = ("dify_apps", "recipients", "digests", "gitlab_endpoints")
+LABELS = {
+    "dify_apps": "Dify app",
+    "recipients": "recipient",
+    "digests": "digest",
+    "gitlab_endpoints": "GitLab endpoint",
+}
+PLACEHOLDER_PREFIX = {
+    "dify_apps": "DIFY_APP",
+    "recipients": "RECIPIENT",
+    "digests": "DIGEST",
+    "gitlab_endpoints": "GITLAB",
+}
+SIGNING_KINDS = ("feishu", "dingtalk", "webhook")
+
+
+def keys_of(section: str) -> dict[str, Key]:
+    return {key.name: key for key in SECTIONS[section]}
+
+
+def key_for_field(section: str, field: str) -> str:
+    """The file's key for a model field (a model error names the field)."""
+    for key in SECTIONS[section]:
+        if key.field == field:
+            return key.name
+    return field
+
+
+def placeholder_name(section: str, object_name: str, key: str) -> str:
+    """DIFY_APP_WEATHER_API_KEY: upper case, every run of other characters becomes `_`."""
+    words = re.sub(r"[^A-Z0-9]+", "_", f"{object_name}".upper()).strip("_") or "UNNAMED"
+    return f"{PLACEHOLDER_PREFIX[section]}_{words}_{key.upper()}"
