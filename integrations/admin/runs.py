@@ -100,7 +100,21 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("app",)
     inlines = (DeliveryInline,)
     fieldsets = (
-        (None, {"fields": ("coloured_status", "kind", "source", "app", "digest", "slot")}),
+        (
+            None,
+            {
+                "fields": (
+                    "coloured_status",
+                    "kind",
+                    "source",
+                    "app",
+                    "digest",
+                    "slot",
+                    "retry_of",
+                    "retried_as",
+                )
+            },
+        ),
         ("Error", {"fields": ("error_code", "error_text")}),
         ("Data", {"fields": ("inputs_json", "query", "outputs_json", "message_json")}),
         (
@@ -142,6 +156,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return fieldsets
 
     readonly_fields = (
+        "retry_of",
+        "retried_as",
         "gitlab_endpoint",
         "merge_request_link",
         "head_sha",
@@ -212,6 +228,14 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return obj.merge_request_key or "—"
         label = f"{mr.get('project_path', '')}!{mr.get('iid', '')} {mr.get('title', '')}"
         return format_html('<a href="{}" rel="noreferrer">{}</a>', mr["url"], label)
+
+    @admin.display(description="Retried as")
+    def retried_as(self, obj: Run) -> str:
+        rows = [
+            (reverse("admin:integrations_run_change", args=[pk]), pk)
+            for pk in obj.retries.values_list("pk", flat=True)[:20]
+        ]
+        return format_html_join(", ", '<a href="{}">#{}</a>', rows) if rows else "—"
 
     @admin.display(description="Trigger")
     def trigger(self, obj: Run) -> str:

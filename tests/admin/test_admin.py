@@ -229,3 +229,16 @@ def test_every_list_page_renders(admin, name, make_run):
     make_run()
     response = admin.get(reverse(f"admin:integrations_{name}_changelist"))
     assert response.status_code == 200
+
+
+def test_a_run_page_links_its_retry_both_ways(admin, make_run):
+    from django.urls import reverse
+
+    from integrations.models import Run
+
+    first = make_run(status=Run.Status.FAILED)
+    retry = make_run(retry_of=first)
+    page = admin.get(reverse("admin:integrations_run_change", args=[first.pk])).content.decode()
+    assert f'href="/admin/integrations/run/{retry.pk}/change/">#{retry.pk}</a>' in page
+    page = admin.get(reverse("admin:integrations_run_change", args=[retry.pk])).content.decode()
+    assert f"/admin/integrations/run/{first.pk}/change/" in page
