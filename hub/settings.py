@@ -92,7 +92,13 @@ STORAGES = {
 # --- Database --------------------------------------------------------------------------------
 _SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'hub.sqlite3'}"
 try:
-    _db = dj_database_url.parse(env_str("DATABASE_URL", _SQLITE_DEFAULT), conn_max_age=60)
+    # Web processes keep their connection between requests (saves a connect per webhook);
+    # the Celery worker, a pool of many threads, sets HUB_DB_CONN_MAX_AGE=0 (see Procfile)
+    # so idle threads do not each hold one of PostgreSQL's connections.
+    _db = dj_database_url.parse(
+        env_str("DATABASE_URL", _SQLITE_DEFAULT),
+        conn_max_age=env_int("HUB_DB_CONN_MAX_AGE", 60, minimum=0),
+    )
 except ValueError as exc:  # unknown scheme, unparsable URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 

@@ -11,7 +11,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from integrations.admin.common import SecretInput, keep_secret_when_blank, mask_secret, pretty_json
+from integrations.admin.common import (
+    LargeTablePaginator,
+    SecretInput,
+    keep_secret_when_blank,
+    mask_secret,
+    pretty_json,
+)
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import TRIGGER_LABELS, TRIGGERS
 from integrations.gitlab.inputs import STANDARD_INPUTS
@@ -332,6 +338,8 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
+    paginator = LargeTablePaginator
+    show_full_result_count = False
     list_display = (
         "received_at",
         "endpoint",
@@ -345,7 +353,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     )
     list_filter = ("outcome", "endpoint", "event_name", "trigger")
     search_fields = ("idempotency_key", "merge_request_key", "head_sha", "reason")
-    date_hierarchy = "received_at"
     list_select_related = ("endpoint", "run")
     show_full_result_count = False
     fields = (

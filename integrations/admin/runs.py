@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin.common import pretty_json
+from integrations.admin.common import LargeTablePaginator, pretty_json
 from integrations.models import Delivery, Run
 
 STATUS_COLOURS = {
@@ -71,6 +71,8 @@ def attempts_table(delivery: Delivery) -> str:
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    paginator = LargeTablePaginator
+    show_full_result_count = False
     list_display = (
         "id",
         "coloured_status",
@@ -88,12 +90,12 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "gitlab_endpoint",
         ("created_at", admin.DateFieldListFilter),
     )
-    date_hierarchy = "created_at"
+    # No date_hierarchy and no search in error texts: on millions of runs both scan the whole
+    # table. The created-at filter narrows by date; ids and MR keys are matched exactly.
     search_fields = (
         "source",
-        "error_message",
-        "dify_workflow_run_id",
-        "dify_task_id",
+        "=dify_workflow_run_id",
+        "=dify_task_id",
         "=merge_request_key",
         "=head_sha",
     )
@@ -258,6 +260,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    paginator = LargeTablePaginator
+    show_full_result_count = False
     list_display = ("id", "run", "recipient_name", "kind", "status", "attempts", "created_at")
     list_filter = ("status", "kind")
     search_fields = ("recipient_name", "error")

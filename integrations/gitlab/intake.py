@@ -191,16 +191,15 @@ def _accept(base: dict, decision: Classification, key: str, endpoint: GitLabEndp
             return _ignored(base, _already(existing, mr), key, endpoint, decision, run=existing)
         try:
             with transaction.atomic():
+                run = _create_review(endpoint, mr, decision.trigger, dedupe_key)
                 event = WebhookEvent.objects.create(
                     **base,
                     outcome=WebhookEvent.Outcome.ACCEPTED,
                     trigger=decision.trigger,
                     reason=decision.reason,
+                    run=run,
                     **_mr_fields(mr),
                 )
-                run = _create_review(endpoint, mr, decision.trigger, dedupe_key)
-                event.run = run
-                event.save(update_fields=["run"])
                 superseded = supersede_older(run)
         except IntegrityError:
             if WebhookEvent.objects.filter(endpoint=endpoint, idempotency_key=key).exists():
@@ -230,7 +229,7 @@ def review_key(endpoint: GitLabEndpoint, mr: MergeRequestEvent, trigger: str) ->
 
 def _existing_review(dedupe_key: str) -> Run | None:
     """The live or finished review holding this key; a failed or superseded one gives it up."""
-    run = Run.objects.filter(dedupe_key=dedupe_key).first()
+    run = Run.objects.filter(dedupe_key=dedupe_key).only("pk", "status").first()
     if run is None:
         return None
     if run.status in LIVE_OR_DONE:

@@ -189,7 +189,7 @@ def _finish(delivery: Delivery, status: str, error: str) -> None:
 def settle(run_id: int) -> str | None:
     """When every delivery of a run is final, give the run its final status."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().filter(pk=run_id).first()
+        run = Run.objects.select_for_update(no_key=True).filter(pk=run_id).first()
         if run is None or run.status != Run.Status.DELIVERING:
             return None
         statuses = list(run.deliveries.values_list("status", flat=True))

@@ -205,7 +205,9 @@ def _claim(run_id: int, celery_task_id: str = "") -> Run | Next:
         run = Run.objects.filter(pk=run_id).select_related("app").first()
         if run is None or run.status != Run.Status.QUEUED:
             return DONE
-        app = DifyApp.objects.select_for_update().get(pk=run.app_id)
+        # NO KEY UPDATE: serialises claims per app without blocking the webhook view, whose
+        # Run inserts take a KEY SHARE lock on the same app row for the foreign key.
+        app = DifyApp.objects.select_for_update(no_key=True).get(pk=run.app_id)
         in_flight = Run.objects.filter(app=app, status=Run.Status.RUNNING).count()
         if in_flight >= app.max_concurrent_runs:
             wait = retry_delay(1, base=10, cap=10)

@@ -77,7 +77,8 @@ class CeleryProcess:
         os.unlink(self.log.name)
 
 
-def start_worker(concurrency: int = 2) -> CeleryProcess:
+def start_worker(concurrency: int = 8) -> CeleryProcess:
+    """A worker as the Procfile starts one: a thread pool, no kept database connections."""
     queues = ",".join(settings.HUB_QUEUES.values())
     worker = CeleryProcess(
         "worker",
@@ -86,10 +87,11 @@ def start_worker(concurrency: int = 2) -> CeleryProcess:
         "--concurrency",
         str(concurrency),
         "--pool",
-        "prefork",
+        "threads",
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
+        HUB_DB_CONN_MAX_AGE="0",
     )
     wait_for(lambda: "ready." in worker.output(), 60, worker, "the worker to start")
     return worker
