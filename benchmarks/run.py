@@ -418,12 +418,12 @@ def bench_runlog(results: dict, runs: int) -> None:
                 error_code, error_message, dify_user, dify_task_id, dify_workflow_run_id,
                 attempts, celery_task_id, created_at, started_at, finished_at, updated_at,
                 merge_request_key, head_sha)
-            SELECT CASE WHEN n % 3 = 0 THEN 'merge_request_review' ELSE 'digest' END,
-                   'bench source ' || (n % 500), %s,
-                   CASE WHEN n % 20 = 0 THEN 'failed' ELSE 'succeeded' END,
+            SELECT CASE WHEN n %% 3 = 0 THEN 'merge_request_review' ELSE 'digest' END,
+                   'bench source ' || (n %% 500), %s,
+                   CASE WHEN n %% 20 = 0 THEN 'failed' ELSE 'succeeded' END,
                    '{"query": "hello"}', '', '{"echo": "hello"}',
-                   CASE WHEN n % 20 = 0 THEN 'workflow_failed' ELSE '' END,
-                   CASE WHEN n % 20 = 0 THEN 'The workflow failed in Dify: boom ' || n ELSE '' END,
+                   CASE WHEN n %% 20 = 0 THEN 'workflow_failed' ELSE '' END,
+                   CASE WHEN n %% 20 = 0 THEN 'The workflow failed in Dify: boom ' || n ELSE '' END,
                    'hub:bench', md5(n::text), md5((n * 7)::text), 1, '',
                    now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval,
                    now() - (n || ' seconds')::interval, now(), '', ''

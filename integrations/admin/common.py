@@ -53,7 +53,7 @@ class LargeTablePaginator(Paginator):
     there, and a narrower filter or the search reaches older rows).
     """
 
-    COUNT_CAP = 10_000
+    COUNT_CAP = 1_000
 
     @cached_property
     def count(self) -> int:

@@ -255,3 +255,14 @@ def test_the_run_list_stops_counting_at_the_cap(admin, make_run, monkeypatch):
     assert paginator.count == 4  # "more than 3"; the exact number is never counted
     page = admin.get("/admin/integrations/run/?status__exact=failed").content.decode()
     assert "4 runs" in page
+
+
+def test_the_run_search_matches_a_phrase_of_the_source_or_an_exact_id(admin, make_run):
+    wanted = make_run(source="Morning weather (beat)", merge_request_key="1187!342")
+    other = make_run(source="weather morning")
+    page = admin.get("/admin/integrations/run/?q=morning+weather").content.decode()
+    assert f"/admin/integrations/run/{wanted.pk}/change/" in page
+    assert f"/admin/integrations/run/{other.pk}/change/" not in page
+    page = admin.get("/admin/integrations/run/?q=1187!342").content.decode()
+    assert f"/admin/integrations/run/{wanted.pk}/change/" in page
+    assert f"/admin/integrations/run/{other.pk}/change/" not in page
