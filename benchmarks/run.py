@@ -493,7 +493,7 @@ def _api_key() -> str:
         text=True,
         check=True,
     )
-    return next((word for word in out.stdout.split() if len(word) > 30 and word[:4].isalpha()), "")
+    return next((word for word in out.stdout.split() if word.startswith("dhk_")), "")
 
 
 def _time_get(session, path: str, count: int = 20) -> dict:

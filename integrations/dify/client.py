@@ -40,6 +40,8 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
+from integrations.causes import exception_chain
+
 from .errors import (
     DifyError,
     DifyInputError,
@@ -197,18 +199,7 @@ def _usage(message: Mapping[str, Any] | None) -> tuple[int | None, float | None]
 
 
 def _walk_causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        if isinstance(item, MaxRetryError):
-            stack.append(item.reason)
-        stack.extend(arg for arg in item.args if isinstance(arg, BaseException))
-        stack.append(item.__cause__)
+    return exception_chain(exc)
 
 
 def _is_connect_failure(exc: BaseException) -> bool:

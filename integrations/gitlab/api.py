@@ -25,10 +25,11 @@ from urllib.parse import quote, urlsplit
 import requests
 from urllib3.exceptions import (
     ConnectTimeoutError,
-    MaxRetryError,
     NewConnectionError,
     ReadTimeoutError,
 )
+
+from integrations.causes import exception_chain
 
 from .errors import (
     GitLabBadResponse,
@@ -224,19 +225,7 @@ def parse_note(data: Any) -> Note:
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        if isinstance(item, MaxRetryError):
-            stack.append(item.reason)
-        stack.extend(arg for arg in item.args if isinstance(arg, BaseException))
-        stack.append(item.__cause__)
-        stack.append(item.__context__)
+    return exception_chain(exc, context=True)
 
 
 def _root(exc: BaseException) -> str:
