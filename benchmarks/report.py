@@ -35,6 +35,9 @@ def write_report(results: dict, path: Path) -> None:
         "chat servers from `tests/fakes/` run as separate processes, and load comes from "
         "`benchmarks/loadgen.py` in its own process.",
         "",
+        f"- Web: `{results.get('web_command', '?')}`",
+        f"- Worker: `{results.get('worker_command', '?')}`",
+        "",
     ]
     lines += _ingest(results)
     lines += _reviews(results)
@@ -101,7 +104,6 @@ def _reviews(results: dict) -> list[str]:
         f"{r['events']} accepted MR events; the fake Dify's workflow takes 2.0 s (streaming, "
         "pings every 0.5 s); the fake GitLab serves the MR and diffs and takes the notes.",
         "",
-        f"- Worker: `{r['worker_command']}`",
         f"- Wall time from the first webhook received to the last note delivered: "
         f"**{r['wall_seconds']} s** (target < 10 s: {_mark(r['wall_seconds'] < 10)}).",
         f"- Notes delivered: {r['notes_delivered']}; runs succeeded: {r['runs_succeeded']}.",

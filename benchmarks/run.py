@@ -615,6 +615,8 @@ def main() -> None:
     finally:
         for fake in fakes:
             fake.stop()
+    results["web_command"] = procfile_command("web")
+    results["worker_command"] = procfile_command("worker")
     results["machine"] = machine()
     results["total_seconds"] = round(time.monotonic() - began, 1)
     (LOGS / "results.json").write_text(json.dumps(results, indent=2, default=str))
