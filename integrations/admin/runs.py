@@ -137,6 +137,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "dify_task_id",
                     "dify_workflow_run_id",
                     "attempts",
+                    "waits",
                     "total_tokens",
                     "dify_elapsed",
                 )
@@ -191,6 +192,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "dify_task_id",
         "dify_workflow_run_id",
         "attempts",
+        "waits",
         "total_tokens",
         "dify_elapsed",
         "created_at",

@@ -51,7 +51,7 @@ def prepare(run: Run) -> dict:
             retryable=exc.retryable,
             retry_after=exc.retry_after,
         ) from None
-    if not files and _waits(run) < settings.HUB_GITLAB_DIFF_WAITS:
+    if not files and run.waits < settings.HUB_GITLAB_DIFF_WAITS:
         # Right after a push GitLab can list the new head before its file diffs exist.
         raise _not_ready(run, f"GitLab lists no changed files for {_short(event)} yet")
     form = _input_form(run.app)
@@ -140,12 +140,8 @@ def _diff_ready(mr: MergeRequest, head_sha: str) -> bool:
     return bool(mr.prepared_at) and mr.head_sha == head_sha
 
 
-def _waits(run: Run) -> int:
-    return int((run.context or {}).get("waits", 0))
-
-
 def _not_ready(run: Run, message: str) -> Exception:
-    waits = _waits(run) + 1
+    waits = run.waits + 1
     if waits > settings.HUB_GITLAB_DIFF_WAITS:
         return StepError(
             "diff_not_ready",

@@ -83,6 +83,11 @@ class Run(models.Model):
     dify_task_id = models.CharField(max_length=64, blank=True)
     dify_workflow_run_id = models.CharField(max_length=64, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    waits = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Times the run waited for something not ready yet (GitLab preparing a diff); "
+        "these do not count as attempts.",
+    )
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
     elapsed = models.FloatField(null=True, blank=True, help_text="Seconds, as Dify measured.")
     celery_task_id = models.CharField(max_length=64, blank=True)

@@ -297,7 +297,7 @@ def _wait(run: Run, exc: NotReady) -> Next:
         run,
         Run.Status.QUEUED,
         attempts=max(0, run.attempts - 1),
-        context={**(run.context or {}), "waits": exc.waits},
+        waits=exc.waits,
         error_code="",
         error_message=f"{exc.message}; looking again in {exc.delay:.0f} s (wait {exc.waits}).",
         next_attempt_at=timezone.now() + timedelta(seconds=exc.delay),

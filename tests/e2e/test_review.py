@@ -40,7 +40,7 @@ def test_a_webhook_becomes_a_note_on_the_merge_request(
     wait_for(lambda: Run.objects.get(pk=run_id).is_final, 30, worker, "the run to finish")
     run = Run.objects.get(pk=run_id)
     assert run.status == Run.Status.SUCCEEDED and run.attempts == 1
-    assert run.context["waits"] == 2  # it waited for the diff twice, without spending attempts
+    assert run.waits == 2  # it waited for the diff twice, without spending attempts
     assert run.deliveries.get().status == Delivery.Status.DELIVERED
     assert WebhookEvent.objects.get(run=run).outcome == "accepted"
 

@@ -138,7 +138,7 @@ def test_the_run_waits_for_gitlab_to_prepare_the_diff(accept, review_dify, fake_
         step = execute(run)
         assert step.action == "execute" and 0 < step.countdown <= 2
         assert run.status == Run.Status.QUEUED and run.attempts == 0
-        assert run.context["waits"] == wait
+        assert run.waits == wait
         assert "GitLab is still preparing the diff of !342 at 9f3c1a7b" in run.error_message
         assert review_dify.requests == []
 
@@ -324,3 +324,21 @@ def _wait_until(check, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_a_retry_of_a_review_that_gave_up_waiting_waits_afresh(
+    accept, review_dify, fake_gitlab, settings
+):
+    from integrations.runs.rerun import retry_run
+
+    fake_gitlab.diff_not_ready(PROJECT_ID, IID, times=settings.HUB_GITLAB_DIFF_WAITS + 1)
+    run = accept()
+    while execute(run) != engine.DONE:
+        pass
+    assert run.status == Run.Status.FAILED and run.error_code == "diff_not_ready"
+
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    retry = retry_run(run)
+    assert retry.waits == 0
+    assert execute(retry) == engine.DONE  # GitLab is ready now
+    assert retry.status == Run.Status.DELIVERING
