@@ -10,7 +10,8 @@ from django.db import IntegrityError
 
 from integrations.apps_check import check_app
 from integrations.channels.base import OptionsError
-from integrations.models import DifyApp, HubAPIKey, Recipient, Run
+from integrations.gitlab.check import check_endpoint
+from integrations.models import DifyApp, GitLabEndpoint, HubAPIKey, Recipient, Run
 from integrations.runs.listing import filter_runs, for_presenting
 from integrations.runs.present import present_run
 
@@ -76,10 +77,18 @@ class Finding:
 
 
 def check_everything() -> list[Finding]:
-    """Every app's /info and mode, every recipient's configuration; nothing is sent."""
+    """Every app's /info and mode, every recipient's configuration, every GitLab endpoint's
+    token (GET /user); nothing is sent."""
     findings = [check_one_app(app) for app in DifyApp.objects.order_by("name")]
     findings += [check_recipient(r) for r in Recipient.objects.order_by("name")]
+    findings += [check_one_endpoint(e) for e in GitLabEndpoint.objects.order_by("name")]
     return findings
+
+
+def check_one_endpoint(endpoint: GitLabEndpoint) -> Finding:
+    label = f"GitLab endpoint '{endpoint.name}'{'' if endpoint.enabled else ' (disabled)'}"
+    report = check_endpoint(endpoint)
+    return Finding(report.ok, f"{label}: {report.summary}")
 
 
 def check_one_app(app: DifyApp) -> Finding:

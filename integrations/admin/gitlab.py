@@ -18,7 +18,7 @@ from integrations.admin.common import (
     mask_secret,
     pretty_json,
 )
-from integrations.gitlab.errors import GitLabError
+from integrations.gitlab.check import check_endpoint
 from integrations.gitlab.events import TRIGGER_LABELS, TRIGGERS
 from integrations.gitlab.inputs import STANDARD_INPUTS
 from integrations.gitlab.signing import generate_token
@@ -286,24 +286,9 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
             self._report_check(request, endpoint)
 
     def _report_check(self, request: HttpRequest, endpoint: GitLabEndpoint) -> None:
-        now = timezone.now()
-        try:
-            with endpoint.client() as gitlab:
-                user = gitlab.current_user()
-        except GitLabError as exc:
-            error = str(exc)
-            GitLabEndpoint.objects.filter(pk=endpoint.pk).update(check_error=error, checked_at=now)
-            self.message_user(request, f"{endpoint.name}: {error}", messages.ERROR)
-            return
-        GitLabEndpoint.objects.filter(pk=endpoint.pk).update(
-            bot_user_id=user.id, bot_username=user.username, check_error="", checked_at=now
-        )
-        kind = "a bot user" if user.bot else "a regular user (a project access token is better)"
-        self.message_user(
-            request,
-            f"{endpoint.name}: connected to {endpoint.gitlab_url} as @{user.username}, {kind}.",
-            messages.SUCCESS,
-        )
+        report = check_endpoint(endpoint)
+        level = messages.SUCCESS if report.ok else messages.ERROR
+        self.message_user(request, f"{endpoint.name}: {report.summary}", level)
 
     def get_urls(self):
         extra = [

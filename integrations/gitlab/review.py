@@ -10,6 +10,7 @@ from django.conf import settings
 from integrations.dify import InputField, form_to_json
 from integrations.digests.messages import OutputError, select_output
 from integrations.gitlab.api import GitLabClient
+from integrations.gitlab.check import remember_bot
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import MergeRequestEvent
 from integrations.gitlab.inputs import build_diff, diff_budget_for, fit_inputs, standard_inputs
@@ -102,14 +103,8 @@ def _endpoint(run: Run) -> GitLabEndpoint:
 
 
 def _learn_bot_identity(endpoint: GitLabEndpoint, gitlab: GitLabClient) -> None:
-    """The token's user posts the notes; knowing its id keeps its own notes from triggering."""
-    if endpoint.bot_user_id is not None:
-        return
-    user = gitlab.current_user()
-    endpoint.bot_user_id, endpoint.bot_username = user.id, user.username
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(
-        bot_user_id=user.id, bot_username=user.username[:255]
-    )
+    if endpoint.bot_user_id is None:
+        remember_bot(endpoint, gitlab.current_user())
 
 
 def _check_still_wanted(mr: MergeRequest, event: MergeRequestEvent, trigger: str) -> None:
