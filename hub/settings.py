@@ -178,6 +178,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.execute_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.reconcile_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.deliver": {"queue": HUB_QUEUES["deliveries"]},
+    "integrations.tasks.stop_dify_run": {"queue": HUB_QUEUES["deliveries"]},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery's own catch-up of a crontab missed during downtime is switched off: the hub decides
@@ -208,6 +209,11 @@ HUB_WEBHOOK_SIGNATURE_TOLERANCE = env_int("HUB_WEBHOOK_SIGNATURE_TOLERANCE", 300
 # backing off from the base up to 30 s between looks (about 4 minutes in all).
 HUB_GITLAB_DIFF_WAITS = env_int("HUB_GITLAB_DIFF_WAITS", 10, minimum=1)
 HUB_GITLAB_DIFF_WAIT_SECONDS = env_int("HUB_GITLAB_DIFF_WAIT_SECONDS", 2, minimum=0)
+# A run reads the app's input form from Dify again when the cached one is older than this
+# (seconds), so inputs are checked against the form Dify has now.
+HUB_DIFY_FORM_MAX_AGE = env_int("HUB_DIFY_FORM_MAX_AGE", 600, minimum=0)
+# A stop asked for before Dify reported the run's task id waits this long for it (seconds).
+HUB_STOP_WAIT = env_int("HUB_STOP_WAIT", 120, minimum=1)
 
 # --- REST API (integrations/api) -------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -13,6 +13,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.execute_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.reconcile_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.deliver": {"queue": HUB_QUEUES["deliveries"]},
+    "integrations.tasks.stop_dify_run": {"queue": HUB_QUEUES["deliveries"]},
 }
 if not REDIS_URL:
     _folder = VAR_DIR / "test-broker"

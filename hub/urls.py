@@ -16,6 +16,9 @@ urlpatterns = [
     # Browsers ask for it on every page; answer quietly instead of logging a 404 each time.
     path("favicon.ico", lambda request: HttpResponse(status=204)),
     path("hooks/gitlab/<slug:slug>/", gitlab_webhook, name="gitlab-webhook"),
+    # GitLab does not follow redirects and counts a 301 as a failed delivery, so the URL
+    # works without its trailing slash too.
+    path("hooks/gitlab/<slug:slug>", gitlab_webhook),
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
 ]

@@ -1,69 +1,89 @@
-"""Celery tasks: thin wrappers around the engine, digest and housekeeping modules."""
+"""Celery tasks: a few lines each, calling the modules that do the work.
+
+The tasks are named (runs/dispatch.py sends them by these names). The worker signals at the
+end start and stop the process's heartbeat (runs/heartbeat.py).
+"""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from django.utils import timezone
+
+from integrations import housekeeping as sweeps
+from integrations.digests import firing
+from integrations.runs import delivery, dispatch, engine, heartbeat, recovery
+from integrations.runs.lifecycle import Next
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="integrations.tasks.execute_run", bind=True, ignore_result=True)
+@shared_task(name=dispatch.EXECUTE_RUN, bind=True, ignore_result=True)
 def execute_run(self, run_id: int) -> None:
-    from integrations.runs import engine
-
-    _follow(run_id, engine.execute(run_id, celery_task_id=self.request.id or ""))
+    follow(engine.execute(run_id, celery_task_id=self.request.id or ""))
 
 
-@shared_task(name="integrations.tasks.reconcile_run", ignore_result=True)
+@shared_task(name=dispatch.RECONCILE_RUN, ignore_result=True)
 def reconcile_run(run_id: int) -> None:
-    from integrations.runs import engine
-
-    _follow(run_id, engine.reconcile(run_id))
+    follow(engine.reconcile(run_id))
 
 
-def _follow(run_id: int, step) -> None:
-    if step.action == "execute":
-        execute_run.apply_async((run_id,), countdown=step.countdown)
-    elif step.action == "reconcile":
-        reconcile_run.apply_async((run_id,), countdown=step.countdown)
-
-
-@shared_task(name="integrations.tasks.stop_dify_run", ignore_result=True)
+@shared_task(name=dispatch.STOP_IN_DIFY, ignore_result=True)
 def stop_dify_run(run_id: int) -> None:
-    """Free Dify from a run the hub no longer wants (superseded by a newer review)."""
-    from integrations.runs.engine import stop_in_dify
-
-    stop_in_dify(run_id)
+    follow(engine.stop_in_dify(run_id))
 
 
-@shared_task(name="integrations.tasks.deliver", ignore_result=True)
+def follow(step: Next) -> None:
+    task = {
+        "execute": dispatch.EXECUTE_RUN,
+        "reconcile": dispatch.RECONCILE_RUN,
+        "stop": dispatch.STOP_IN_DIFY,
+    }.get(step.action)
+    if task is not None and step.run_id is not None:
+        dispatch.publish(task, step.run_id, countdown=step.countdown)
+
+
+@shared_task(name=dispatch.DELIVER, ignore_result=True)
 def deliver(delivery_id: int) -> None:
-    from integrations.runs.delivery import deliver_one
-
-    delay = deliver_one(delivery_id)
+    delay = delivery.deliver_one(delivery_id)
     if delay is not None:
-        deliver.apply_async((delivery_id,), countdown=delay)
+        dispatch.publish(dispatch.DELIVER, delivery_id, countdown=delay)
 
 
 @shared_task(name="integrations.tasks.fire_digest", ignore_result=True)
 def fire_digest(digest_id: int) -> None:
     """Fired by celery beat from the digest's crontab."""
-    from integrations.digests.firing import fire
-    from integrations.models import Digest
-
-    digest = Digest.objects.filter(pk=digest_id).select_related("app").first()
-    if digest is None:
-        log.warning("beat fired digest %s, which no longer exists", digest_id)
-        return
-    fire(digest, timezone.now())
+    firing.fire_by_id(digest_id, timezone.now())
 
 
 @shared_task(name="integrations.tasks.housekeeping", ignore_result=True)
 def housekeeping() -> None:
-    """Every minute: catch up missed digest slots, end stuck runs, resend lost messages."""
-    from integrations.housekeeping import sweep
+    """Every minute: catch up missed digest slots, end runs past their run timeout."""
+    sweeps.sweep(timezone.now())
 
-    sweep(timezone.now())
+
+@shared_task(name="integrations.tasks.recover", ignore_result=True)
+def recover() -> None:
+    """Every 15 seconds: orphaned runs and deliveries, free slots, lost messages."""
+    recovery.recover(timezone.now())
+
+
+@worker_ready.connect
+def _worker_ready(sender, **_) -> None:
+    node = getattr(sender, "hostname", "") or ""
+    heartbeat.start(node)
+    dead = heartbeat.dead_on_this_host(node)
+    if dead:  # this node's earlier process was killed: recover what it held right away
+        recovery.recover(timezone.now(), dead=dead)
+
+
+@worker_process_init.connect
+def _pool_process_started(**_) -> None:
+    heartbeat.start()  # prefork children run the tasks; each beats for itself
+
+
+@worker_shutdown.connect
+def _worker_shutdown(**_) -> None:
+    heartbeat.stop()

@@ -21,6 +21,8 @@ def fake_dify():
 
 @pytest.fixture
 def dify_app(db, fake_dify):
+    from django.utils import timezone
+
     from integrations.dify import form_to_json, parse_input_form
     from integrations.models import DifyApp
 
@@ -30,6 +32,7 @@ def dify_app(db, fake_dify):
         api_key=fake_dify.api_key,
         mode=DifyApp.Mode.WORKFLOW,
         input_form=form_to_json(parse_input_form(DEFAULT_INPUT_FORM)),
+        form_loaded_at=timezone.now(),
         connect_timeout=2,
         read_timeout=5,
         first_event_timeout=2,
@@ -138,6 +141,8 @@ def review_dify():
 
 @pytest.fixture
 def review_app(db, review_dify):
+    from django.utils import timezone
+
     from integrations.dify import form_to_json, parse_input_form
     from integrations.models import DifyApp
     from tests.reviews.support import REVIEW_FORM
@@ -148,6 +153,7 @@ def review_app(db, review_dify):
         api_key=review_dify.api_key,
         mode=DifyApp.Mode.WORKFLOW,
         input_form=form_to_json(parse_input_form(REVIEW_FORM)),
+        form_loaded_at=timezone.now(),
         connect_timeout=2,
         read_timeout=5,
         first_event_timeout=2,

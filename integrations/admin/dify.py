@@ -15,7 +15,7 @@ from integrations.admin.common import SecretInput, keep_secret_when_blank, mask_
 from integrations.apps_check import check_app
 from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import DifyApp, Run
-from integrations.runs.service import create_run
+from integrations.runs.create import create_run
 
 CHAT_MODES = (DifyApp.Mode.CHAT, DifyApp.Mode.ADVANCED_CHAT, DifyApp.Mode.AGENT_CHAT)
 

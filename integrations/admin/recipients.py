@@ -110,7 +110,7 @@ class RecipientAdmin(admin.ModelAdmin):
             Recipient.objects.filter(pk=recipient.pk).update(
                 last_error=str(exc), last_error_at=timezone.now()
             )
-            kind = "permanent" if exc.permanent else "temporary"
+            kind = "temporary" if exc.retryable else "permanent"
             self.message_user(
                 request,
                 f"{recipient.name}: failed ({kind} error): {exc}"

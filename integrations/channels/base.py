@@ -1,39 +1,44 @@
 """The shared shape of every chat transport.
 
-After healthchecks' transports: one small class per chat service, one exception
-type (`TransportError`) whose `permanent` flag tells the caller whether a retry
-can help, and one network seam (`Transport._request`). A transport never
-retries and never touches the database; the caller records attempts, retries
-transient errors with backoff and disables a recipient on permanent ones.
+After healthchecks' transports: one small class per chat service, one exception type
+(`TransportError`, a HubError whose `retryable` flag tells the caller whether a retry can
+help), and one network seam (`Transport._request`, on the shared HTTP layer). A transport
+never retries and never touches the database; the caller records attempts, retries
+retryable errors with backoff and gives up on the others.
 
-`build()` is pure (message -> JSON payloads, one per part); `post()` does one
-HTTP POST of one part, adds time-based signing at send time and applies the
-service's success rule.
+`build()` is pure (message -> JSON payloads, one per part); `post()` does one HTTP POST of
+one part, adds time-based signing at send time and applies the service's success rule.
 
-Error messages never contain the webhook URL: its token is a credential, and
-`requests` puts the full URL into its exception strings, so network errors are
-translated into short fixed phrases and service answers are redacted.
+Error messages never contain the webhook URL: its token is a credential. The HTTP layer
+reports network failures in short fixed phrases, and service answers are redacted.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import socket
-import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
-import requests
-import urllib3
+from integrations.errors import HubError
+from integrations.http import (
+    CONNECT,
+    INVALID,
+    SLOW,
+    TIMEOUT,
+    TLS,
+    Failure,
+    HttpClient,
+    Redactor,
+    Request,
+    parse_retry_after,
+    url_secrets,
+)
+from integrations.http.client import USER_AGENT
 
 REPLY_BODY_LIMIT = 1000  # chars of a response body kept in Reply / TransportError
 MAX_RESPONSE_BYTES = 64 * 1024  # we never need more of an answer than this
-USER_AGENT = "dify-hub"
 
 _TYPE_NAMES = {
     str: "a string",
@@ -61,35 +66,17 @@ class Reply:
     body: str  # trimmed to REPLY_BODY_LIMIT chars
 
 
-class TransportError(Exception):
+class TransportError(HubError):
     """The only exception a transport raises while sending.
 
-    permanent=True: retrying the same message cannot succeed (bad token, deleted
-    channel, keyword filter...); the caller should stop and surface the error.
-    permanent=False: retry later; `retry_after` (seconds) is the service's hint.
+    retryable=False: sending the same message again cannot succeed (bad token, deleted
+    channel, keyword filter...); the caller stops and shows the error. retryable=True: try
+    again later; `retry_after` (seconds) is the service's hint. `who` is the service's name.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool,
-        status: int | None = None,
-        body: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.status = status
-        self.body = body
-        self.retry_after = retry_after
-
-    def __repr__(self) -> str:
-        return (
-            f"TransportError({self.message!r}, permanent={self.permanent}, "
-            f"status={self.status}, retry_after={self.retry_after})"
-        )
+    source = "chat"
+    default_who = "The chat service"
+    default_code = "chat_error"
 
 
 class OptionsError(ValueError):
@@ -102,7 +89,7 @@ class Transport:
     Hooks a subclass may override (all small):
     - `prepare(payload)`: URL, headers and body bytes for one POST (signing);
     - `check(reply, headers, text)`: raise unless this is a success answer;
-    - `is_permanent(status, text)`, `error_detail(text)`, `hint(status, text)`,
+    - `is_retryable(status, text)`, `error_detail(text)`, `hint(status, text)`,
       `retry_after(status, headers, text)`: how a non-2xx answer is reported.
     """
 
@@ -202,13 +189,12 @@ class Transport:
         secret: str = "",
         *,
         timeout: tuple[float, float] = (5.0, 15.0),
-        session: requests.Session | None = None,
     ) -> None:
         self.url = self.clean_url(url)
         self.opts = self.clean_options(options)  # `options` is the class's schema
         self.secret = self.clean_secret(secret or "")
         self.timeout = timeout
-        self.session = session
+        self.redact = Redactor(url_secrets(self.url) | {self.secret})
 
     def __repr__(self) -> str:  # never show the URL
         return f"<{type(self).__name__}>"
@@ -240,96 +226,11 @@ class Transport:
     def _request(
         self, url: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, Mapping, bytes]:
-        """The network seam: one POST, no redirects, bounded time and size."""
-        deadline = time.monotonic() + sum(self.timeout)
-        try:
-            if self.session is not None:
-                return self._post_with(self.session, url, headers, body, deadline)
-            with requests.Session() as session:
-                return self._post_with(session, url, headers, body, deadline)
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise self.network_error(exc) from None
-
-    def _post_with(self, session, url, headers, body, deadline) -> tuple[int, Mapping, bytes]:
-        with session.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=self.timeout,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            return response.status_code, response.headers, self._read_body(response.raw, deadline)
-
-    def _read_body(self, raw, deadline: float) -> bytes:
-        # requests' timeouts apply to each socket read, so a server that
-        # drips bytes could hold a worker forever; read1() returns whatever
-        # one read got, which lets us check a total deadline in between.
-        read = getattr(raw, "read1", None) or raw.read
-        data = bytearray()
-        while len(data) < MAX_RESPONSE_BYTES:
-            if time.monotonic() > deadline:
-                raise self.error(
-                    f"{self.label} took longer than {sum(self.timeout):g} s to answer",
-                    permanent=False,
-                )
-            chunk = read(8192, decode_content=True)
-            if not chunk:
-                break
-            data += chunk
-        return bytes(data[:MAX_RESPONSE_BYTES])
-
-    def network_error(self, exc: Exception) -> TransportError:
-        """Translate a requests/urllib3 exception into a message without the URL."""
-        permanent = False
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            what = "connection timed out"
-        elif isinstance(exc, requests.exceptions.ReadTimeout) or _caused_by(exc, _is_read_timeout):
-            what = f"no answer within {self.timeout[1]:g} s (the message may still have been delivered)"
-        elif isinstance(exc, requests.exceptions.SSLError) or _caused_by(
-            exc, lambda e: isinstance(e, ssl.SSLError)
-        ):
-            if _caused_by(exc, lambda e: isinstance(e, ssl.SSLCertVerificationError)) or (
-                "CERTIFICATE_VERIFY_FAILED" in str(exc)
-            ):
-                what = "TLS certificate verification failed"
-            else:
-                what = "TLS handshake failed"
-        elif isinstance(
-            exc,
-            (
-                requests.exceptions.InvalidURL,
-                requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema,
-                requests.exceptions.InvalidHeader,
-            ),
-        ):
-            what, permanent = "the webhook URL or a header is not valid", True
-        elif _caused_by(exc, lambda e: isinstance(e, ConnectionRefusedError)):
-            what = "connection refused"
-        elif _caused_by(
-            exc, lambda e: isinstance(e, socket.gaierror)
-        ) or "NameResolutionError" in repr(exc):
-            what = "could not resolve the webhook host name"
-        elif _caused_by(exc, lambda e: type(e).__name__ == "RemoteDisconnected"):
-            what = "the server closed the connection without answering"
-        elif _caused_by(exc, lambda e: isinstance(e, ConnectionResetError)):
-            what = "connection reset by the server"
-        elif isinstance(
-            exc,
-            (
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-                urllib3.exceptions.ProtocolError,
-                urllib3.exceptions.DecodeError,
-            ),
-        ):
-            what = "the answer was cut off"
-        elif isinstance(exc, requests.exceptions.ConnectionError):
-            what = "could not connect"
-        else:
-            what = f"request failed ({type(exc).__name__})"
-        return self.error(f"Could not deliver to {self.label}: {what}", permanent=permanent)
+        """The network seam: one POST through the shared HTTP layer (no redirects, bounded
+        time and size, failures in plain words without the URL)."""
+        with _ChatHttp(self) as http:
+            response = http.request("POST", url, data=body, headers=headers)
+        return response.status, response.headers, response.body
 
     # -- judging the answer -------------------------------------------------
 
@@ -349,17 +250,17 @@ class Transport:
             message += f": {hint}"
         return self.error(
             message,
-            permanent=self.is_permanent(status, text),
+            retryable=self.is_retryable(status, text),
             reply=reply,
             retry_after=self.retry_after(status, headers, text),
         )
 
-    def is_permanent(self, status: int, text: str) -> bool:
+    def is_retryable(self, status: int, text: str) -> bool:
         if 300 <= status < 400:
-            return True  # we do not follow redirects: the URL itself is wrong
+            return False  # we do not follow redirects: the URL itself is wrong
         if status in (408, 425, 429):
-            return False
-        return 400 <= status < 500
+            return True
+        return not 400 <= status < 500
 
     def hint(self, status: int, text: str) -> str:
         if status in self.status_hints:
@@ -399,35 +300,62 @@ class Transport:
         self,
         message: str,
         *,
-        permanent: bool,
+        retryable: bool,
         reply: Reply | None = None,
         retry_after: float | None = None,
+        code: str | None = None,
     ) -> TransportError:
         """Make a TransportError with the URL's secrets scrubbed out."""
         return TransportError(
             self.redact(message),
-            permanent=permanent,
+            retryable=retryable,
             status=reply.status if reply else None,
             body=self.redact(reply.body) if reply else "",
             retry_after=retry_after,
+            code=code or (f"http_{reply.status}" if reply else None),
+            who=self.label,
         )
 
-    def redact(self, text: str) -> str:
-        """Replace anything token-like from the URL (and the secret) with ***.
+    def network_error(self, failure: Failure) -> TransportError:
+        """A failure below HTTP, in the service's name, without the URL."""
+        label, kind = self.label, failure.kind
+        if kind == SLOW:
+            return self.error(f"{label} {failure.reason}", retryable=True, code="slow")
+        if kind == TIMEOUT:
+            text = (
+                f"{label} gave no answer within {self.timeout[1]:g} s (the message may still "
+                "have been delivered)"
+            )
+        elif kind in (CONNECT, TLS):
+            text = f"{label} could not be reached: {failure.reason}"
+        elif kind == INVALID:
+            text = f"{label}: the webhook URL or a header is not valid"
+        else:
+            text = f"{label}: {failure.reason}"
+        # A TLS or URL problem stays until someone fixes the recipient: not worth retrying.
+        return self.error(text, retryable=kind not in (TLS, INVALID), code=kind)
 
-        Services sometimes echo the hook id in errors (Mattermost does).
-        """
-        for fragment in sorted(self._sensitive_fragments(), key=len, reverse=True):
-            text = text.replace(fragment, "***")
-        return text
 
-    def _sensitive_fragments(self) -> set[str]:
-        parts = urlsplit(self.url)
-        candidates = {self.url, self.secret, parts.password or "", parts.username or ""}
-        candidates.update(parts.path.split("/"))
-        candidates.update(value for _, value in parse_qsl(parts.query))
-        candidates.update(unquote(c) for c in list(candidates))
-        return {c for c in candidates if _looks_secret(c)}
+class _ChatHttp(HttpClient):
+    """The HTTP layer as a transport uses it: at most 64 KB of an answer, read within the
+    connect plus read timeout, failures reported by the transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        connect, read = transport.timeout
+        super().__init__(
+            transport.url,
+            connect_timeout=connect,
+            read_timeout=read,
+            total_timeout=connect + read,
+            max_body=MAX_RESPONSE_BYTES,
+            truncate_body=True,
+            secrets=transport.redact.secrets,
+        )
+        self.transport = transport
+        self.who = transport.label
+
+    def network_error(self, failure: Failure, request: Request) -> HubError:
+        return self.transport.network_error(failure)
 
 
 # -- helpers shared by the transports ----------------------------------------
@@ -449,49 +377,6 @@ def parse_json(text: str) -> Any:
         return None
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def shorten(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _looks_secret(fragment: str) -> bool:
-    # Hook ids and tokens mix digits/case or are long; plain words ("hooks",
-    # "services", "webhooks") are left alone so messages stay readable.
-    if len(fragment) < 8:
-        return False
-    return len(fragment) >= 20 or bool(re.search(r"[0-9A-Z]", fragment))
-
-
-def _caused_by(exc: BaseException, predicate, _depth: int = 0) -> bool:
-    """Whether `exc` or anything it wraps (args, cause, context) matches."""
-    if _depth > 6 or exc is None:
-        return False
-    if predicate(exc):
-        return True
-    linked: list[Any] = [exc.__cause__, exc.__context__, getattr(exc, "reason", None)]
-    linked += [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
-    return any(
-        isinstance(e, BaseException) and _caused_by(e, predicate, _depth + 1) for e in linked
-    )
-
-
-def _is_read_timeout(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("ReadTimeoutError", "ReadTimeout") or isinstance(
-        exc, socket.timeout
-    )

@@ -38,7 +38,7 @@ class CodedReplyTransport(Transport):
                 raise self.error(
                     f"{self.label} answered {reply.status} without a result code; "
                     "the URL does not look like a bot webhook",
-                    permanent=True,
+                    retryable=False,
                     reply=reply,
                 )
             raise self.status_error(reply, headers, text)
@@ -57,7 +57,7 @@ class CodedReplyTransport(Transport):
         transient = code in self.transient_codes
         return self.error(
             message,
-            permanent=not transient,
+            retryable=transient,
             reply=reply,
             retry_after=self.transient_codes.get(code),
         )

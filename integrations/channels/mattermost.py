@@ -53,12 +53,12 @@ class MattermostTransport(Transport):
                 return
             raise self.error(
                 "Mattermost answered 200 without 'ok'; the URL does not look like an incoming webhook",
-                permanent=True,
+                retryable=False,
                 reply=reply,
             )
         raise self.status_error(reply, headers, text)
 
-    def is_permanent(self, status: int, text: str) -> bool:
+    def is_retryable(self, status: int, text: str) -> bool:
         if status == 501:
-            return True  # "incoming webhooks have been disabled by the system admin"
-        return super().is_permanent(status, text)
+            return False  # "incoming webhooks have been disabled by the system admin"
+        return super().is_retryable(status, text)

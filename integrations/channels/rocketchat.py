@@ -56,21 +56,21 @@ class RocketChatTransport(Transport):
             raise self.error(
                 "Rocket.Chat answered 200 without success:true; the URL does not look like "
                 "an incoming webhook",
-                permanent=True,
+                retryable=False,
                 reply=reply,
             )
         raise self.status_error(reply, headers, text)
 
-    def is_permanent(self, status: int, text: str) -> bool:
+    def is_retryable(self, status: int, text: str) -> bool:
         if status == 503:
             # Rocket.Chat answers 503 {"success":false,"error":"Service Unavailable"}
             # when the integration is disabled: an admin must re-enable it, so
             # retrying is useless. A 503 without that JSON comes from a proxy
             # or a restarting server and is worth retrying.
-            return _is_rocketchat_failure(text)
+            return not _is_rocketchat_failure(text)
         if "Invalid integration id or token" in text:
-            return True  # some versions answer a bad token with 500
-        return super().is_permanent(status, text)
+            return False  # some versions answer a bad token with 500
+        return super().is_retryable(status, text)
 
     def hint(self, status: int, text: str) -> str:
         if status == 503 and _is_rocketchat_failure(text):

@@ -63,7 +63,7 @@ class SlackTransport(Transport):
                 return
             raise self.error(
                 "Slack answered 200 without 'ok'; the URL does not look like an incoming webhook",
-                permanent=True,
+                retryable=False,
                 reply=reply,
             )
         raise self.status_error(reply, headers, text)

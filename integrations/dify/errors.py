@@ -1,48 +1,60 @@
-"""Error hierarchy for the Dify service-API client.
+"""Dify's errors, on the hub's one error tree (integrations/errors.py).
 
-Every failure the client raises is a :class:`DifyError`. Callers branch on the class:
+Callers branch on the fields (`retryable`) or the class:
 
 * :class:`DifyPermanentError` - do not retry; fix the configuration or the request.
-  :class:`DifyAuthError` (401/403) and :class:`DifyInputError` (local input validation) are
-  special cases of it.
+  :class:`DifyAuthError` (401/403) is a special case of it.
 * :class:`DifyRetryableError` - the request was *not* accepted (or Dify answered with a JSON
   error that says it did not run); retrying later with backoff is safe.
+  :class:`DifyConcurrencyLimit` is Dify's refusal at the app's `max_active_requests`.
 * :class:`DifyOutcomeUnknown` - the request may have been accepted and a run may exist.
   Never re-POST blindly: look the run up first (``get_run`` with ``workflow_run_id`` when it
   is known, otherwise ``find_runs``).
+* :class:`DifyInputError` - the hub's own check of the inputs against the app's form refused
+  them; nothing was sent to Dify (source "hub", code ``hub_invalid_inputs``).
 
-This module is pure Python (no Django, no requests).
+Pure Python (no Django, no requests).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
+
+from integrations.errors import HubError, HubRefusal, OutcomeUnknown
+from integrations.http import header, retry_after
 
 __all__ = [
     "DifyAuthError",
+    "DifyConcurrencyLimit",
     "DifyError",
     "DifyInputError",
     "DifyOutcomeUnknown",
     "DifyPermanentError",
     "DifyRetryableError",
+    "DifySilentRefusal",
     "DifyStreamStalled",
     "error_from_payload",
     "error_from_response",
 ]
 
 _MAX_MESSAGE = 500
+# Dify 1.14.1 refuses a run over the app's max_active_requests with 400 invalid_param and
+# this text (AppInvokeQuotaExceededError is a ValueError; captures 91, 92).
+_CONCURRENCY = re.compile(
+    r"Too many requests\. Please try again later\. The current maximum concurrent requests "
+    r"allowed for \S+ is (\d+)"
+)
 
 
-class DifyError(Exception):
-    """Base class. ``retryable`` is a class attribute; the rest are per instance."""
+class DifyError(HubError):
+    """Base class: what Dify said (or what happened on the way to it)."""
 
-    retryable: bool = False
-    default_code: str = "dify_error"
+    source = "dify"
+    default_who = "Dify"
+    default_code = "dify_error"
 
     def __init__(
         self,
@@ -52,32 +64,26 @@ class DifyError(Exception):
         http_status: int | None = None,
         task_id: str | None = None,
         workflow_run_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        self.message = message
-        self.code = code or self.default_code
-        self.http_status = http_status
+        super().__init__(message, code=code, status=http_status, retry_after=retry_after)
         self.task_id = task_id
         self.workflow_run_id = workflow_run_id
-        super().__init__(message)
+
+    @property
+    def http_status(self) -> int | None:
+        return self.status
 
     def __str__(self) -> str:
         head = "Dify"
-        if self.http_status is not None:
-            head += f" {self.http_status}"
+        if self.status is not None:
+            head += f" {self.status}"
         return f"{head} {self.code}: {self.message}"
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(code={self.code!r}, http_status={self.http_status!r}, "
-            f"message={self.message!r}, task_id={self.task_id!r}, "
-            f"workflow_run_id={self.workflow_run_id!r})"
-        )
 
 
 class DifyPermanentError(DifyError):
     """Retrying the same request will fail the same way."""
 
-    retryable = False
     default_code = "permanent_error"
 
 
@@ -87,42 +93,69 @@ class DifyAuthError(DifyPermanentError):
     default_code = "unauthorized"
 
 
-class DifyInputError(DifyPermanentError):
-    """Local validation of ``inputs`` failed; nothing was sent to Dify."""
-
-    default_code = "invalid_inputs"
-
-    def __init__(self, problems: list[str], **kwargs: Any) -> None:
-        self.problems = list(problems)
-        message = kwargs.pop("message", None) or ("; ".join(self.problems) or "invalid inputs")
-        super().__init__(message, **kwargs)
-
-
 class DifyRetryableError(DifyError):
     """The request was not accepted; safe to retry later (with backoff)."""
 
-    retryable = True
     default_code = "retryable_error"
+    default_retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
+
+class DifyConcurrencyLimit(DifyRetryableError):
+    """The app is at Dify's max_active_requests; try again when one of its runs has ended."""
+
+    default_code = "concurrency_limit"
+
+    def __init__(self, message: str, *, limit: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+        self.limit = limit
 
 
-class DifyOutcomeUnknown(DifyError):
+class DifyOutcomeUnknown(DifyError, OutcomeUnknown):
     """The request may have been accepted: a run may exist (or even succeed).
 
     ``task_id`` / ``workflow_run_id`` are set when they were seen before the failure.
     """
 
-    retryable = False
     default_code = "outcome_unknown"
+    default_retryable = False
 
 
 class DifyStreamStalled(DifyOutcomeUnknown):
     """The stream opened but no data event arrived within ``first_event_timeout``."""
 
     default_code = "stream_stalled"
+
+
+class DifySilentRefusal(DifyPermanentError):
+    """A streaming run Dify never started because its inputs do not fit the app's form.
+
+    Dify answers such a call with 200, one ping and silence (captures 05, 83): no error
+    event and no run in its logs, ever. The hub finds out by reading the form again and
+    checking the inputs itself; ``problems`` are what that check found.
+    """
+
+    default_code = "invalid_inputs"
+
+    def __init__(self, problems: list[str], input_form: list | None = None) -> None:
+        self.problems = list(problems)
+        self.input_form = input_form
+        super().__init__(
+            "Dify did not start the run: its inputs do not fit the app's input form ("
+            + "; ".join(self.problems)
+            + "). Dify answers a streaming call with such inputs with silence, not an error, "
+            "so the hub checked them against the form Dify has now; fix the inputs."
+        )
+
+
+class DifyInputError(HubRefusal):
+    """The hub's check of the inputs against the app's input form failed; nothing was sent."""
+
+    default_code = "hub_invalid_inputs"
+
+    def __init__(self, problems: list[str], *, message: str | None = None) -> None:
+        self.problems = list(problems)
+        text = message or ("; ".join(self.problems) or "invalid inputs")
+        super().__init__(f"The hub did not call Dify: the inputs do not fit the app's form: {text}")
 
 
 # ---------------------------------------------------------------------------
@@ -150,30 +183,6 @@ def _non_json_summary(status: int, body_text: str) -> str:
         snippet = " ".join(re.sub(r"<[^>]+>", " ", text).split())
     snippet = _trim(snippet, 160)
     return f"HTTP {status} with a non-JSON body" + (f": {snippet}" if snippet else "")
-
-
-def _parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    if not headers:
-        return None
-    value = None
-    for key in headers:
-        if str(key).lower() == "retry-after":
-            value = headers[key]
-            break
-    if value is None:
-        return None
-    value = str(value).strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _parse_envelope(body_text: str) -> dict | None:
@@ -204,6 +213,15 @@ def error_from_payload(
     ids = {"task_id": task_id, "workflow_run_id": workflow_run_id}
     st = status if isinstance(status, int) else None
 
+    if code == "invalid_param" and (limit := _CONCURRENCY.search(message)):
+        return DifyConcurrencyLimit(
+            message + " (Dify's limit of concurrent runs for this app)",
+            code="concurrency_limit",
+            http_status=st,
+            limit=int(limit.group(1)),
+            retry_after=retry_after(headers),
+            **ids,
+        )
     if st in (401, 403) or code in ("unauthorized", "forbidden"):
         default = "unauthorized" if st == 401 else "forbidden"
         return DifyAuthError(message, code=code or default, http_status=st, **ids)
@@ -215,7 +233,7 @@ def error_from_payload(
             message,
             code=code or "too_many_requests",
             http_status=st,
-            retry_after=_parse_retry_after(headers),
+            retry_after=retry_after(headers),
             **ids,
         )
     if st is not None and st >= 500:
@@ -262,7 +280,7 @@ def error_from_response(
             summary,
             code="too_many_requests",
             http_status=status,
-            retry_after=_parse_retry_after(headers),
+            retry_after=retry_after(headers),
         )
     if status >= 500:
         if idempotent:
@@ -276,11 +294,7 @@ def error_from_response(
             http_status=status,
         )
     if 300 <= status < 400:
-        location = ""
-        if headers:
-            for key in headers:
-                if str(key).lower() == "location":
-                    location = str(headers[key])
+        location = header(headers, "location") or ""
         return DifyPermanentError(
             f"unexpected redirect (HTTP {status})"
             + (f" to {location}" if location else "")

@@ -7,13 +7,16 @@ processes, a re-fire or a redelivered message never make a second run or a secon
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
 from integrations.digests import schedule
 from integrations.models import Digest, Run
-from integrations.runs.service import enqueue
+from integrations.runs import dispatch
+
+log = logging.getLogger(__name__)
 
 # Beat fires on the slot; the sweep leaves it this long to do so before stepping in.
 BEAT_LEAD = timedelta(seconds=60)
@@ -26,6 +29,15 @@ MAX_SLOTS_PER_SWEEP = 500
 
 def dify_user(digest: Digest) -> str:
     return f"hub:digest:{digest.pk}"
+
+
+def fire_by_id(digest_id: int, now: datetime) -> Run | None:
+    """Beat fired a digest's crontab (the task carries only the digest's id)."""
+    digest = Digest.objects.filter(pk=digest_id).select_related("app").first()
+    if digest is None:
+        log.warning("beat fired digest %s, which no longer exists", digest_id)
+        return None
+    return fire(digest, now)
 
 
 def fire(digest: Digest, now: datetime) -> Run | None:
@@ -90,7 +102,7 @@ def claim_slot(digest: Digest, slot: datetime, now: datetime) -> tuple[Run, bool
         with transaction.atomic():
             run = Run.objects.create(**fields)
             if run.status == Run.Status.QUEUED:
-                enqueue(run)
+                dispatch.execute(run.pk)
     except IntegrityError:
         # Someone else (another beat, the sweep) created it first.
         return Run.objects.get(digest=digest, slot=slot), False
@@ -110,7 +122,7 @@ def run_now(digest: Digest, *, requested_by: str, now: datetime) -> Run:
             query=schedule.render(digest.query, context),
             dify_user=dify_user(digest),
         )
-        enqueue(run)
+        dispatch.execute(run.pk)
     return run
 
 

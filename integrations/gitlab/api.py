@@ -1,12 +1,11 @@
-"""HTTP client for the parts of GitLab's REST API (``/api/v4``) the MR reviewer needs.
-
-Design rules (see ``errors.py`` for what each exception means):
+"""Client for the parts of GitLab's REST API (``/api/v4``) the MR reviewer needs, on the
+shared HTTP layer (integrations/http).
 
 * No retries of any kind: every failure is raised as a :class:`GitLabError` and the caller
-  (the Celery task) decides, using ``retryable`` / ``retry_after``.
+  decides, on ``retryable`` / ``retry_after``.
 * The token travels in the ``PRIVATE-TOKEN`` header (personal, project and group access
-  tokens), set per request by an auth object; it never appears in messages, logs or
-  ``repr``. Redirects are not followed, so the header is never replayed to another host.
+  tokens); it never appears in messages or reprs. Redirects are not followed, so the header
+  is never replayed to another host.
 * ``project`` is a numeric id or a ``group/sub/project`` path (URL-encoded as GitLab asks).
 * List endpoints are read page by page (``per_page=100``) following ``x-next-page``.
 * A 2xx answer that is not the documented JSON is :class:`GitLabBadResponse`.
@@ -16,20 +15,22 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-import requests
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    NewConnectionError,
-    ReadTimeoutError,
+from integrations.http import (
+    CONNECT,
+    INVALID,
+    TIMEOUT,
+    TLS,
+    TOO_LARGE,
+    Failure,
+    HeaderAuth,
+    HttpClient,
+    Request,
+    Response,
 )
-
-from integrations.causes import exception_chain
 
 from .errors import (
     GitLabBadResponse,
@@ -39,7 +40,7 @@ from .errors import (
     GitLabUnreachable,
     error_from_response,
 )
-from .types import DiffVersion, FileDiff, MergeRequest, Note, User
+from .types import FileDiff, MergeRequest, Note, User
 
 __all__ = ["GitLabClient", "normalise_base_url", "project_ref"]
 
@@ -47,21 +48,10 @@ log = logging.getLogger(__name__)
 
 PER_PAGE = 100  # GitLab's maximum
 MAX_PAGES = 1000  # a runaway x-next-page must not loop forever
+MAX_FILES = 3000  # GitLab's own default limit of files in an MR diff
 _API_SUFFIX = "/api/v4"
 
 T = TypeVar("T")
-
-
-class _PrivateToken(requests.auth.AuthBase):
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["PRIVATE-TOKEN"] = self._token
-        return r
-
-    def __repr__(self) -> str:
-        return "<PrivateToken ***>"
 
 
 class _Shape(ValueError):
@@ -175,19 +165,13 @@ def parse_merge_request(data: Any) -> MergeRequest:
         prepared_at=prepared if isinstance(prepared, str) and prepared else None,
         author_id=author.get("id") if isinstance(author.get("id"), int) else 0,
         detailed_merge_status=_str(data, "detailed_merge_status"),
+        reference=_str(refs_of(data), "full"),
     )
 
 
-def parse_version(data: Any) -> DiffVersion:
-    data = _mapping(data, "a diff version")
-    return DiffVersion(
-        id=_int(data, "id"),
-        head_commit_sha=_str(data, "head_commit_sha"),
-        base_commit_sha=_str(data, "base_commit_sha"),
-        start_commit_sha=_str(data, "start_commit_sha"),
-        state=_str(data, "state"),
-        created_at=_str(data, "created_at"),
-    )
+def refs_of(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    references = data.get("references")
+    return references if isinstance(references, Mapping) else {}
 
 
 def parse_file_diff(data: Any) -> FileDiff:
@@ -220,51 +204,14 @@ def parse_note(data: Any) -> Note:
 
 
 # ---------------------------------------------------------------------------
-# transport failures
-# ---------------------------------------------------------------------------
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    return exception_chain(exc, context=True)
-
-
-def _root(exc: BaseException) -> str:
-    """The innermost OS-level reason, e.g. "[Errno 111] Connection refused"."""
-    for cause in _causes(exc):
-        os_level = isinstance(cause, OSError) and not isinstance(cause, requests.RequestException)
-        if os_level and cause.strerror:
-            return f"[Errno {cause.errno}] {cause.strerror}" if cause.errno else cause.strerror
-    for cause in _causes(exc):
-        if isinstance(cause, socket.timeout | TimeoutError):
-            return "timed out"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _is_connect_failure(exc: BaseException) -> bool:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    return any(
-        isinstance(
-            c, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError | socket.gaierror
-        )
-        for c in _causes(exc)
-    )
-
-
-def _is_read_timeout(exc: BaseException) -> bool:
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return True
-    return any(isinstance(c, ReadTimeoutError) for c in _causes(exc))
-
-
-# ---------------------------------------------------------------------------
 # the client
 # ---------------------------------------------------------------------------
 
 
-class GitLabClient:
+class GitLabClient(HttpClient):
     """Client for one GitLab instance and one access token."""
+
+    who = "GitLab"
 
     def __init__(
         self,
@@ -275,73 +222,47 @@ class GitLabClient:
         connect_timeout: float = 5.0,
         verify: bool | str = True,
     ) -> None:
-        self.base_url = normalise_base_url(base_url)
-        self.api_url = self.base_url + _API_SUFFIX
+        base = normalise_base_url(base_url)
         if not isinstance(token, str) or not token.strip():
             raise ValueError("token is required (a personal, project or group access token)")
         if any(ch.isspace() for ch in token):
             raise ValueError("token must not contain spaces or line breaks")
-        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if not value or value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds")
-        self.timeout = float(timeout)
-        self.connect_timeout = float(connect_timeout)
-        self.verify = verify
-        self._token = token
-        self._session = requests.Session()
-        self._session.headers.update({"User-Agent": "dify-hub", "Accept": "application/json"})
-        self._session.auth = _PrivateToken(token)
+        super().__init__(
+            base,
+            auth=HeaderAuth("PRIVATE-TOKEN", token),
+            connect_timeout=connect_timeout,
+            read_timeout=timeout,
+            verify=verify,
+            secrets=(token,),
+            headers={"Accept": "application/json"},
+        )
+        self.api_url = base + _API_SUFFIX
 
     def __repr__(self) -> str:
         return f"GitLabClient(base_url={self.base_url!r}, token='***')"
-
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> GitLabClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- public API ------------------------------------------------------------
 
     def current_user(self) -> User:
         """GET /user: the token's user (a project/group token gives its bot user)."""
-        with self._guard():
-            return self._get_one("/user", parse_user)
+        return self._get_one("/user", parse_user)
 
     def merge_request(self, project: int | str, iid: int) -> MergeRequest:
         """GET /projects/:id/merge_requests/:iid. Right after an MR is created or pushed,
         ``prepared_at`` and the diff refs may still be empty: poll again later."""
-        with self._guard():
-            return self._get_one(self._mr_path(project, iid), parse_merge_request)
+        return self._get_one(self._mr_path(project, iid), parse_merge_request)
 
-    def versions(self, project: int | str, iid: int) -> list[DiffVersion]:
-        """GET …/versions: the MR's diff versions, newest first (empty until prepared)."""
-        with self._guard():
-            path = self._mr_path(project, iid) + "/versions"
-            return list(self._pages(path, {}, parse_version, "diff versions"))
-
-    def diffs(self, project: int | str, iid: int, *, max_files: int = 3000) -> list[FileDiff]:
+    def diffs(self, project: int | str, iid: int) -> list[FileDiff]:
         """GET …/diffs (``unidiff=true``): the changed files of the latest version, at most
-        ``max_files``. Files beyond GitLab's diff limits come back with ``too_large`` /
+        MAX_FILES. Files beyond GitLab's diff limits come back with ``too_large`` /
         ``collapsed`` set and an empty ``diff``."""
-        _positive("max_files", max_files)
-        with self._guard():
-            path = self._mr_path(project, iid) + "/diffs"
-            files: list[FileDiff] = []
-            for item in self._pages(path, {"unidiff": "true"}, parse_file_diff, "file diffs"):
-                files.append(item)
-                if len(files) >= max_files:
-                    break
-            return files
-
-    def notes(self, project: int | str, iid: int) -> Iterator[Note]:
-        """All notes of the MR (system notes included), oldest first, read lazily page by
-        page (errors surface while iterating)."""
-        path = self._mr_path(project, iid) + "/notes"  # bad arguments fail here, not later
-        return self._iter_notes(path, "asc")
+        path = self._mr_path(project, iid) + "/diffs"
+        files: list[FileDiff] = []
+        for item in self._pages(path, {"unidiff": "true"}, parse_file_diff, "file diffs"):
+            files.append(item)
+            if len(files) >= MAX_FILES:
+                break
+        return files
 
     def find_note(
         self, project: int | str, iid: int, marker: str, *, author_id: int | None = None
@@ -350,7 +271,9 @@ class GitLabClient:
         written by ``author_id``). Reads newest first and stops at the first match."""
         if not marker:
             raise ValueError("marker must be a non-empty string")
-        for note in self._iter_notes(self._mr_path(project, iid) + "/notes", "desc"):
+        path = self._mr_path(project, iid) + "/notes"
+        params = {"sort": "desc", "order_by": "created_at"}
+        for note in self._pages(path, params, parse_note, "notes"):
             if note.system or marker not in note.body:
                 continue
             if author_id is None or note.author_id == author_id:
@@ -359,16 +282,14 @@ class GitLabClient:
 
     def create_note(self, project: int | str, iid: int, body: str) -> Note:
         """POST …/notes. After a timeout the note may exist: ``find_note`` before retrying."""
-        with self._guard():
-            path = self._mr_path(project, iid) + "/notes"
-            return self._send_one("POST", path, {"body": self._check_body(body)}, parse_note)
+        path = self._mr_path(project, iid) + "/notes"
+        return self._send_one("POST", path, {"body": self._check_body(body)}, parse_note)
 
     def update_note(self, project: int | str, iid: int, note_id: int, body: str) -> Note:
         """PUT …/notes/:note_id (only the token's own notes can be edited)."""
         _positive("note_id", note_id)
-        with self._guard():
-            path = f"{self._mr_path(project, iid)}/notes/{note_id}"
-            return self._send_one("PUT", path, {"body": self._check_body(body)}, parse_note)
+        path = f"{self._mr_path(project, iid)}/notes/{note_id}"
+        return self._send_one("PUT", path, {"body": self._check_body(body)}, parse_note)
 
     # -- plumbing --------------------------------------------------------------
 
@@ -382,116 +303,88 @@ class GitLabClient:
             raise ValueError("body must be a string")
         return body
 
-    def _iter_notes(self, path: str, sort: str) -> Iterator[Note]:
-        params = {"sort": sort, "order_by": "created_at"}
-        with self._guard():
-            yield from self._pages(path, params, parse_note, "notes")
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        # Last line of defence: whatever went into a message, the token does not come out.
-        try:
-            yield
-        except GitLabError as exc:
-            exc.redact(self._token)
-            raise
-
     def _label(self, method: str, path: str) -> str:
+        path = path.removeprefix(_API_SUFFIX)
         return f"{method} {urlsplit(self.api_url).path}{path}"
 
-    def _send(
-        self, method: str, path: str, *, params: dict | None = None, body: dict | None = None
-    ) -> requests.Response:
-        log.debug("GitLab %s", self._label(method, path))
-        try:
-            return self._session.request(
-                method,
-                self.api_url + path,
-                params=params,
-                json=body,
-                timeout=(self.connect_timeout, self.timeout),
-                verify=self.verify,
-                allow_redirects=False,
-            )
-        except requests.exceptions.RequestException as exc:
-            raise self._transport_error(exc, method, path) from exc
-
-    def _transport_error(
-        self, exc: requests.exceptions.RequestException, method: str, path: str
-    ) -> GitLabError:
-        where, label, reason = self.base_url, self._label(method, path), _root(exc)
-        if isinstance(exc, requests.exceptions.SSLError):
+    def network_error(self, failure: Failure, request: Request) -> GitLabError:
+        where, label = self.base_url, self._label(request.method, request.path)
+        if failure.kind == TLS:
             return GitLabTLSError(
-                f"TLS verification or handshake with {where} failed ({reason}): if GitLab "
-                "uses a private or self-signed CA, set the endpoint's CA bundle to that CA's "
-                f"PEM file ({label})"
+                f"GitLab at {where}: TLS verification or handshake failed ({failure.reason}): "
+                "if GitLab uses a private or self-signed CA, set the endpoint's CA bundle to "
+                f"that CA's PEM file ({label})"
             )
-        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader):
+        if failure.kind == INVALID:
             return GitLabRequestError(
-                f"invalid request to {where} ({reason}); check the base URL ({label})",
+                f"GitLab at {where}: invalid request ({failure.reason}); check the base URL "
+                f"({label})",
                 code="invalid_request",
             )
-        if _is_connect_failure(exc):
+        if failure.kind == CONNECT:
             return GitLabUnreachable(
-                f"could not connect to GitLab at {where} ({reason}); nothing was sent. Check "
-                f"the base URL and that GitLab is reachable from the hub ({label})"
+                f"GitLab: could not connect to GitLab at {where} ({failure.reason}); nothing "
+                f"was sent. Check the base URL and that GitLab is reachable from the hub ({label})"
             )
+        if failure.kind == TOO_LARGE:
+            return GitLabBadResponse(f"GitLab at {where}: {failure.reason} ({label})")
         maybe = " The change may still have been saved: look it up before sending it again."
-        maybe = maybe if method in ("POST", "PUT") else ""
-        if _is_read_timeout(exc):
+        maybe = maybe if request.writes else ""
+        if failure.kind == TIMEOUT:
             return GitLabUnreachable(
-                f"GitLab at {where} did not answer within {self.timeout:g} s (read timeout); "
-                f"it may be overloaded, retry later.{maybe} ({label})",
+                f"GitLab at {where} did not answer within {self.read_timeout:g} s (read "
+                f"timeout); it may be overloaded, retry later.{maybe} ({label})",
                 code="timeout",
             )
         return GitLabUnreachable(
-            f"the connection to GitLab at {where} was lost before the answer arrived "
-            f"({reason}); retry later.{maybe} ({label})",
+            f"GitLab at {where}: the connection was lost before the answer arrived "
+            f"({failure.reason}); retry later.{maybe} ({label})",
             code="connection_lost",
         )
 
-    def _json(self, resp: requests.Response, method: str, path: str) -> Any:
+    def _json(self, response: Response, method: str, path: str) -> Any:
         label = self._label(method, path)
-        text = resp.content.decode("utf-8", errors="replace")
-        if not 200 <= resp.status_code < 300:
-            raise error_from_response(resp.status_code, text, resp.headers, request=label)
+        if not response.ok:
+            error = error_from_response(
+                response.status, response.text, response.headers, request=label
+            )
+            error.redact(*self.redact.secrets)
+            raise error
         try:
-            return json.loads(text)
+            return json.loads(response.text)
         except ValueError:
-            ctype = resp.headers.get("Content-Type") or "none"
+            ctype = response.headers.get("Content-Type") or "none"
             raise GitLabBadResponse(
-                f"GitLab answered {resp.status_code} but not with JSON (content type {ctype}): "
+                f"GitLab answered {response.status} but not with JSON (content type {ctype}): "
                 "is the base URL the GitLab address and not a login page or proxy? "
                 f"({label})",
-                status=resp.status_code,
+                status=response.status,
             ) from None
 
     def _call(
         self, method: str, path: str, *, params: dict | None = None, body: dict | None = None
-    ) -> tuple[Any, requests.Response]:
-        resp = self._send(method, path, params=params, body=body)
-        with resp:
-            return self._json(resp, method, path), resp
+    ) -> tuple[Any, Response]:
+        log.debug("GitLab %s", self._label(method, path))
+        response = self.request(method, _API_SUFFIX + path, params=params, json=body)
+        return self._json(response, method, path), response
 
-    def _parse(
-        self, parse: Callable[[Any], T], data: Any, resp: requests.Response, label: str
-    ) -> T:
+    def _parse(self, parse: Callable[[Any], T], data: Any, response: Response, label: str) -> T:
         try:
             return parse(data)
         except _Shape as exc:
             raise GitLabBadResponse(
-                f"GitLab answered {resp.status_code} but the JSON is not what its API "
+                f"GitLab answered {response.status} but the JSON is not what its API "
                 f"documents ({exc}); is the base URL a GitLab instance? ({label})",
-                status=resp.status_code,
+                status=response.status,
             ) from None
 
     def _get_one(self, path: str, parse: Callable[[Any], T]) -> T:
-        data, resp = self._call("GET", path)
-        return self._parse(parse, data, resp, self._label("GET", path))
+        data, response = self._call("GET", path)
+        return self._parse(parse, data, response, self._label("GET", path))
 
     def _send_one(self, method: str, path: str, body: dict, parse: Callable[[Any], T]) -> T:
-        data, resp = self._call(method, path, body=body)
-        return self._parse(parse, data, resp, self._label(method, path))
+        data, response = self._call(method, path, body=body)
+        return self._parse(parse, data, response, self._label(method, path))
 
     def _pages(self, path: str, params: dict, parse: Callable[[Any], T], what: str) -> Iterator[T]:
         """Parsed items of a paginated list, one request per page, following x-next-page."""
@@ -499,16 +392,16 @@ class GitLabClient:
         page = 1
         for _ in range(MAX_PAGES):
             query = {**params, "per_page": PER_PAGE, "page": page}
-            data, resp = self._call("GET", path, params=query)
+            data, response = self._call("GET", path, params=query)
             if not isinstance(data, list):
                 raise GitLabBadResponse(
-                    f"GitLab answered {resp.status_code} with {type(data).__name__} where a "
+                    f"GitLab answered {response.status} with {type(data).__name__} where a "
                     f"list of {what} was expected; is the base URL a GitLab instance? ({label})",
-                    status=resp.status_code,
+                    status=response.status,
                 )
             for item in data:
-                yield self._parse(parse, item, resp, label)
-            following = _next_page(resp.headers, page, len(data))
+                yield self._parse(parse, item, response, label)
+            following = _next_page(response.headers, page, len(data))
             if following is None:
                 return
             page = following

@@ -1,11 +1,9 @@
-"""Error hierarchy for the GitLab REST client.
+"""GitLab's errors, on the hub's one error tree (integrations/errors.py).
 
 Every failure :class:`~integrations.gitlab.api.GitLabClient` raises is a :class:`GitLabError`
-with ``code``, ``message``, ``status``, ``retryable`` and ``retry_after``. ``str(exc)`` is a
-sentence a hub admin can act on; GitLab's own words (the ``message`` / ``error`` field of the
-body) are quoted at the end when there are any, cut to ~300 characters.
-
-Callers branch on ``retryable`` (or the class):
+(source "gitlab") with ``code``, ``message``, ``status``, ``retryable`` and ``retry_after``.
+``str(exc)`` is a sentence a hub admin can act on; GitLab's own words (the ``message`` /
+``error`` field of the body) are quoted at the end when there are any, cut to ~300 characters.
 
 * retryable: :class:`GitLabRateLimited` (wait ``retry_after`` s), :class:`GitLabServerError`,
   :class:`GitLabUnreachable` (code ``unreachable``, ``timeout`` or ``connection_lost``).
@@ -15,20 +13,21 @@ Callers branch on ``retryable`` (or the class):
   :class:`GitLabRequestError`, :class:`GitLabTLSError`, :class:`GitLabBadResponse`; retrying
   the same call fails the same way until someone fixes the token, the role, the URL, etc.
 
-This module is pure Python (no Django, no requests). The client redacts the access token
-from every message before raising; ``redact`` is the hook it uses.
+Pure Python (no Django, no requests). The client redacts the access token from every
+message before raising.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from integrations.errors import HubError
+from integrations.http import header, retry_after
 
 __all__ = [
     "GitLabAuthError",
@@ -43,67 +42,27 @@ __all__ = [
     "GitLabUnreachable",
     "error_from_response",
     "gitlab_text",
-    "retry_after_from",
 ]
 
 GITLAB_TEXT_LIMIT = 300
-# RateLimit-Reset is documented as a Unix time; anything smaller is read as a delay in seconds.
-_EPOCH_THRESHOLD = 1_000_000_000
 
 
-class GitLabError(Exception):
+class GitLabError(HubError):
     """Base class; subclasses set the default ``code`` and ``retryable``."""
 
+    source = "gitlab"
+    default_who = "GitLab"
     default_code = "gitlab_error"
-    default_retryable = False
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        retryable: bool | None = None,
-        retry_after: float | None = None,
-        gitlab_message: str | None = None,
-    ) -> None:
-        self.message = message
-        self.code = code or self.default_code
-        self.status = status
-        self.retryable = self.default_retryable if retryable is None else retryable
-        self.retry_after = retry_after
+    def __init__(self, message: str, *, gitlab_message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.gitlab_message = gitlab_message
-        super().__init__(message)
 
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, "
-            f"retryable={self.retryable!r}, retry_after={self.retry_after!r}, "
-            f"message={self.message!r})"
-        )
-
-    def __reduce__(self) -> tuple:
-        # Keyword-only __init__ arguments break the default pickling (Celery result backends).
-        return (_rebuild, (type(self), dict(self.__dict__)))
-
-    def redact(self, secret: str) -> None:
-        """Replace ``secret`` everywhere this error could show it."""
-        if not secret:
-            return
-        self.message = self.message.replace(secret, "***")
-        if self.gitlab_message:
-            self.gitlab_message = self.gitlab_message.replace(secret, "***")
-        self.args = (self.message,)
-
-
-def _rebuild(cls: type[GitLabError], state: dict) -> GitLabError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
-    error.__dict__.update(state)
-    return error
+    def redact(self, *secrets: str) -> None:
+        super().redact(*secrets)
+        for secret in secrets:
+            if secret and self.gitlab_message:
+                self.gitlab_message = self.gitlab_message.replace(secret, "***")
 
 
 class GitLabAuthError(GitLabError):
@@ -226,51 +185,6 @@ def gitlab_text(body_text: str) -> str | None:
     return text or None
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if str(key).lower() == name:
-            return str(value).strip()
-    return None
-
-
-def _http_date_delay(value: str, now: float) -> float | None:
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return None if when is None else max(0.0, when.timestamp() - now)
-
-
-def _number(value: str) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if number == number and number not in (float("inf"), float("-inf")) else None
-
-
-def retry_after_from(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
-    """Seconds to wait: ``Retry-After`` (seconds or HTTP date), else ``RateLimit-Reset``
-    (Unix time; a small number is taken as seconds), else ``RateLimit-ResetTime``."""
-    now = time.time() if now is None else now
-    value = _header(headers, "retry-after")
-    if value:
-        number = _number(value)
-        if number is not None:
-            return max(0.0, number)
-        delay = _http_date_delay(value, now)
-        if delay is not None:
-            return delay
-    value = _header(headers, "ratelimit-reset")
-    number = _number(value) if value else None
-    if number is not None:
-        return max(0.0, number - now) if number >= _EPOCH_THRESHOLD else max(0.0, number)
-    value = _header(headers, "ratelimit-resettime")
-    return _http_date_delay(value, now) if value else None
-
-
 # ---------------------------------------------------------------------------
 # status -> exception
 # ---------------------------------------------------------------------------
@@ -331,7 +245,7 @@ def _not_found_explanation(data: Any, said: str | None) -> str:
 
 
 def _rate_limited(status: int, said: str | None, request: str | None, headers, now) -> GitLabError:
-    wait = retry_after_from(headers, now)
+    wait = retry_after(headers, now)
     when = f"retry in {wait:.0f} s" if wait is not None else "retry later with backoff"
     explanation = (
         f"too many requests from this token's user, {when} (on self-managed GitLab an "
@@ -346,7 +260,7 @@ def _rate_limited(status: int, said: str | None, request: str | None, headers, n
 
 
 def _redirect(status: int, headers, request: str | None) -> GitLabError:
-    location = _header(headers, "location") or ""
+    location = header(headers, "location") or ""
     if location:
         parts = urlsplit(location)  # never repeat a query string: it could carry secrets
         location = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

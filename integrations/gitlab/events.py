@@ -36,6 +36,9 @@ __all__ = [
 ]
 
 TRIGGERS = ("open", "reopen", "new_commits", "ready", "review_command")
+# GitLab before about 10.x sent state "reopened" for a re-opened MR (a 2017 gitlab.com
+# capture in tests/fixtures/gitlab does); it is as open as "opened".
+OPEN_STATES = ("opened", "reopened")
 TRIGGER_LABELS = {
     "open": "Merge request opened",
     "reopen": "Merge request reopened",
@@ -209,7 +212,7 @@ def _merge_request_decision(payload: Mapping, event: MergeRequestEvent) -> tuple
         if not action:
             return "", "payload has no object_attributes.action"
         return "", f"merge request action '{action}' does not request a review"
-    if event.state != "opened":
+    if event.state not in OPEN_STATES:
         if not event.state:
             return "", "payload has no object_attributes.state"
         return "", f"{ref} is {event.state}; only open merge requests are reviewed"
@@ -289,7 +292,7 @@ def _classify_note(payload: Mapping, rules: ReviewRules) -> Classification:
     if focus is None:
         return _ignored(f"comment on {event.ref} is not a /review command", event)
     event = replace(event, focus=focus)
-    if event.state != "opened":
+    if event.state not in OPEN_STATES:
         state = event.state or "in an unknown state"
         return _ignored(f"{event.ref} is {state}; /review works on open merge requests", event)
     who = f"@{event.actor_username}" if event.actor_username else "someone"

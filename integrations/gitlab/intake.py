@@ -23,7 +23,7 @@ from django.utils import timezone
 from integrations.gitlab.events import Classification, MergeRequestEvent, classify, event_name
 from integrations.gitlab.signing import SignatureError, token_matches, verify_signature
 from integrations.models import GitLabEndpoint, Run, WebhookEvent
-from integrations.runs.service import enqueue
+from integrations.runs import dispatch, slots
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ LIVE_OR_DONE = (
     Run.Status.SUCCEEDED,
     Run.Status.PARTIALLY_DELIVERED,
 )
+
+
+# GitLab's payloads nest five or six levels deep; anything past this is not a GitLab event.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,28 @@ def _parse(headers: Mapping[str, str], body: bytes) -> tuple[dict, str]:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         return {}, f"Malformed JSON: {exc}"
+    except RecursionError:
+        return {}, f"The JSON is nested deeper than {MAX_DEPTH} levels; GitLab never sends that."
     if not isinstance(payload, dict):
         return {}, f"The JSON body must be an object, not {type(payload).__name__}."
+    if _depth(payload) > MAX_DEPTH:
+        return {}, f"The JSON is nested deeper than {MAX_DEPTH} levels; GitLab never sends that."
     return payload, ""
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest, without recursion (a hostile body must not reach
+    Python's recursion limit in the code that stores or reads it)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _body_key(body: bytes) -> str:
@@ -262,34 +285,36 @@ def _create_review(
         head_sha=mr.head_sha,
         dedupe_key=dedupe_key,
     )
-    enqueue(run)
+    dispatch.execute(run.pk)
     return run
 
 
 def supersede_older(run: Run) -> list[int]:
-    """A newer review of the same MR replaces older ones not yet finished."""
+    """A newer review of the same MR replaces older ones not yet finished; Dify is asked to
+    stop those already running, and their slots go to the next queued runs."""
+    live = (Run.Status.QUEUED, Run.Status.RUNNING)
     older = Run.objects.filter(
         gitlab_endpoint_id=run.gitlab_endpoint_id,
         merge_request_key=run.merge_request_key,
-        status__in=(Run.Status.QUEUED, Run.Status.RUNNING),
+        status__in=live,
         pk__lt=run.pk,
-    ).values_list("pk", flat=True)
+    ).values_list("pk", "app_id")
     superseded = []
-    for pk in list(older):
-        if Run.objects.filter(pk=pk, status__in=(Run.Status.QUEUED, Run.Status.RUNNING)).update(
+    now = timezone.now()
+    for pk, app_id in list(older):
+        if Run.objects.filter(pk=pk, status__in=live).update(
             status=Run.Status.SUPERSEDED,
             error_code="superseded",
+            error_source="hub",
             error_message=f"Superseded by run #{run.pk} (commit {run.head_sha[:8]}).",
-            finished_at=timezone.now(),
+            finished_at=now,
             next_attempt_at=None,
-            updated_at=timezone.now(),
+            holder="",
+            updated_at=now,
         ):
             superseded.append(pk)
-    if superseded:
-        from integrations.runs.service import stop_in_dify
-
-        for pk in superseded:
-            stop_in_dify(pk)
+            slots.release(Run(pk=pk, app_id=app_id))
+            dispatch.stop_in_dify(pk)
     return superseded
 
 

@@ -2,16 +2,19 @@
 
 Every review of an MR (through one endpoint) edits the same note, so the MR shows the latest
 review instead of a pile of them; and a retried delivery finds the note it may already have
-posted instead of posting a second one.
+posted instead of posting a second one. GitLab's errors reach the delivery code as they are
+(GitLabError is a HubError): it decides on `retryable` like for any recipient.
 """
 
 from __future__ import annotations
 
-from integrations.channels.base import Message, Reply, TransportError
+from integrations.channels.base import Message, Reply
 from integrations.gitlab.api import GitLabClient
-from integrations.gitlab.errors import GitLabError, GitLabForbidden, GitLabNotFound
+from integrations.gitlab.errors import GitLabForbidden, GitLabNotFound
 from integrations.gitlab.events import MergeRequestEvent
+from integrations.gitlab.review import merge_request_of
 from integrations.models import Delivery, GitLabEndpoint
+from integrations.runs.delivery import TargetGone
 
 # GitLab refuses notes above 1,000,000 characters; a review that long is a runaway model.
 NOTE_LIMIT = 100_000
@@ -51,24 +54,16 @@ class NoteSender:
 
     def post(self, part: dict) -> Reply:
         project, iid = self.event.project_id, self.event.iid
-        try:
-            with self.endpoint.client() as gitlab:
-                note = self._find(gitlab)
-                if note is not None:
-                    try:
-                        saved = gitlab.update_note(project, iid, note.id, part["body"])
-                        return Reply(200, f"updated note {saved.id}")
-                    except (GitLabNotFound, GitLabForbidden):
-                        pass  # deleted meanwhile, or not ours after all: post a new one
-                saved = gitlab.create_note(project, iid, part["body"])
-                return Reply(201, f"created note {saved.id}")
-        except GitLabError as exc:
-            raise TransportError(
-                f"GitLab ({self.endpoint.gitlab_url}): {exc}",
-                permanent=not exc.retryable,
-                status=exc.status,
-                retry_after=exc.retry_after,
-            ) from None
+        with self.endpoint.client() as gitlab:
+            note = self._find(gitlab)
+            if note is not None:
+                try:
+                    saved = gitlab.update_note(project, iid, note.id, part["body"])
+                    return Reply(200, f"updated note {saved.id}")
+                except (GitLabNotFound, GitLabForbidden):
+                    pass  # deleted meanwhile, or not ours after all: post a new one
+            saved = gitlab.create_note(project, iid, part["body"])
+            return Reply(201, f"created note {saved.id}")
 
     def _find(self, gitlab: GitLabClient):
         return gitlab.find_note(
@@ -80,11 +75,8 @@ class NoteSender:
 
 
 def sender_for(delivery: Delivery) -> NoteSender:
-    from integrations.gitlab.review import merge_request_of
-    from integrations.runs.delivery import TargetGone
-
     run = delivery.run
     endpoint = run.gitlab_endpoint
     if endpoint is None:
-        raise TargetGone("The GitLab endpoint was deleted.")
+        raise TargetGone("the GitLab endpoint was deleted.")
     return NoteSender(endpoint, merge_request_of(run), run.pk)

@@ -1,5 +1,9 @@
 """A merge-request review run: read the MR from GitLab before Dify is called, then send the
-review to the MR (one note, edited in place) and to any chat recipients."""
+review to the MR (one note, edited in place) and to any chat recipients.
+
+The webhook payload only triggers the review: what the review reads and what the note says
+(title, link, reference) come from GitLab's API, read fresh on every attempt.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,18 @@ import logging
 
 from django.conf import settings
 
-from integrations.dify import InputField, form_to_json
 from integrations.digests.messages import OutputError, select_output
 from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.check import remember_bot
 from integrations.gitlab.errors import GitLabError
-from integrations.gitlab.events import MergeRequestEvent
+from integrations.gitlab.events import OPEN_STATES, MergeRequestEvent
 from integrations.gitlab.inputs import build_diff, diff_budget_for, fit_inputs, standard_inputs
 from integrations.gitlab.types import MergeRequest
-from integrations.models import DifyApp, GitLabEndpoint, Run
+from integrations.models import GitLabEndpoint, Run
 from integrations.runs.backoff import retry_delay
 from integrations.runs.delivery import Target, begin, recipient_targets, settle_now
-from integrations.runs.steps import NotReady, RunEnded, StepError
+from integrations.runs.dify_call import ensure_form
+from integrations.runs.kinds import NotReady, RunEnded
 
 log = logging.getLogger(__name__)
 
@@ -34,51 +38,56 @@ def prepare(run: Run) -> dict:
     endpoint = _endpoint(run)
     event = merge_request_of(run)
     trigger = (run.context or {}).get("trigger", "")
-    try:
-        with endpoint.client() as gitlab:
-            _learn_bot_identity(endpoint, gitlab)
-            mr = gitlab.merge_request(event.project_id, event.iid)
-            if event.oldrev and mr.sha == event.oldrev:
-                # The hook can arrive before GitLab's API shows the push it announces.
-                raise _not_ready(run, f"GitLab's API does not show {_short(event)} yet")
-            _check_still_wanted(mr, event, trigger)
-            if not _diff_ready(mr, event.head_sha):
-                raise _not_ready(run, f"GitLab is still preparing the diff of {_short(event)}")
-            files = gitlab.diffs(event.project_id, event.iid)
-    except GitLabError as exc:
-        raise StepError(
-            f"gitlab_{exc.code}",
-            f"GitLab endpoint '{endpoint.name}' ({endpoint.gitlab_url}): {exc}",
-            retryable=exc.retryable,
-            retry_after=exc.retry_after,
-        ) from None
+    with endpoint.client() as gitlab:
+        _learn_bot_identity(endpoint, gitlab)
+        mr = gitlab.merge_request(event.project_id, event.iid)
+        if event.oldrev and mr.sha == event.oldrev:
+            # The hook can arrive before GitLab's API shows the push it announces.
+            raise _not_ready(run, f"GitLab's API does not show {_short(event)} yet")
+        _check_still_wanted(mr, event, trigger)
+        if not _diff_ready(mr, event.head_sha):
+            raise _not_ready(run, f"GitLab is still preparing the diff of {_short(event)}")
+        files = gitlab.diffs(event.project_id, event.iid)
     if not files and run.waits < settings.HUB_GITLAB_DIFF_WAITS:
         # Right after a push GitLab can list the new head before its file diffs exist.
         raise _not_ready(run, f"GitLab lists no changed files for {_short(event)} yet")
-    form = _input_form(run.app)
+    _remember_what_was_read(run, event, mr)
+    form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
     values = standard_inputs(event, mr, diff, files)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
 
+def _remember_what_was_read(run: Run, event: MergeRequestEvent, mr: MergeRequest) -> None:
+    context = dict(run.context or {})
+    context["read"] = {
+        "reference": mr.reference or f"{event.project_path}!{mr.iid}",
+        "title": mr.title,
+        "url": mr.web_url or event.url,
+        "head_sha": mr.sha or event.head_sha,
+    }
+    run.context = context
+    Run.objects.filter(pk=run.pk).update(context=context)
+
+
 def start_deliveries(run: Run) -> None:
     """Follow-up of a succeeded review; called inside the run's final transaction."""
     endpoint = run.gitlab_endpoint
     if endpoint is None:
-        settle_now(run, Run.Status.FAILED, "no_endpoint", "The GitLab endpoint was deleted.")
+        settle_now(
+            run, Run.Status.FAILED, "no_endpoint", "The hub: the GitLab endpoint was deleted."
+        )
         return
-    event = merge_request_of(run)
     try:
         text = select_output(run.outputs, endpoint.output_key)
     except OutputError as exc:
-        settle_now(run, Run.Status.FAILED, "no_output", f"Endpoint '{endpoint.name}': {exc}")
+        settle_now(
+            run, Run.Status.FAILED, "no_output", f"The hub: endpoint '{endpoint.name}': {exc}"
+        )
         return
-    message = {
-        "title": f"Review of {event.project_path}!{event.iid}: {event.title}"[:300],
-        "text": text,
-        "footer": f"{event.url} · commit {event.head_sha[:8]}",
-    }
+    message = note_message(run, text)
+    event = merge_request_of(run)
     targets = []
     if endpoint.post_note:
         targets.append(Target(name=f"Note on {event.project_path}!{event.iid}", kind=NOTE_KIND))
@@ -89,15 +98,31 @@ def start_deliveries(run: Run) -> None:
     begin(run, message, targets)
 
 
+def note_message(run: Run, text: str) -> dict:
+    """Heading, review and footer, from what the review read from GitLab's API."""
+    event = merge_request_of(run)
+    read = (run.context or {}).get("read") or {}
+    reference = read.get("reference") or f"{event.project_path}!{event.iid}"
+    head = read.get("head_sha") or event.head_sha
+    return {
+        "title": f"Review of {reference}: {read.get('title') or event.title}"[:300],
+        "text": text,
+        "footer": f"{read.get('url') or event.url} · commit {head[:8]}",
+    }
+
+
 def _endpoint(run: Run) -> GitLabEndpoint:
     endpoint = run.gitlab_endpoint
     if endpoint is None:
-        raise RunEnded(Run.Status.FAILED, "no_endpoint", "The GitLab endpoint was deleted.")
+        raise RunEnded(
+            Run.Status.FAILED, "no_endpoint", "The hub: the GitLab endpoint was deleted."
+        )
     if not endpoint.enabled:
         raise RunEnded(
             Run.Status.CANCELLED,
             "endpoint_disabled",
-            f"The GitLab endpoint '{endpoint.name}' was disabled before the review started.",
+            f"The hub: the GitLab endpoint '{endpoint.name}' was disabled before the review "
+            "started.",
         )
     return endpoint
 
@@ -109,25 +134,29 @@ def _learn_bot_identity(endpoint: GitLabEndpoint, gitlab: GitLabClient) -> None:
 
 def _check_still_wanted(mr: MergeRequest, event: MergeRequestEvent, trigger: str) -> None:
     ref = f"!{event.iid}"
-    if mr.state != "opened":
+    if mr.state not in OPEN_STATES:
         raise RunEnded(
             Run.Status.CANCELLED,
             f"merge_request_{mr.state}",
-            f"MR {ref} was {mr.state} before the review started; nothing to review.",
+            f"GitLab: MR {ref} was {mr.state} before the review started; nothing to review.",
+            source="gitlab",
         )
     if mr.sha and mr.sha != event.head_sha:
         raise RunEnded(
             Run.Status.SUPERSEDED,
             "head_moved",
-            f"MR {ref} moved on to commit {mr.sha[:8]} before the review of "
-            f"{event.head_sha[:8]} started; the review of the newer push replaces this one.",
+            f"GitLab: MR {ref} moved on to commit {mr.sha[:8]} before the review of "
+            f"{event.head_sha[:8]} started; a review of {event.head_sha[:8]} would be out of "
+            "date (the push of the newer commit starts its own review).",
+            source="gitlab",
         )
     if mr.draft and trigger != "review_command":
         raise RunEnded(
             Run.Status.CANCELLED,
             "merge_request_draft",
-            f"MR {ref} was marked as draft before the review started; comment /review to "
-            "review a draft.",
+            f"GitLab: MR {ref} was marked as draft before the review started; comment /review "
+            "to review a draft.",
+            source="gitlab",
         )
 
 
@@ -138,24 +167,14 @@ def _diff_ready(mr: MergeRequest, head_sha: str) -> bool:
 def _not_ready(run: Run, message: str) -> Exception:
     waits = run.waits + 1
     if waits > settings.HUB_GITLAB_DIFF_WAITS:
-        return StepError(
-            "diff_not_ready",
-            f"{message} after {waits - 1} looks; GitLab may be overloaded or the MR's diff "
-            "exceeds the instance's diff limits. Comment /review on the MR to try again.",
+        return GitLabError(
+            f"GitLab: {message} after {waits - 1} looks; GitLab may be overloaded or the MR's "
+            "diff exceeds the instance's diff limits. Comment /review on the MR to try again.",
+            code="diff_not_ready",
             retryable=False,
         )
     delay = retry_delay(waits, base=settings.HUB_GITLAB_DIFF_WAIT_SECONDS, cap=30)
     return NotReady(message, waits=waits, delay=delay)
-
-
-def _input_form(app: DifyApp) -> list[InputField]:
-    """The app's input form; read from Dify once if the app was never checked."""
-    if app.checked_at is None and not app.input_form:
-        with app.client() as client:
-            parameters = client.parameters()  # DifyError propagates: the engine handles it
-        app.input_form = form_to_json(parameters.input_form)
-        DifyApp.objects.filter(pk=app.pk).update(input_form=app.input_form)
-    return app.fields
 
 
 def _short(event: MergeRequestEvent) -> str:

@@ -33,16 +33,7 @@ class MergeRequest:
     prepared_at: str | None = None  # set once GitLab has generated the diff
     author_id: int = 0
     detailed_merge_status: str = ""  # "preparing" while GitLab creates the diff
-
-
-@dataclass(frozen=True)
-class DiffVersion:
-    id: int
-    head_commit_sha: str
-    base_commit_sha: str
-    start_commit_sha: str
-    state: str  # collected | overflow | without_files | ...
-    created_at: str
+    reference: str = ""  # references.full: "group/project!342"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 from integrations.models.apikeys import HubAPIKey
 from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
+from integrations.models.engine import RunSlot, WorkerHeartbeat
 from integrations.models.gitlab import GitLabEndpoint, WebhookEvent
 from integrations.models.recipients import Recipient
 from integrations.models.runs import Delivery, DeliveryAttempt, Run
@@ -15,4 +16,6 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "HubAPIKey",
+    "RunSlot",
+    "WorkerHeartbeat",
 ]

@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from integrations.dify import DifyClient, InputField, form_from_json
+from integrations.models.ca import ca_bundle_path
 from integrations.models.fields import EncryptedTextField
 
 
@@ -39,6 +40,18 @@ class DifyApp(models.Model):
     )
     checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     check_error = models.TextField(blank=True, editable=False)
+    form_loaded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the input form was last read from Dify; runs read it again when it "
+        "is older than HUB_DIFY_FORM_MAX_AGE.",
+    )
+    notice = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Something the hub changed or noticed about this app by itself.",
+    )
     response_mode = models.CharField(
         max_length=10,
         choices=ResponseMode.choices,
@@ -90,8 +103,6 @@ class DifyApp(models.Model):
         return form_from_json(self.input_form or [])
 
     def client(self) -> DifyClient:
-        from integrations.runs.tls import ca_bundle_path
-
         return DifyClient(
             self.base_url,
             self.api_key,

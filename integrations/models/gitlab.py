@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from integrations.models.ca import ca_bundle_path
 from integrations.models.fields import EncryptedTextField
 
 
@@ -171,7 +172,6 @@ class GitLabEndpoint(models.Model):
 
     def client(self):
         from integrations.gitlab.api import GitLabClient
-        from integrations.runs.tls import ca_bundle_path
 
         verify = ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
         return GitLabClient(self.gitlab_url, self.access_token, verify=verify)

@@ -79,6 +79,9 @@ class Run(models.Model):
     )
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
+    error_source = models.CharField(
+        max_length=10, blank=True, help_text="Who said the error: dify, gitlab, chat or hub."
+    )
     dify_user = models.CharField(max_length=255, blank=True)
     dify_task_id = models.CharField(max_length=64, blank=True)
     dify_workflow_run_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -91,6 +94,14 @@ class Run(models.Model):
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
     elapsed = models.FloatField(null=True, blank=True, help_text="Seconds, as Dify measured.")
     celery_task_id = models.CharField(max_length=64, blank=True)
+    holder = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The worker process working on the run now (Celery node name:pid); a run "
+        "whose holder stopped beating is recovered from Dify.",
+    )
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+    stop_requested_by = models.CharField(max_length=200, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempt_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -115,6 +126,13 @@ class Run(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="run_status_created"),
             models.Index(fields=["kind", "created_at", "id"], name="run_kind_created"),
             models.Index(fields=["source"], name="run_source"),
+            # The slot scheduler's "oldest queued run of this app" (FIFO hand-off).
+            models.Index(
+                fields=["app", "id"], condition=models.Q(status="queued"), name="run_queued_fifo"
+            ),
+            models.Index(
+                fields=["holder"], condition=models.Q(status="running"), name="run_running_holder"
+            ),
         ]
         constraints = [
             # Two beats, a re-fire or a redelivered message cannot make a second run of a slot.
@@ -171,6 +189,8 @@ class Delivery(models.Model):
     )
     parts_sent = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    error_source = models.CharField(max_length=10, blank=True)
+    holder = models.CharField(max_length=200, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

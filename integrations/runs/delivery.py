@@ -1,23 +1,29 @@
 """Sending a run's output to each target (chat recipients, a GitLab MR note): one Delivery per
-target, each in its own Celery task (so a dead recipient never holds up the others), every try
-an attempt row. The run ends succeeded, partially delivered or failed once all are final.
+target, each in its own Celery task (so a dead recipient never holds up the others), every
+try an attempt row. The run ends succeeded, partially delivered or failed once all are final.
+
+A target is a sender with `build(Message) -> parts` and `post(part) -> Reply`, raising a
+HubError (TransportError, GitLabError) decided on its fields: chat recipients are built
+from their Recipient row; other kinds (the GitLab note) register a factory here at start-up.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from integrations.channels.base import Message, TransportError
+from integrations.channels.base import Message
+from integrations.errors import HubError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
+from integrations.runs import dispatch, heartbeat
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import release_idle_connections
 
@@ -33,11 +39,28 @@ class Target:
     recipient: Recipient | None = None
 
 
-# Delivery kinds that are not chat recipients: kind -> function(delivery) -> a sender with
-# build(Message) -> parts and post(part) -> Reply, raising TransportError like a transport.
-BUILT_IN_TARGETS: dict[str, str] = {
-    "gitlab_note": "integrations.gitlab.note.sender_for",
-}
+class TargetGone(Exception):
+    """The delivery's target was deleted or disabled since the run started."""
+
+
+# Delivery kinds that are not chat recipients: kind -> factory(delivery) -> sender.
+# `resend_safe`: a send cut off by a dead worker can be repeated without a duplicate (the
+# sender finds what it already posted); chat posts cannot, so they are not repeated.
+@dataclass(frozen=True)
+class BuiltInTarget:
+    sender_for: Callable[[Delivery], object]
+    resend_safe: bool
+
+
+_BUILT_IN: dict[str, BuiltInTarget] = {}
+
+
+def register_target(kind: str, sender_for: Callable[[Delivery], object], *, resend_safe: bool):
+    _BUILT_IN[kind] = BuiltInTarget(sender_for, resend_safe)
+
+
+def resend_safe_kinds() -> list[str]:
+    return [kind for kind, target in _BUILT_IN.items() if target.resend_safe]
 
 
 def begin(run: Run, message: dict, targets: list[Target]) -> None:
@@ -45,17 +68,16 @@ def begin(run: Run, message: dict, targets: list[Target]) -> None:
 
     Called inside the run's final transaction; the tasks are sent after it commits.
     """
-    from integrations.tasks import deliver
-
     Run.objects.filter(pk=run.pk, status=Run.Status.SUCCEEDED).update(
         status=Run.Status.DELIVERING, message=message, finished_at=None
     )
     run.status, run.message = Run.Status.DELIVERING, message
-    for target in targets:
-        delivery = Delivery.objects.create(
-            run=run, recipient=target.recipient, recipient_name=target.name, kind=target.kind
-        )
-        deliver.delay_on_commit(delivery.pk)
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(run=run, recipient=t.recipient, recipient_name=t.name, kind=t.kind)
+        for t in targets
+    )
+    for delivery in deliveries:
+        dispatch.deliver(delivery.pk)
 
 
 def recipient_targets(recipients) -> list[Target]:
@@ -70,25 +92,28 @@ def deliver_one(delivery_id: int) -> float | None:
         log.exception("delivery %s: unexpected error", delivery_id)
         delivery = Delivery.objects.filter(pk=delivery_id).first()
         if delivery is not None and delivery.status == Delivery.Status.SENDING:
-            _finish(delivery, Delivery.Status.FAILED, f"Unexpected error in the hub: {exc}")
+            finish(delivery, Delivery.Status.FAILED, f"The hub: unexpected error: {exc}", "hub")
         return None
 
 
 def _deliver(delivery_id: int) -> float | None:
+    now = timezone.now()
     if not Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
+        status=Delivery.Status.SENDING,
+        attempts=F("attempts") + 1,
+        holder=heartbeat.identity(),
+        updated_at=now,
     ):
         return None  # delivered, failed, or another worker has it
     delivery = Delivery.objects.select_related("run", "recipient").get(pk=delivery_id)
-    recipient = delivery.recipient
     try:
-        transport = _sender(delivery)
+        sender = _sender(delivery)
     except TargetGone as exc:
-        _finish(delivery, Delivery.Status.FAILED, str(exc))
+        finish(delivery, Delivery.Status.FAILED, f"The hub: {exc}", "hub")
         return None
     parts = delivery.parts
     if not parts:
-        parts = transport.build(Message(**(delivery.run.message or {"text": ""})))
+        parts = sender.build(Message(**(delivery.run.message or {"text": ""})))
         delivery.parts, delivery.parts_total = parts, len(parts)
         Delivery.objects.filter(pk=delivery.pk).update(parts=parts, parts_total=len(parts))
     for index in range(delivery.parts_sent, len(parts)):
@@ -96,53 +121,47 @@ def _deliver(delivery_id: int) -> float | None:
         release_idle_connections()
         clock = time.monotonic()
         try:
-            reply = transport.post(parts[index])
-        except TransportError as exc:
+            reply = sender.post(parts[index])
+        except HubError as exc:
             _record_attempt(delivery, index, started, clock, exc=exc)
             return _after_error(delivery, exc)
         _record_attempt(delivery, index, started, clock, status=reply.status, body=reply.body)
         delivery.parts_sent = index + 1
-        Delivery.objects.filter(pk=delivery.pk).update(
-            parts_sent=delivery.parts_sent, parts_total=delivery.parts_total
-        )
-    _finish(delivery, Delivery.Status.DELIVERED, "")
-    if recipient is not None:
-        Recipient.objects.filter(pk=recipient.pk).update(last_success_at=timezone.now())
+        Delivery.objects.filter(pk=delivery.pk).update(parts_sent=delivery.parts_sent)
+    finish(delivery, Delivery.Status.DELIVERED, "", "")
+    if delivery.recipient_id is not None:
+        Recipient.objects.filter(pk=delivery.recipient_id).update(last_success_at=timezone.now())
     return None
 
 
-class TargetGone(Exception):
-    """The delivery's target was deleted or disabled since the run started."""
-
-
 def _sender(delivery: Delivery):
-    if delivery.kind in BUILT_IN_TARGETS:
-        return import_string(BUILT_IN_TARGETS[delivery.kind])(delivery)
+    if delivery.kind in _BUILT_IN:
+        return _BUILT_IN[delivery.kind].sender_for(delivery)
     recipient = delivery.recipient
     if recipient is None or not recipient.enabled:
         why = "was deleted" if recipient is None else "is disabled"
-        raise TargetGone(f"Recipient '{delivery.recipient_name}' {why}.")
+        raise TargetGone(f"recipient '{delivery.recipient_name}' {why}.")
     return recipient.transport()
 
 
-def _after_error(delivery: Delivery, exc: TransportError) -> float | None:
+def _after_error(delivery: Delivery, exc: HubError) -> float | None:
     error = str(exc)
     log.warning(
         "delivery %s to %s, attempt %s: %s error: %s",
         delivery.pk,
         delivery.recipient_name,
         delivery.attempts,
-        "permanent" if exc.permanent else "transient",
+        "transient" if exc.retryable else "permanent",
         error,
     )
     if delivery.recipient_id is not None:
         Recipient.objects.filter(pk=delivery.recipient_id).update(
             last_error=error, last_error_at=timezone.now()
         )
-    if exc.permanent or delivery.attempts >= settings.HUB_DELIVERY_MAX_ATTEMPTS:
-        if not exc.permanent:
+    if not exc.retryable or delivery.attempts >= settings.HUB_DELIVERY_MAX_ATTEMPTS:
+        if exc.retryable:
             error = f"Gave up after {delivery.attempts} attempts; {error}"
-        _finish(delivery, Delivery.Status.FAILED, error)
+        finish(delivery, Delivery.Status.FAILED, error, exc.source)
         return None
     delay = retry_delay(
         delivery.attempts,
@@ -150,12 +169,14 @@ def _after_error(delivery: Delivery, exc: TransportError) -> float | None:
         cap=settings.HUB_RETRY_MAX_SECONDS,
         retry_after=exc.retry_after,
     )
+    now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.PENDING,
         error=f"Attempt {delivery.attempts} failed, retrying in {delay:.0f} s: {error}",
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        parts_total=delivery.parts_total,
-        updated_at=timezone.now(),
+        error_source=exc.source,
+        next_attempt_at=now + timedelta(seconds=delay),
+        holder="",
+        updated_at=now,
     )
     return delay
 
@@ -170,20 +191,25 @@ def _record_attempt(delivery, index, started, clock, *, status=None, body="", ex
         http_status=exc.status if exc is not None else status,
         response_body=(exc.body if exc is not None else body)[:1000],
         error=str(exc) if exc is not None else "",
-        permanent=bool(exc is not None and exc.permanent),
+        permanent=bool(exc is not None and not exc.retryable),
     )
 
 
-def _finish(delivery: Delivery, status: str, error: str) -> None:
-    Delivery.objects.filter(pk=delivery.pk).update(
+def finish(delivery: Delivery, status: str, error: str, source: str) -> bool:
+    """sending -> delivered or failed (only from sending), then settle the run."""
+    now = timezone.now()
+    done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=status,
         error=error,
-        finished_at=timezone.now(),
+        error_source=source,
+        finished_at=now,
         next_attempt_at=None,
-        parts_total=delivery.parts_total,
-        updated_at=timezone.now(),
+        holder="",
+        updated_at=now,
     )
-    settle(delivery.run_id)
+    if done:
+        settle(delivery.run_id)
+    return bool(done)
 
 
 def settle(run_id: int) -> str | None:
@@ -192,29 +218,79 @@ def settle(run_id: int) -> str | None:
         run = Run.objects.select_for_update(no_key=True).filter(pk=run_id).first()
         if run is None or run.status != Run.Status.DELIVERING:
             return None
-        statuses = list(run.deliveries.values_list("status", flat=True))
-        if any(status not in Delivery.FINAL for status in statuses):
+        rows = list(run.deliveries.values_list("status", "recipient_name", "error_source"))
+        if any(status not in Delivery.FINAL for status, _, _ in rows):
             return None
-        delivered = statuses.count(Delivery.Status.DELIVERED)
-        if delivered == len(statuses):
-            final, message = Run.Status.SUCCEEDED, ""
-        elif delivered:
+        failed = [(name, source) for status, name, source in rows if status != "delivered"]
+        if not failed:
+            final, message, source = Run.Status.SUCCEEDED, "", ""
+        elif len(failed) < len(rows):
             final = Run.Status.PARTIALLY_DELIVERED
-            message = f"Delivered to {delivered} of {len(statuses)} recipients."
+            names = ", ".join(name for name, _ in failed)
+            message = (
+                f"Delivered to {len(rows) - len(failed)} of {len(rows)} recipients; not to {names}."
+            )
+            source = failed[0][1] or "hub"
         else:
-            final, message = Run.Status.FAILED, "No recipient received the message."
+            final, source = Run.Status.FAILED, failed[0][1] or "hub"
+            message = "No recipient received the message."
         Run.objects.filter(pk=run.pk).update(
             status=final,
             error_code="" if final == Run.Status.SUCCEEDED else "delivery_failed",
             error_message=message,
+            error_source=source,
             finished_at=timezone.now(),
         )
         return final
 
 
-def settle_now(run: Run, status: str, code: str, message: str) -> None:
-    """End a succeeded run that has nothing to deliver (no output, no recipients)."""
+def settle_now(run: Run, status: str, code: str, message: str, source: str = "hub") -> None:
+    """End a succeeded run that has nothing to deliver (no recipients, say)."""
     Run.objects.filter(pk=run.pk).update(
-        status=status, error_code=code, error_message=message, finished_at=timezone.now()
+        status=status,
+        error_code=code,
+        error_message=message,
+        error_source=source,
+        finished_at=timezone.now(),
     )
     run.status, run.error_code, run.error_message = status, code, message
+
+
+def orphaned(now: datetime, alive: set[str]) -> int:
+    """Deliveries left `sending` by a worker that stopped beating (or, without a holder,
+    for ten minutes). What can be repeated safely (a GitLab note, found again by its marker)
+    is sent again; a chat post is failed with the reason, since the recipient may already
+    have it and a second copy is worse than a visible failure."""
+    stale = Delivery.objects.filter(status=Delivery.Status.SENDING).exclude(holder__in=alive)
+    stale = stale.exclude(holder="") | Delivery.objects.filter(
+        status=Delivery.Status.SENDING, holder="", updated_at__lt=now - timedelta(minutes=10)
+    )
+    count = 0
+    for delivery in stale:
+        if delivery.kind in resend_safe_kinds():
+            count += Delivery.objects.filter(pk=delivery.pk, status="sending").update(
+                status=Delivery.Status.PENDING,
+                error="The worker stopped while sending; sending again.",
+                next_attempt_at=None,
+                holder="",
+                updated_at=now - timedelta(minutes=10),  # so the sweep resends it at once
+            )
+        elif finish(
+            delivery,
+            Delivery.Status.FAILED,
+            "The hub: the worker stopped while sending; the recipient may or may not have the "
+            "message, so it was not sent again.",
+            "hub",
+        ):
+            count += 1
+    return count
+
+
+def lost(now: datetime, after: timedelta) -> list[int]:
+    """Pending deliveries whose message never arrived (due `after` ago, not picked up)."""
+    cutoff = now - after
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    overdue = pending.filter(next_attempt_at__lt=cutoff) | pending.filter(
+        next_attempt_at__isnull=True, updated_at__lt=cutoff
+    )
+    return list(overdue.values_list("pk", flat=True)[:1000])

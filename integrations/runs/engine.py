@@ -1,385 +1,306 @@
-"""The run lifecycle: claim a queued Run, call Dify, store what came back.
+"""The run lifecycle: start a queued run in a free slot, call Dify, store what came back.
 
 Rules:
-- A run is POSTed to Dify only from `queued`, claimed by a conditional UPDATE, so a
+- A run is POSTed to Dify only after its claim (queued -> running, slots.claim), so a
   redelivered Celery message or a second worker cannot start it twice.
-- The Dify run id is stored the moment Dify reports it (`on_started`), so when the outcome
-  is unknown (timeout, cut stream, gateway 504) the hub asks Dify instead of re-POSTing.
-- Retryable errors go back to `queued` with exponential backoff; permanent ones fail at once.
-- Every transition out of `running` is conditional on still being `running`, so the worker,
-  the reconciler and the watchdog cannot both finish one run.
+- The Dify run id is stored the moment Dify reports it, so when the outcome is unknown
+  (timeout, cut stream, gateway 504, a killed worker) the hub asks Dify instead of
+  re-POSTing.
+- Errors are decided on their fields alone (integrations/errors.py): retryable ones go back
+  to `queued` with backoff, others end the run at once; the hub's own refusals are not
+  attempts.
+- Every transition out of `running` is conditional on still being `running` (lifecycle.py),
+  so the worker, the reconciler and the watchdog cannot both finish one run.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.dify import (
+    DifyConcurrencyLimit,
     DifyError,
     DifyOutcomeUnknown,
     DifyRetryableError,
-    RunResult,
-    validate_inputs,
 )
+from integrations.errors import HubError, HubRefusal
 from integrations.models import DifyApp, Run
-from integrations.runs import followups
+from integrations.runs import dify_call, dispatch, heartbeat, kinds, lifecycle, slots
 from integrations.runs.backoff import retry_delay
-from integrations.runs.connections import release_idle_connections
-from integrations.runs.service import trace_id
-from integrations.runs.steps import NotReady, RunEnded, StepError
+from integrations.runs.lifecycle import DONE, Next
 
 log = logging.getLogger(__name__)
 
-WORKFLOW_MODES = {DifyApp.Mode.WORKFLOW, DifyApp.Mode.ADVANCED_CHAT, ""}
 # Ask Dify again this often while a reconciled run is still running there.
-RECONCILE_INTERVAL = 15.0
+RECONCILE_INTERVAL = 5.0
+# A run not in Dify's logs this long after its POST never started (a running run is listed
+# within 0.1 s, captures 81 and 95; one queued inside Dify only once it starts, 96c).
+NEVER_STARTED_AFTER = timedelta(seconds=90)
+# Dify keeps a stopped run "running" in its records (captures 63, 97e): after a stop the
+# hub waits this long for the stream's end, then trusts its own decision.
+STOP_GRACE = timedelta(seconds=30)
+# Chat and completion runs are not listed in the logs (90k), so only an id finds them.
+LOOKUP_BY_LOGS = {DifyApp.Mode.WORKFLOW, ""}
 
-
-@dataclass(frozen=True)
-class Next:
-    """What the Celery task should do after one step of the engine."""
-
-    action: str  # "done" | "execute" | "reconcile"
-    countdown: float = 0.0
-
-
-DONE = Next("done")
+HINTS = {
+    "unauthorized": "check the app's API key in the hub (Dify API Access page)",
+    "forbidden": "the app's service API is disabled or the app is unavailable in Dify",
+    "app_unavailable": "publish the app in Dify and check its configuration",
+    "not_workflow_app": "the app's mode changed; run 'Check connection' again",
+    "not_chat_app": "the app's mode changed; run 'Check connection' again",
+    "tls_error": "set the app's CA bundle if Dify uses a private certificate authority",
+}
 
 
 def execute(run_id: int, *, celery_task_id: str = "") -> Next:
-    run = _claim(run_id, celery_task_id)
-    if isinstance(run, Next):
-        return run
+    """A message for `run_id` arrived: start it, or an older queued run of its app, in a free
+    slot of the app. Without a free slot nothing happens: a slot is handed over later."""
+    run = Run.objects.filter(pk=run_id).select_related("app").first()
+    if run is None or run.status != Run.Status.QUEUED:
+        return DONE
+    claimed = slots.claim(run.app, holder=heartbeat.identity(), celery_task_id=celery_task_id)
+    if claimed is None:
+        return DONE
+    if claimed.pk != run_id:
+        log.debug("message for run %s starts older run %s of its app", run_id, claimed.pk)
+    return attempt(claimed)
+
+
+def attempt(run: Run) -> Next:
+    """One attempt of a claimed run: prepare, check, call Dify, store the outcome."""
     app = run.app
     if not app.enabled:
-        fail(run, "app_disabled", f"The Dify app '{app.name}' is disabled in the hub.")
+        lifecycle.end(
+            run,
+            Run.Status.FAILED,
+            "app_disabled",
+            f"The hub: the Dify app '{app.name}' is disabled in the hub.",
+            uncount=True,
+        )
         return DONE
     try:
-        inputs = followups.prepare(run)
+        inputs = kinds.prepare(run)
         if inputs is not run.inputs:
-            _store_inputs(run, inputs)
-        inputs = validate_inputs(app.fields, inputs) if app.input_form else inputs
-        release_idle_connections()
-        with app.client() as client:
-            result = client.run_app(
-                app.mode or DifyApp.Mode.WORKFLOW,
-                dict(inputs),
-                user=run.dify_user,
-                trace_id=trace_id(run),
-                response_mode=app.response_mode,
-                query=run.query or None,
-                on_started=lambda task_id, run_ref: _started(run, task_id, run_ref),
-            )
-    except NotReady as exc:
-        return _wait(run, exc)
-    except RunEnded as exc:
-        end(run, exc.status, exc.code, exc.message)
+            run.inputs = inputs
+            Run.objects.filter(pk=run.pk).update(inputs=inputs, updated_at=timezone.now())
+        inputs = dify_call.checked_inputs(app, inputs)
+        if stop_requested(run):
+            return _stopped_before_dify(run)
+        result = dify_call.call(run, inputs)
+    except kinds.NotReady as exc:
+        return lifecycle.wait_later(run, message=exc.message, delay=exc.delay, waits=exc.waits)
+    except kinds.RunEnded as exc:
+        lifecycle.end(run, exc.status, exc.code, exc.message, source=exc.source, uncount=True)
         return DONE
-    except StepError as exc:
-        if exc.retryable:
-            return _retry_orfail(run, exc)
-        fail(run, exc.code, exc.message)
+    except HubRefusal as exc:
+        lifecycle.fail(run, exc, uncount=True)
         return DONE
-    except DifyRetryableError as exc:
-        return _retry_orfail(run, exc)
+    except DifyConcurrencyLimit as exc:
+        return _concurrency_refused(run, exc)
     except DifyOutcomeUnknown as exc:
-        _record_ids(run, exc.task_id, exc.workflow_run_id)
-        return reconcile(run.pk, cause=exc)
-    except DifyError as exc:
-        fail(run, exc.code, _describe(app, exc))
+        lifecycle.record_ids(run, exc.task_id, exc.workflow_run_id)
+        return reconcile_now(run, cause=exc)
+    except HubError as exc:
+        if exc.retryable:
+            return lifecycle.retry_later(run, exc)
+        lifecycle.fail(run, exc, context=_hint(app, exc))
         return DONE
     except Exception as exc:  # a bug or an unexpected library error: record it, never lose the run
-        log.exception("run %s: unexpected error calling Dify", run.pk)
-        fail(run, "hub_error", f"Unexpected error in the hub: {type(exc).__name__}: {exc}")
+        log.exception("run %s: unexpected error", run.pk)
+        lifecycle.fail(run, HubError(f"unexpected error: {type(exc).__name__}: {exc}"))
         return DONE
-    finish(run, result)
+    lifecycle.finish(run, result)
     return DONE
 
 
-def reconcile(run_id: int, *, cause: DifyError | None = None) -> Next:
-    """Find out from Dify what became of a run whose outcome is unknown; never re-POST blindly."""
-    run = Run.objects.select_related("app").get(pk=run_id)
-    if run.status != Run.Status.RUNNING:
-        return DONE
-    app = run.app
-    reason = str(cause) if cause else "the connection to Dify ended before the run finished"
-    if app.mode not in WORKFLOW_MODES:
-        fail(
-            run,
-            "outcome_unknown",
-            f"{reason}. Dify may have completed it, but {app.get_mode_display()} apps cannot be "
-            "looked up by the hub, so it was not sent again (that could answer twice).",
-        )
-        return DONE
-    with app.client() as client:
-        try:
-            run_ref = run.dify_workflow_run_id or _find_started_run(client, run)
-            if not run_ref:
-                # Dify writes a run to its logs only when the run ends, so "not in the logs"
-                # means "not started" only once any run of ours would have ended.
-                if timezone.now() < _logs_deadline(run):
-                    return _poll_later(run, f"{reason}; Dify's logs show no run of it yet")
-                return _retry_orfail(run, cause, requeue_note="Dify has no record of the run")
-            detail = client.get_run(run_ref)
-        except (DifyRetryableError, DifyOutcomeUnknown) as exc:
-            return _poll_later(run, f"cannot ask Dify about the run yet: {exc}")
-        except DifyError as exc:
-            fail(run, exc.code, f"{reason}; asking Dify about it failed: {_describe(app, exc)}")
-            return DONE
-    if detail.status == "running":
-        return _poll_later(run, f"{reason}; Dify says the run is still running")
-    finish(run, detail)
-    return DONE
-
-
-def _logs_deadline(run: Run) -> datetime:
-    """When a run started by this attempt would surely have ended (and so be in the logs).
-
-    Kept a minute inside the run timeout, so this decides before the watchdog does.
-    """
-    started = run.attempt_started_at or run.created_at
-    timeout = run.app.run_timeout
-    return started + timedelta(seconds=max(timeout - 60, timeout / 2))
-
-
-def finish(run: Run, result: RunResult) -> None:
-    """Store a run's final result; success hands over to the kind's follow-up (deliveries…)."""
-    now = timezone.now()
-    fields = {
-        "outputs": result.outputs or {},
-        "total_tokens": result.total_tokens,
-        "elapsed": result.elapsed_time,
-        "dify_task_id": result.task_id or run.dify_task_id,
-        "dify_workflow_run_id": result.workflow_run_id or run.dify_workflow_run_id,
-        "next_attempt_at": None,
-    }
-    if not result.succeeded:
-        code, message = _unsuccessful(result)
-        fields.update(error_code=code, error_message=message)
-        _transition(run, Run.Status.FAILED, finished_at=now, **fields)
-        return
-    try:
-        with transaction.atomic():
-            done = _transition(
-                run,
-                Run.Status.SUCCEEDED,
-                finished_at=now,
-                error_code="",
-                error_message="",
-                **fields,
-            )
-            if not done:
-                return
-            run.finished_at = now
-            followups.after_success(run)
-    except Exception as exc:  # a bug in a follow-up must not leave the run "running" forever
-        log.exception("run %s: follow-up after success failed", run.pk)
-        run.status = Run.Status.RUNNING
-        fail(run, "hub_error", f"Dify succeeded, but the hub failed afterwards: {exc}")
-        Run.objects.filter(pk=run.pk).update(**fields)
-
-
-def _unsuccessful(result: RunResult) -> tuple[str, str]:
-    if result.status == "stopped":
-        return "workflow_stopped", f"Dify stopped the run: {result.error or 'no reason given'}"
-    if result.status == "paused":
-        return (
-            "workflow_paused",
-            "Dify paused the run for human input; the hub cannot fill in Dify forms.",
-        )
-    return "workflow_failed", f"The workflow failed in Dify: {result.error or 'no error text'}"
-
-
-def _claim(run_id: int, celery_task_id: str = "") -> Run | Next:
-    """queued -> running, unless the app already has its maximum of runs in flight."""
-    now = timezone.now()
-    with transaction.atomic():
-        run = Run.objects.filter(pk=run_id).select_related("app").first()
-        if run is None or run.status != Run.Status.QUEUED:
-            return DONE
-        # NO KEY UPDATE: serialises claims per app without blocking the webhook view, whose
-        # Run inserts take a KEY SHARE lock on the same app row for the foreign key.
-        app = DifyApp.objects.select_for_update(no_key=True).get(pk=run.app_id)
-        in_flight = Run.objects.filter(app=app, status=Run.Status.RUNNING).count()
-        if in_flight >= app.max_concurrent_runs:
-            wait = retry_delay(1, base=10, cap=10)
-            Run.objects.filter(pk=run_id).update(
-                next_attempt_at=now + timedelta(seconds=wait), updated_at=now
-            )
-            return Next("execute", countdown=wait)
-        claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-            status=Run.Status.RUNNING,
-            started_at=Coalesce(F("started_at"), now),
-            attempt_started_at=now,
-            attempts=F("attempts") + 1,
-            next_attempt_at=None,
-            celery_task_id=celery_task_id[:64],
-            updated_at=now,
-        )
-        if not claimed:
-            return DONE
-    run.refresh_from_db()
-    return run
-
-
-def _started(run: Run, task_id: str | None, run_ref: str | None) -> None:
-    _record_ids(run, task_id, run_ref)
-    release_idle_connections()  # the rest of the stream can take minutes
-
-
-def _record_ids(run: Run, task_id: str | None, run_ref: str | None) -> None:
-    fields = {}
-    if task_id:
-        fields["dify_task_id"] = task_id
-        run.dify_task_id = task_id
-    if run_ref:
-        fields["dify_workflow_run_id"] = run_ref
-        run.dify_workflow_run_id = run_ref
-    if fields:
-        Run.objects.filter(pk=run.pk).update(updated_at=timezone.now(), **fields)
-
-
-def _find_started_run(client, run: Run) -> str:
-    since = (run.attempt_started_at or run.created_at) - timedelta(seconds=5)
-    entries = client.find_runs(user=run.dify_user, created_after=since)
-    candidates = sorted(
-        (entry for entry in entries if entry.created_at >= since),
-        key=lambda entry: entry.created_at,
-    )
-    if not candidates:
+def _hint(app: DifyApp, exc: HubError) -> str:
+    if not isinstance(exc, DifyError):
         return ""
-    run_ref = candidates[0].workflow_run_id
-    _record_ids(run, None, run_ref)
+    hint = HINTS.get(exc.code, "")
+    if exc.code == "invalid_param" and "not published" in exc.message.lower():
+        hint = "publish the workflow in Dify"
+    return f"app '{app.name}'" + (f": {hint}" if hint else "")
+
+
+def _concurrency_refused(run: Run, exc: DifyConcurrencyLimit) -> Next:
+    """Dify is at the app's max_active_requests: wait with the slot held back, never fail."""
+    app = run.app
+    if app.response_mode == DifyApp.ResponseMode.STREAMING and not slots.in_flight(
+        app.pk, besides=run.pk
+    ):
+        # Dify 1.14.1 counts a streaming run twice against the limit, so an app limited to
+        # one concurrent request refuses every streaming call (capture 91).
+        note = (
+            f"Switched to blocking mode on {timezone.now():%Y-%m-%d %H:%M} UTC: Dify refused a "
+            "streaming run while no other run of this app was in flight, which it does when "
+            "the app's concurrency limit is 1 (Dify counts a streaming run twice)."
+        )
+        DifyApp.objects.filter(pk=app.pk).update(
+            response_mode=DifyApp.ResponseMode.BLOCKING, notice=note
+        )
+        log.warning("app %s: %s", app.name, note)
+        return lifecycle.wait_later(run, message=f"{exc}; {note}", delay=0)
+    delay = retry_delay(2, base=10, cap=60, retry_after=exc.retry_after)
+    return lifecycle.wait_later(
+        run, message=f"{exc}; the hub runs fewer of this app's runs at once", delay=delay, cool=True
+    )
+
+
+def reconcile(run_id: int) -> Next:
+    """A parked or orphaned run: take it over and find out from Dify what became of it."""
+    taken = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, holder="").update(
+        holder=heartbeat.identity(), next_attempt_at=None
+    )
+    if not taken:
+        return DONE
+    run = Run.objects.select_related("app").get(pk=run_id)
+    return reconcile_now(run, cause=None)
+
+
+def reconcile_now(run: Run, *, cause: DifyError | None) -> Next:
+    """Ask Dify about a run whose outcome is unknown; never re-POST blindly."""
+    app = run.app
+    reason = str(cause) if cause else "the worker that ran it stopped before the run finished"
+    if not run.dify_workflow_run_id and app.mode not in LOOKUP_BY_LOGS:
+        lifecycle.end(
+            run,
+            Run.Status.FAILED,
+            "outcome_unknown",
+            f"{reason}. Dify may have completed it, but {app.get_mode_display()} runs without "
+            "a run id cannot be looked up (Dify lists only workflow runs in its logs), so it "
+            "was not sent again (that could answer twice).",
+            source="dify",
+        )
+        return DONE
+    try:
+        with app.client() as client:
+            run_ref = run.dify_workflow_run_id or _find_in_logs(client, run)
+            if not run_ref:
+                return _not_in_logs(run, cause, reason)
+            detail = client.get_run(run_ref)
+    except (DifyRetryableError, DifyOutcomeUnknown) as exc:
+        return lifecycle.park(run, f"cannot ask Dify about the run yet: {exc}", RECONCILE_INTERVAL)
+    except DifyError as exc:
+        lifecycle.fail(run, exc, context=f"{reason}; asking Dify about the run failed")
+        return DONE
+    if detail.status == "running":
+        if _stop_confirmed_by_time(run):
+            lifecycle.end(
+                run,
+                Run.Status.CANCELLED,
+                "stopped",
+                "The hub: stopped on request. Dify's own record of the run may keep saying "
+                "'running' (a Dify 1.14 quirk); the hub trusts its stop.",
+            )
+            return DONE
+        return lifecycle.park(run, f"{reason}; Dify says it is still running", RECONCILE_INTERVAL)
+    lifecycle.finish(run, detail)
+    return DONE
+
+
+def _find_in_logs(client, run: Run) -> str:
+    since = (run.attempt_started_at or run.created_at) - timedelta(seconds=5)
+    found = client.find_runs(user=run.dify_user, created_after=since)
+    entries = sorted((e for e in found if e.created_at >= since), key=lambda e: e.created_at)
+    if not entries:
+        return ""
+    run_ref = entries[0].workflow_run_id
+    lifecycle.record_ids(run, None, run_ref)
     return run_ref
 
 
-def _retry_orfail(run: Run, exc: DifyError | StepError | None, *, requeue_note: str = "") -> Next:
-    message = str(exc) if exc else "the request did not reach Dify"
-    if requeue_note:
-        message = f"{message} ({requeue_note})"
-    if run.attempts >= settings.HUB_RUN_MAX_ATTEMPTS:
-        fail(
-            run,
-            exc.code if exc else "gave_up",
-            f"Gave up after {run.attempts} attempts; last error: {message}",
+def _not_in_logs(run: Run, cause: DifyError | None, reason: str) -> Next:
+    """No run of ours in Dify's logs: not started yet (queued inside Dify), or never."""
+    closed_empty = cause is not None and cause.code == "stream_closed_empty"
+    started = run.attempt_started_at or run.created_at
+    if closed_empty or timezone.now() - started > NEVER_STARTED_AFTER:
+        if stop_requested(run):
+            return _stopped_before_dify(run)
+        never = DifyRetryableError(
+            f"{reason}; Dify's logs show no run of it, so it never started",
+            code="never_started",
         )
-        return DONE
-    log.info("run %s: attempt %s failed, will retry: %s", run.pk, run.attempts, message)
-    delay = retry_delay(
-        run.attempts,
-        base=settings.HUB_RETRY_BASE_SECONDS,
-        cap=settings.HUB_RETRY_MAX_SECONDS,
-        retry_after=getattr(exc, "retry_after", None),
-    )
-    moved = _transition(
-        run,
-        Run.Status.QUEUED,
-        error_code=exc.code if exc else "",
-        error_message=f"Attempt {run.attempts} failed, retrying in {delay:.0f} s: {message}",
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        dify_task_id="",
-        dify_workflow_run_id="",
-    )
-    return Next("execute", countdown=delay) if moved else DONE
+        return lifecycle.retry_later(run, never)
+    return lifecycle.park(run, f"{reason}; Dify's logs show no run of it yet", RECONCILE_INTERVAL)
 
 
-def _wait(run: Run, exc: NotReady) -> Next:
-    """Back to queued without spending an attempt; the preparer decides when to give up."""
-    moved = _transition(
-        run,
-        Run.Status.QUEUED,
-        attempts=max(0, run.attempts - 1),
-        waits=exc.waits,
-        error_code="",
-        error_message=f"{exc.message}; looking again in {exc.delay:.0f} s (wait {exc.waits}).",
-        next_attempt_at=timezone.now() + timedelta(seconds=exc.delay),
-    )
-    return Next("execute", countdown=exc.delay) if moved else DONE
+# --- stopping a run --------------------------------------------------------------------------
 
 
-def _store_inputs(run: Run, inputs: dict) -> None:
-    run.inputs = inputs
-    Run.objects.filter(pk=run.pk).update(inputs=inputs, updated_at=timezone.now())
+class NotStoppable(Exception):
+    """Only queued and running runs can be stopped."""
 
 
-def _poll_later(run: Run, note: str) -> Next:
-    Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-        error_message=f"Outcome not known yet ({note}); asking Dify again.",
-        next_attempt_at=timezone.now() + timedelta(seconds=RECONCILE_INTERVAL),
-        updated_at=timezone.now(),
-    )
-    return Next("reconcile", countdown=RECONCILE_INTERVAL)
-
-
-def fail(run: Run, code: str, message: str) -> bool:
-    log.warning("run %s failed: %s: %s", run.pk, code, message)
-    return end(run, Run.Status.FAILED, code, message)
-
-
-def end(run: Run, status: str, code: str, message: str) -> bool:
-    """running -> a final status, with the reason."""
-    return _transition(
-        run,
-        status,
-        error_code=code[:100],
-        error_message=message,
-        finished_at=timezone.now(),
-        next_attempt_at=None,
-    )
-
-
-def _transition(run: Run, status: str, **fields) -> bool:
-    """running -> status, only if the run is still running (first writer wins)."""
+def request_stop(run: Run, *, by: str) -> str:
+    """Stop a run on a person's request: "cancelled" at once when it had not started yet,
+    "stop requested" while Dify is asked to stop it (the run ends when Dify confirms)."""
     now = timezone.now()
-    updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-        status=status, updated_at=now, **fields
+    if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        status=Run.Status.CANCELLED,
+        error_code="stopped",
+        error_source="hub",
+        error_message=f"The hub: stopped on request by {by} before it started.",
+        stop_requested_at=now,
+        stop_requested_by=by[:200],
+        finished_at=now,
+        next_attempt_at=None,
+        updated_at=now,
+    ):
+        return "cancelled"
+    if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+        stop_requested_at=now, stop_requested_by=by[:200], updated_at=now
+    ):
+        dispatch.stop_in_dify(run.pk)
+        return "stop requested"
+    run.refresh_from_db(fields=["status"])
+    raise NotStoppable(
+        f"Run #{run.pk} is {run.get_status_display().lower()}; only queued and running runs "
+        "can be stopped."
     )
-    if updated:
-        run.status = status
-        for name, value in fields.items():
-            setattr(run, name, value)
-    return bool(updated)
 
 
-def _describe(app: DifyApp, exc: DifyError) -> str:
-    hints = {
-        "unauthorized": "check the app's API key in the hub (Dify API Access page)",
-        "forbidden": "the app's service API is disabled or the app is unavailable in Dify",
-        "app_unavailable": "publish the app in Dify and check its configuration",
-        "not_workflow_app": "the app's mode changed; run 'Check connection' again",
-        "tls_error": "set the app's CA bundle if Dify uses a private certificate authority",
-    }
-    hint = hints.get(exc.code)
-    if exc.code == "invalid_param" and "not published" in exc.message.lower():
-        hint = "publish the workflow in Dify"
-    text = f"App '{app.name}': {exc}"
-    return f"{text} ({hint})" if hint else text
+def stop_requested(run: Run) -> bool:
+    return Run.objects.filter(pk=run.pk, stop_requested_at__isnull=False).exists()
 
 
-def stuck_deadline(run: Run) -> datetime | None:
-    started = run.attempt_started_at or run.started_at
-    if started is None:
-        return None
-    return started + timedelta(seconds=run.app.run_timeout)
+def _stopped_before_dify(run: Run) -> Next:
+    fields = Run.objects.filter(pk=run.pk).values("stop_requested_by").first() or {}
+    by = fields.get("stop_requested_by") or "someone"
+    lifecycle.end(
+        run,
+        Run.Status.CANCELLED,
+        "stopped",
+        f"The hub: stopped on request by {by} before Dify ran it.",
+        uncount=True,
+    )
+    return DONE
 
 
-def stop_in_dify(run_id: int) -> bool:
-    """Ask Dify to stop an ended run's task, if it had started one (best effort)."""
+def _stop_confirmed_by_time(run: Run) -> bool:
+    requested = Run.objects.filter(pk=run.pk).values_list("stop_requested_at", flat=True).first()
+    return requested is not None and timezone.now() - requested > STOP_GRACE
+
+
+def stop_in_dify(run_id: int) -> Next:
+    """Tell Dify to stop the run's task (a run stopped on request, or one superseded). Dify
+    answers 200 whatever the task (captures 29, 30): the stream's end is the confirmation.
+    A running run whose task id is not known yet is asked again in a moment."""
     run = Run.objects.select_related("app").filter(pk=run_id).first()
-    if run is None or not run.dify_task_id or not run.is_final:
-        return False
+    if run is None:
+        return DONE
+    if not run.dify_task_id:
+        waiting = run.status == Run.Status.RUNNING and run.stop_requested_at is not None
+        wait = timedelta(seconds=settings.HUB_STOP_WAIT)
+        if waiting and timezone.now() - run.stop_requested_at < wait:
+            return Next("stop", countdown=2, run_id=run.pk)
+        return DONE
     try:
         with run.app.client() as client:
             client.stop(run.dify_task_id, user=run.dify_user, mode=run.app.mode or "workflow")
     except DifyError as exc:
         log.info("run %s: could not stop Dify task %s: %s", run.pk, run.dify_task_id, exc)
-        return False
-    return True
+    return DONE

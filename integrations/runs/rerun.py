@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from integrations.models import Run
-from integrations.runs.service import enqueue
+from integrations.runs import dispatch
 
 # What a retry takes over. Not the digest slot (unique per digest: the retry is a manual run
 # outside the schedule) and not the dedupe key (unique: the old run holds it).
@@ -39,5 +39,5 @@ def retry_run(run: Run) -> Run:
         retry = Run.objects.create(
             retry_of=run, **{field: getattr(run, field) for field in COPIED_FIELDS}
         )
-        enqueue(retry)
+        dispatch.execute(retry.pk)
     return retry

@@ -85,34 +85,34 @@ class TransportContract:
 
     def test_it_treats_permanent_answers_as_permanent(self, receiver, permanent_answer):
         error = self.failure(receiver, permanent_answer)
-        assert error.permanent is True
+        assert error.retryable is False
         assert error.status == receiver.answers_given[0].status
         assert self.transport_class.label in error.message
         self.assert_no_secrets(receiver, error)
 
     def test_it_treats_transient_answers_as_transient(self, receiver, transient_answer):
         error = self.failure(receiver, transient_answer)
-        assert error.permanent is False
+        assert error.retryable is True
         self.assert_no_secrets(receiver, error)
 
     def test_it_treats_a_proxy_error_as_transient(self, receiver):
         error = self.failure(receiver, "proxy_error")
-        assert (error.permanent, error.status) == (False, 502)
+        assert (error.retryable, error.status) == (True, 502)
         assert "<html>" not in error.message  # no HTML soup in the message
 
     def test_it_treats_a_redirect_as_permanent_without_following_it(self, receiver):
         error = self.failure(receiver, "redirect")
-        assert (error.permanent, error.status) == (True, 301)
+        assert (error.retryable, error.status) == (False, 301)
         assert "redirect" in error.message
         assert len(receiver.requests) == 1
 
     def test_it_treats_a_rate_limit_as_transient(self, receiver):
         error = self.failure(receiver, "rate_limited")
-        assert error.permanent is False
+        assert error.retryable is True
 
     def test_it_treats_a_server_error_as_transient(self, receiver):
         error = self.failure(receiver, "server_error")
-        assert error.permanent is False
+        assert error.retryable is True
 
     def test_it_treats_a_timeout_as_transient(self, receiver):
         receiver.hang(10)
@@ -120,7 +120,7 @@ class TransportContract:
         with pytest.raises(TransportError) as info:
             self.make(receiver.url, timeout=FAST).send(Message(text="hello"))
         assert time.monotonic() - started < 2
-        assert info.value.permanent is False
+        assert info.value.retryable is True
         assert "no answer within 0.5 s" in info.value.message
         self.assert_no_secrets(receiver, info.value)
 
@@ -128,7 +128,7 @@ class TransportContract:
         url = refused_url(receiver.path) + (f"?{receiver.query}" if receiver.query else "")
         with pytest.raises(TransportError) as info:
             self.make(url).send(Message(text="hello"))
-        assert info.value.permanent is False
+        assert info.value.retryable is True
         assert "connection refused" in info.value.message
         assert url not in str(info.value)
         for secret in receiver.secrets[1:]:

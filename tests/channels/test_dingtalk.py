@@ -70,7 +70,7 @@ class TestDingTalk(TransportContract):
 
     def test_it_treats_send_too_fast_as_transient_for_ten_minutes(self, receiver):
         error = self.failure(receiver, "rate_limited")
-        assert (error.permanent, error.retry_after, error.status) == (False, 600.0, 200)
+        assert (error.retryable, error.retry_after, error.status) == (True, 600.0, 200)
         assert "throttled for 10 minutes" in error.message
 
     def test_it_explains_security_setting_failures(self, receiver):

@@ -50,7 +50,7 @@ class TestDiscord(SplittingContract):
 
     def test_it_takes_retry_after_from_the_body(self, receiver):
         error = self.failure(receiver, "rate_limited")
-        assert (error.permanent, error.retry_after) == (False, 1.5)
+        assert (error.retryable, error.retry_after) == (True, 1.5)
 
     def test_it_falls_back_to_the_retry_after_header(self, receiver):
         error = self.failure(

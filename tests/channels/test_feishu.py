@@ -94,20 +94,20 @@ class TestFeishu(SplittingContract):
 
     def test_it_retries_the_frequency_limit(self, receiver):
         error = self.failure(receiver, "rate_limited")
-        assert (error.permanent, error.status) == (False, 200)
+        assert (error.retryable, error.status) == (True, 200)
 
     def test_it_treats_unknown_codes_as_permanent(self, receiver):
         error = self.failure(
             receiver, Answer.json(200, {"code": 12345, "msg": "new error", "data": {}})
         )
-        assert error.permanent is True
+        assert error.retryable is False
         assert "code 12345 (new error)" in error.message
 
     def test_it_fails_on_200_without_a_code(self, receiver):
         receiver.answer(Answer(200, b"<html>hello</html>", (("Content-Type", "text/html"),)))
         with pytest.raises(TransportError) as info:
             self.make(receiver.url).send(Message(text="hi"))
-        assert info.value.permanent is True
+        assert info.value.retryable is False
         assert "without a result code" in info.value.message
 
     def test_it_rejects_an_unknown_header_color(self):

@@ -44,7 +44,7 @@ def test_it_judges_the_recorded_answer(name, kind):
         with pytest.raises(TransportError) as info:
             transport.post(payload)
     error = info.value
-    assert error.permanent is (fixture["expect"] == "permanent")
+    assert error.retryable is (fixture["expect"] == "transient")
     assert error.status == fixture["status"]
     if "retry_after" in fixture:
         assert error.retry_after == pytest.approx(fixture["retry_after"], abs=1.5)

@@ -56,5 +56,5 @@ class TestMattermost(SplittingContract):
 
     def test_it_says_webhooks_are_disabled(self, receiver):
         error = self.failure(receiver, "disabled")
-        assert error.permanent is True
+        assert error.retryable is False
         assert "disabled on this Mattermost server" in error.message

@@ -71,7 +71,7 @@ class TestRocketChat(SplittingContract):
         receiver.answer(Answer.json(200, {"success": False}))
         with pytest.raises(TransportError) as info:
             self.make(receiver.url).send(Message(text="hi"))
-        assert info.value.permanent is True
+        assert info.value.retryable is False
         assert "success:true" in info.value.message
 
     def test_it_accepts_a_script_response_with_success_true(self, receiver):
@@ -81,7 +81,7 @@ class TestRocketChat(SplittingContract):
 
     def test_it_says_when_the_integration_is_disabled(self, receiver):
         error = self.failure(receiver, "disabled")
-        assert error.permanent is True
+        assert error.retryable is False
         assert "disabled in Rocket.Chat administration" in error.message
 
     def test_it_retries_a_503_that_is_not_rocketchat_answering(self, receiver):
@@ -89,7 +89,7 @@ class TestRocketChat(SplittingContract):
             503, b"<html>Service Temporarily Unavailable</html>", (("Content-Type", "text/html"),)
         )
         error = self.failure(receiver, proxy)
-        assert (error.status, error.permanent) == (503, False)
+        assert (error.status, error.retryable) == (503, True)
 
     def test_it_reports_the_rocketchat_error_text(self, receiver):
         error = self.failure(receiver, "invalid_channel")

@@ -76,10 +76,10 @@ class TestSlack(SplittingContract):
 
     def test_it_passes_on_retry_after(self, receiver):
         error = self.failure(receiver, "rate_limited")
-        assert (error.permanent, error.retry_after) == (False, 30.0)
+        assert (error.retryable, error.retry_after) == (True, 30.0)
 
     def test_it_fails_on_200_that_is_not_ok(self, receiver):
         receiver.answer(Answer(200, b"<html>sign in</html>", (("Content-Type", "text/html"),)))
         with pytest.raises(TransportError) as info:
             self.make(receiver.url).send(Message(text="hi"))
-        assert info.value.permanent is True
+        assert info.value.retryable is False

@@ -45,11 +45,11 @@ class TestWeCom(SplittingContract):
 
     def test_it_retries_the_frequency_limit_after_a_minute(self, receiver):
         error = self.failure(receiver, "freq_limit")
-        assert (error.permanent, error.retry_after) == (False, 60.0)
+        assert (error.retryable, error.retry_after) == (True, 60.0)
 
     def test_it_treats_an_invalid_webhook_url_as_permanent(self, receiver):
         error = self.failure(receiver, "invalid_url")
-        assert error.permanent is True
+        assert error.retryable is False
         assert error.message.startswith(
             "WeCom refused the message: code 93000 (invalid webhook url"
         )

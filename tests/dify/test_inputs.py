@@ -32,7 +32,7 @@ def field(type_: str, **kwargs) -> InputField:
 def problems_of(fields, inputs) -> list[str]:
     with pytest.raises(DifyInputError) as info:
         validate_inputs(fields, inputs)
-    assert info.value.code == "invalid_inputs"
+    assert (info.value.code, info.value.source) == ("hub_invalid_inputs", "hub")
     return info.value.problems
 
 
@@ -208,4 +208,7 @@ def test_the_error_message_lists_the_problems():
     with pytest.raises(DifyInputError) as info:
         validate_inputs(echo_form(), {"count": "x"})
 
-    assert str(info.value).startswith("Dify invalid_inputs: query: required but missing; count:")
+    assert str(info.value).startswith(
+        "The hub did not call Dify: the inputs do not fit the app's form: "
+        "query: required but missing; count:"
+    )

@@ -86,7 +86,8 @@ def test_one_dead_recipient_does_not_hold_up_the_others(
     assert bad.attempt_rows.count() == 2
     run.refresh_from_db()
     assert run.status == Run.Status.PARTIALLY_DELIVERED
-    assert run.error_message == "Delivered to 1 of 2 recipients."
+    assert run.error_message == "Delivered to 1 of 2 recipients; not to dead."
+    assert run.error_source == "chat"
     dead.refresh_from_db()
     assert dead.last_error and refused_url() not in dead.last_error
 

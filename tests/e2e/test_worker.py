@@ -7,7 +7,7 @@ import time
 import pytest
 
 from integrations.models import Run
-from integrations.runs.service import create_run
+from integrations.runs.create import create_run
 from tests.e2e.processes import wait_for
 from tests.fakes import dify_server as fd
 

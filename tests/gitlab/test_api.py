@@ -22,7 +22,7 @@ from integrations.gitlab.errors import (
     GitLabTLSError,
     GitLabUnreachable,
 )
-from integrations.gitlab.types import DiffVersion, FileDiff, MergeRequest, Note, User
+from integrations.gitlab.types import FileDiff, MergeRequest, Note, User
 from tests.fakes.chat_server import self_signed_cert
 from tests.fakes.gitlab_server import DEFAULT_TOKEN, FakeGitLab
 
@@ -119,14 +119,13 @@ def test_draft_merge_request(gitlab, client):
 
 
 def test_diff_not_ready_then_ready(gitlab, client):
-    gitlab.diff_not_ready(PID, IID, times=3)
+    gitlab.diff_not_ready(PID, IID, times=2)
 
     early = client.merge_request(PID, IID)
     assert early.prepared_at is None
     assert (early.base_sha, early.start_sha, early.head_sha) == ("", "", "")
     assert early.sha == HEAD  # the source branch head is known before the diff
     assert early.detailed_merge_status == "preparing"
-    assert client.versions(PID, IID) == []
     assert client.diffs(PID, IID) == []
 
     ready = client.merge_request(PID, IID)
@@ -134,16 +133,10 @@ def test_diff_not_ready_then_ready(gitlab, client):
     assert len(client.diffs(PID, IID)) == 2
 
 
-def test_versions_newest_first_after_a_push(gitlab, client):
+def test_the_merge_request_follows_the_newest_push(gitlab, client):
     gitlab.push(PID, IID, "b" * 40, files(1))
     gitlab.push(PID, IID, "c" * 40)
 
-    versions = client.versions(PID, IID)
-
-    assert [v.head_commit_sha for v in versions] == ["c" * 40, "b" * 40, HEAD]
-    assert all(isinstance(v, DiffVersion) and v.state == "collected" for v in versions)
-    assert versions[0].id > versions[1].id > versions[2].id
-    assert versions[0].base_commit_sha == versions[2].base_commit_sha
     assert client.merge_request(PID, IID).head_sha == "c" * 40
 
 
@@ -200,40 +193,32 @@ def test_diffs_follow_pagination_across_pages(gitlab, client):
     assert {r.query["per_page"] for r in gitlab.requests_to("/diffs")} == {"100"}
 
 
-def test_diffs_stop_at_max_files(gitlab, client):
+def test_diffs_stop_at_max_files(gitlab, client, monkeypatch):
+    monkeypatch.setattr("integrations.gitlab.api.MAX_FILES", 150)
     gitlab.push(PID, IID, "f" * 40, files(250))
 
-    diffs = client.diffs(PID, IID, max_files=150)
+    diffs = client.diffs(PID, IID)
 
     assert len(diffs) == 150 and diffs[-1].new_path == "src/module_0149.py"
     assert [r.query["page"] for r in gitlab.requests_to("/diffs")] == ["1", "2"]
 
 
-def test_notes_reads_every_page_oldest_first(gitlab, client):
+def test_find_note_reads_page_after_page_newest_first(gitlab, client):
+    gitlab.add_note(PID, IID, f"{MARK}\nthe review")
     for i in range(205):
         gitlab.add_note(PID, IID, f"comment {i}", author=REVIEWER)
 
-    notes = list(client.notes(PID, IID))
+    note = client.find_note(PID, IID, MARK)
 
-    assert [n.body for n in notes] == [f"comment {i}" for i in range(205)]
-    assert all(isinstance(n, Note) and n.author_id == 388 for n in notes)
+    assert note is not None and note.body.endswith("the review")
     sent = gitlab.requests_to("/notes")
     assert [r.query["page"] for r in sent] == ["1", "2", "3"]
     assert sent[0].query == {
-        "sort": "asc",
+        "sort": "desc",
         "order_by": "created_at",
         "per_page": "100",
         "page": "1",
     }
-
-
-def test_notes_is_lazy(gitlab, client):
-    gitlab.add_note(PID, IID, "first", author=REVIEWER)
-
-    iterator = client.notes(PID, IID)
-
-    assert gitlab.requests_to("/notes") == []
-    assert next(iterator).body == "first"
 
 
 def test_find_note_returns_the_newest_non_system_match(gitlab, client):
@@ -505,11 +490,11 @@ def test_non_json_200_is_a_bad_response(gitlab, client):
     [
         ("/user", [{"id": 1}], lambda c: c.current_user()),
         ("/merge_requests/342", {"iid": "342"}, lambda c: c.merge_request(PID, IID)),
-        ("/versions", {"message": "not a list"}, lambda c: c.versions(PID, IID)),
+        ("/diffs", {"message": "not a list"}, lambda c: c.diffs(PID, IID)),
         ("/diffs", [{"diff": "@@"}], lambda c: c.diffs(PID, IID)),
-        ("/notes", [{"id": 1, "body": "x", "author": None}], lambda c: list(c.notes(PID, IID))),
+        ("/notes", [{"id": 1, "body": "x", "author": None}], lambda c: c.find_note(PID, IID, "x")),
     ],
-    ids=["user-list", "mr-iid-string", "versions-object", "diff-no-paths", "note-no-author"],
+    ids=["user-list", "mr-iid-string", "diffs-object", "diff-no-paths", "note-no-author"],
 )
 def test_json_of_the_wrong_shape_is_a_bad_response(gitlab, client, path, body, call):
     gitlab.fail_next("GET", path, 200, body=body)
@@ -571,7 +556,7 @@ def test_token_is_not_in_the_client_repr_or_the_logs(gitlab, client, caplog):
     caplog.set_level(logging.DEBUG)
     client.current_user()
     client.create_note(PID, IID, "hello")
-    list(client.notes(PID, IID))
+    client.find_note(PID, IID, "hello")
 
     assert_no_token(client, vars(client).get("_session"))
     assert repr(client) == f"GitLabClient(base_url={gitlab.url!r}, token='***')"
@@ -619,7 +604,8 @@ def test_error_classes_defaults(cls, code, retryable):
         None,
         None,
     )
-    assert str(error) == "something went wrong"
+    assert str(error) == "GitLab: something went wrong"  # every error says who said it
+    assert error.source == "gitlab"
 
 
 # ---------------------------------------------------------------------------
@@ -649,15 +635,15 @@ def test_bad_project_or_iid_is_refused_before_any_request(gitlab, client, projec
     with pytest.raises(ValueError):
         client.merge_request(project, iid)
     with pytest.raises(ValueError):
-        client.notes(project, iid)
+        client.find_note(project, iid, MARK)
 
     assert gitlab.requests == []
 
 
 def test_message_names_the_request_path_with_the_encoded_project(gitlab, client):
     with pytest.raises(GitLabNotFound) as info:
-        client.versions("group/missing", 7)
+        client.diffs("group/missing", 7)
 
     assert re.search(
-        r"\(GET /api/v4/projects/group%2Fmissing/merge_requests/7/versions\)$", str(info.value)
+        r"\(GET /api/v4/projects/group%2Fmissing/merge_requests/7/diffs\)$", str(info.value)
     )

@@ -34,6 +34,8 @@ def accept(endpoint, post_hook):
 
 
 def execute(run: Run) -> engine.Next:
+    """What the run's Celery message does when it arrives (after any countdown it had)."""
+    Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(next_attempt_at=None)
     step = engine.execute(run.pk)
     run.refresh_from_db()
     return step
@@ -160,9 +162,9 @@ def test_a_diff_that_never_gets_ready_fails_with_advice(accept, fake_gitlab, set
 @pytest.mark.parametrize(
     ("status", "code", "words"),
     [
-        (401, "gitlab_unauthorized", "401 Unauthorized"),
-        (403, "gitlab_forbidden", "403 Forbidden"),
-        (404, "gitlab_not_found", "404"),
+        (401, "unauthorized", "401 Unauthorized"),
+        (403, "forbidden", "403 Forbidden"),
+        (404, "not_found", "404"),
     ],
 )
 def test_gitlab_refusing_the_token_fails_the_run_in_plain_words(
@@ -172,7 +174,8 @@ def test_gitlab_refusing_the_token_fails_the_run_in_plain_words(
     fake_gitlab.fail_next("GET", f"/merge_requests/{IID}", status)
     assert execute(run) == engine.DONE
     assert run.status == Run.Status.FAILED and run.error_code == code
-    assert run.error_message.startswith("GitLab endpoint 'team-reviews' (http://127.0.0.1:")
+    assert run.error_source == "gitlab" and run.attempts == 1
+    assert run.error_message.startswith(f"GitLab answered {status}")
     assert words in run.error_message
     assert fake_gitlab.token not in run.error_message
 
@@ -183,7 +186,7 @@ def test_gitlab_being_busy_or_down_is_retried(accept, review_dify, fake_gitlab, 
     fake_gitlab.fail_next("GET", f"/merge_requests/{IID}", status, retry_after=1)
     step = execute(run)
     assert step.action == "execute" and step.countdown >= (1 if status == 429 else 0)
-    assert run.status == Run.Status.QUEUED and run.error_code.startswith("gitlab_")
+    assert run.status == Run.Status.QUEUED and run.error_source == "gitlab"
     assert str(status) in run.error_message
 
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
@@ -285,7 +288,9 @@ def test_without_note_or_recipients_the_review_is_kept_on_the_run(
 
 
 def test_an_app_never_checked_has_its_input_form_read_first(accept, review_dify, review_app):
-    type(review_app).objects.filter(pk=review_app.pk).update(input_form=[], checked_at=None)
+    type(review_app).objects.filter(pk=review_app.pk).update(
+        input_form=[], checked_at=None, form_loaded_at=None
+    )
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     run = accept()
     execute(run)

@@ -9,10 +9,18 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import DifyApp, Run
-from integrations.runs import engine, watchdog
+from integrations.runs import engine, kinds, recovery, slots
 from tests.fakes import dify_server as fd
 
 pytestmark = pytest.mark.django_db
+
+
+BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+def due(run: Run) -> None:
+    """Time passes: the run's retry backoff is over."""
+    Run.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
 def run_posts(fake) -> list:
@@ -60,8 +68,10 @@ def test_inputs_are_checked_before_anything_is_sent(make_run, fake_dify):
     engine.execute(run.pk)
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
-    assert run.error_code == "invalid_inputs"
+    assert (run.error_code, run.error_source) == ("hub_invalid_inputs", "hub")
+    assert run.error_message.startswith("The hub did not call Dify")
     assert "query" in run.error_message and "colour" in run.error_message
+    assert run.attempts == 0  # the hub's own refusal is not an attempt at Dify
     assert run_posts(fake_dify) == []
 
 
@@ -98,6 +108,7 @@ def test_too_many_requests_goes_back_to_the_queue_then_succeeds(make_run, fake_d
     assert "retrying" in run.error_message
     assert run.next_attempt_at is not None
 
+    due(run)
     assert engine.execute(run.pk) == engine.DONE
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
@@ -112,6 +123,7 @@ def test_retries_are_bounded(make_run, fake_dify, settings):
     fake_dify.script("run", fd.internal_server_error(), fd.internal_server_error())
     run = make_run()
     assert engine.execute(run.pk).action == "execute"
+    due(run)
     assert engine.execute(run.pk) == engine.DONE
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
@@ -149,29 +161,45 @@ def test_a_gateway_timeout_is_looked_up_in_the_logs_not_posted_again(make_run, f
     assert any(r.path.startswith("/v1/workflows/logs") for r in fake_dify.requests)
 
 
-def test_a_stall_waits_for_the_logs_before_sending_again(make_run, dify_app, fake_dify):
-    DifyApp.objects.filter(pk=dify_app.pk).update(first_event_timeout=1, run_timeout=100)
-    fake_dify.script("run", fd.stall(max_seconds=5))
+def test_a_silent_stream_with_valid_inputs_is_kept_open_and_retried_once_dify_closes_it(
+    make_run, dify_app, fake_dify
+):
+    # One ping, then silence until Dify closes the stream: the run never started. The hub
+    # re-reads the form (the inputs still fit), looks in the logs meanwhile, and retries.
+    DifyApp.objects.filter(pk=dify_app.pk).update(first_event_timeout=0.5)
+    fake_dify.script("run", fd.stall(max_seconds=2))
     run = make_run()
     step = engine.execute(run.pk)
     run.refresh_from_db()
-    # Dify logs a run only when it ends: an empty log is no proof yet that nothing started.
-    assert step.action == "reconcile"
-    assert run.status == Run.Status.RUNNING
-    assert "logs show no run of it yet" in run.error_message
-    assert len(run_posts(fake_dify)) == 1
-
-    # Once any run of that attempt would have ended, "not in the logs" means "never started".
-    Run.objects.filter(pk=run.pk).update(attempt_started_at=timezone.now() - timedelta(seconds=60))
-    step = engine.reconcile(run.pk)
-    run.refresh_from_db()
     assert step.action == "execute"
     assert run.status == Run.Status.QUEUED
-    assert "Dify has no record" in run.error_message
+    assert run.error_code == "never_started" and "never started" in run.error_message
+    assert len(run_posts(fake_dify)) == 1
+    assert len(fake_dify.requests_to("/parameters")) == 1
+    assert fake_dify.requests_to("/workflows/logs")
+
+    due(run)
     assert engine.execute(run.pk) == engine.DONE
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
     assert len(run_posts(fake_dify)) == 2
+
+
+def test_an_unknown_outcome_not_in_the_logs_is_looked_for_before_posting_again(make_run, fake_dify):
+    # The proxy answered; Dify never saw the request.
+    fake_dify.script("run", fd.raw_response(502, BAD_GATEWAY, content_type="text/html"))
+    run = make_run()
+    step = engine.execute(run.pk)
+    run.refresh_from_db()
+    assert step.action == "reconcile"
+    assert "logs show no run of it yet" in run.error_message
+    Run.objects.filter(pk=run.pk).update(
+        attempt_started_at=timezone.now() - engine.NEVER_STARTED_AFTER - timedelta(seconds=1)
+    )
+    assert engine.reconcile(run.pk).action == "execute"
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED and "never started" in run.error_message
+    assert len(run_posts(fake_dify)) == 1
 
 
 def test_a_gateway_timeout_on_a_long_run_is_followed_until_dify_finishes(make_run, fake_dify):
@@ -192,10 +220,12 @@ def test_a_gateway_timeout_on_a_long_run_is_followed_until_dify_finishes(make_ru
 
 def test_the_app_concurrency_limit_holds_runs_in_the_queue(make_run, dify_app, fake_dify):
     DifyApp.objects.filter(pk=dify_app.pk).update(max_concurrent_runs=1)
-    make_run(status=Run.Status.RUNNING, started_at=timezone.now())
+    dify_app.refresh_from_db()
+    first = make_run()
+    holding = slots.claim(dify_app, holder="")
+    assert holding.pk == first.pk
     waiting = make_run()
-    step = engine.execute(waiting.pk)
-    assert step.action == "execute" and step.countdown > 0
+    assert engine.execute(waiting.pk) == engine.DONE  # no polling: it waits for a hand-off
     waiting.refresh_from_db()
     assert waiting.status == Run.Status.QUEUED and waiting.attempts == 0
     assert run_posts(fake_dify) == []
@@ -214,7 +244,8 @@ def test_a_disabled_app_fails_the_run_with_a_clear_reason(make_run, dify_app, fa
     engine.execute(run.pk)
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
-    assert run.error_message == "The Dify app 'echo' is disabled in the hub."
+    assert run.error_message == "The hub: the Dify app 'echo' is disabled in the hub."
+    assert (run.error_source, run.attempts) == ("hub", 0)
 
 
 def test_the_watchdog_ends_a_run_stuck_past_its_timeout(make_run, dify_app):
@@ -223,7 +254,7 @@ def test_the_watchdog_ends_a_run_stuck_past_its_timeout(make_run, dify_app):
     fresh = make_run(
         status=Run.Status.RUNNING, started_at=timezone.now(), attempt_started_at=timezone.now()
     )
-    assert watchdog.end_stuck_runs(timezone.now()) == [stuck.pk]
+    assert recovery.end_stuck_runs(timezone.now()) == [stuck.pk]
     stuck.refresh_from_db()
     fresh.refresh_from_db()
     assert stuck.status == Run.Status.FAILED and stuck.error_code == "hub_timeout"
@@ -242,31 +273,26 @@ def test_the_watchdog_asks_dify_before_giving_up(make_run, dify_app, fake_dify):
         attempt_started_at=started,
         dify_workflow_run_id=finished.dify_workflow_run_id,
     )
-    assert watchdog.end_stuck_runs(timezone.now()) == []
+    assert recovery.end_stuck_runs(timezone.now()) == []
     lost.refresh_from_db()
     assert lost.status == Run.Status.SUCCEEDED
     assert lost.outputs == finished.outputs
 
 
-def test_lost_queued_runs_are_sent_again(make_run):
-    old = timezone.now() - timedelta(minutes=10)
-    lost = make_run()
-    Run.objects.filter(pk=lost.pk).update(updated_at=old)
-    make_run()  # just created: its message is still on its way
-    counts = watchdog.redispatch_lost(timezone.now())
-    assert counts["runs"] == 1
+def test_queued_runs_are_handed_the_free_slots_oldest_first(make_run, dify_app):
+    DifyApp.objects.filter(pk=dify_app.pk).update(max_concurrent_runs=2)
+    runs = [make_run() for _ in range(3)]
+    assert slots.pending_hand_offs(timezone.now()) == [runs[0].pk, runs[1].pk]
 
 
 def test_a_failing_follow_up_fails_the_run_instead_of_leaving_it_running(
     make_run, fake_dify, monkeypatch
 ):
-    from integrations.runs import followups
-
-    monkeypatch.setitem(followups.FOLLOWUPS, Run.Kind.MANUAL, "builtins.len")  # len(run) raises
+    monkeypatch.setitem(kinds._KINDS, Run.Kind.MANUAL, kinds.RunKind(after_success=len))
     run = make_run()
     assert engine.execute(run.pk) == engine.DONE
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
     assert run.error_code == "hub_error"
-    assert run.error_message.startswith("Dify succeeded, but the hub failed afterwards")
+    assert run.error_message.startswith("The hub: Dify succeeded, but the hub failed afterwards")
     assert run.outputs["echo"] == "hello"

@@ -1,0 +1,70 @@
+"""What differs between kinds of run (digest, review, manual), registered in one place.
+
+A kind may prepare a run's inputs before Dify is called (a review reads the merge request)
+and follow up on a success (a digest starts its deliveries). Kinds register themselves in
+`IntegrationsConfig.ready()`, so this package never imports the packages built on it.
+
+A preparer returns the inputs, or raises:
+- `NotReady`: what the run needs is not there yet (GitLab still preparing a diff); look
+  again later without counting an attempt;
+- `RunEnded`: the run should not go ahead at all (the MR was merged meanwhile);
+- any HubError: decided on its fields like an error from Dify (retryable or not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from integrations.models import Run
+
+
+class NotReady(Exception):
+    """Look again later without counting an attempt; the preparer decides when to give up."""
+
+    def __init__(self, message: str, *, waits: int, delay: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.waits = waits  # how many times this run has waited so far, this one included
+        self.delay = delay  # seconds until the next look
+
+
+class RunEnded(Exception):
+    """The run should not go ahead: it ends with this status and explanation."""
+
+    def __init__(self, status: str, code: str, message: str, *, source: str = "hub") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.source = source
+
+
+@dataclass(frozen=True)
+class RunKind:
+    prepare: Callable[[Run], dict] | None = None
+    # Called inside the transaction that marked the run succeeded.
+    after_success: Callable[[Run], None] | None = None
+
+
+_KINDS: dict[str, RunKind] = {}
+
+
+def register(kind: str, behaviour: RunKind) -> None:
+    _KINDS[kind] = behaviour
+
+
+def prepare(run: Run) -> dict:
+    """The inputs to send to Dify for this attempt."""
+    behaviour = _KINDS.get(run.kind)
+    if behaviour is None or behaviour.prepare is None:
+        return run.inputs
+    return behaviour.prepare(run)
+
+
+def after_success(run: Run) -> None:
+    behaviour = _KINDS.get(run.kind)
+    if behaviour is not None and behaviour.after_success is not None:
+        behaviour.after_success(run)
