@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint venv migrate bench fake-dify
+.PHONY: run test lint venv migrate bench faults fake-dify status
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dify-hub needs Python 3.11 or newer (set PYTHON=python3.x)")'
@@ -22,8 +22,9 @@ migrate: venv
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py hub ensure-admin
+	@$(BIN)/python -m hub.processes supervisord >/dev/null
 	@echo "dify-hub: admin at http://$${HUB_BIND:-127.0.0.1:8000}/admin/  (Ctrl-C stops web, worker and beat)"
-	exec $(BIN)/honcho -f Procfile start
+	exec $(BIN)/supervisord -n -c var/supervisord.conf
 
 test: venv
 	@$(BIN)/python -m hub.localenv
@@ -39,6 +40,10 @@ bench: venv
 	@bash .ci/services.sh
 	@$(BIN)/python -m hub.localenv
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# What `make run` supervises, and since when (in another terminal).
+status: venv
+	$(BIN)/supervisorctl -c var/supervisord.conf status
 
 # A fake Dify on http://127.0.0.1:5001/v1 (key app-demo) for trying the hub without a real one.
 fake-dify: venv

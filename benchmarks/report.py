@@ -31,7 +31,7 @@ def write_report(results: dict, path: Path) -> None:
         f"Python {m.get('python')}, PostgreSQL {m.get('postgresql')}, Redis {m.get('redis')}.",
         "",
         "Commands: `make bench` (= `.venv/bin/python benchmarks/run.py`); the web server and the "
-        "worker are started with the Procfile's own lines (below), the fake Dify, GitLab and "
+        "worker are started with hub/processes.py's own lines (below), the fake Dify, GitLab and "
         "chat servers from `tests/fakes/` run as separate processes, and load comes from "
         "`benchmarks/loadgen.py` in its own process.",
         "",

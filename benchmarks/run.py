@@ -2,7 +2,7 @@
 
 Runs against PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; a scratch database
 `dify_hub_bench` and Redis db 5 by default, both wiped first). The web server and the worker
-are started with the Procfile's own command lines, so they run exactly as `make run` and the
+are started with hub/processes.py's own command lines, so they run exactly as `make run` and the
 README's production notes have them. The fake Dify, GitLab and chat servers from tests/fakes/
 run as separate processes. Figures are printed and written; nothing here fails on timing.
 
@@ -80,10 +80,14 @@ class Proc:
 
 
 def procfile_command(kind: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{kind}:"):
-            return line.split(":", 1)[1].strip()
-    raise SystemExit(f"Procfile has no '{kind}' line")
+    """The command line `make run` uses for this process (hub/processes.py), with its env."""
+    from hub.processes import programs
+
+    for program in programs(Path(PY).parent, env=hub_env()):
+        if program.name == kind or program.name == f"{kind}-1":
+            env = " ".join(f"{key}={value}" for key, value in program.environment.items())
+            return f"{env} " + " ".join(program.command).replace("%h", "bench")
+    raise SystemExit(f"hub/processes.py has no '{kind}' process")
 
 
 def tree_pids(root: int) -> list[int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from hub.env import (
     env_bool,
@@ -93,7 +94,7 @@ STORAGES = {
 _SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'hub.sqlite3'}"
 try:
     # Web processes keep their connection between requests (saves a connect per webhook);
-    # the Celery worker, a pool of many threads, sets HUB_DB_CONN_MAX_AGE=0 (see Procfile)
+    # the Celery worker, a pool of many threads, sets HUB_DB_CONN_MAX_AGE=0 (hub/processes.py)
     # so idle threads do not each hold one of PostgreSQL's connections.
     _db = dj_database_url.parse(
         env_str("DATABASE_URL", _SQLITE_DEFAULT),
@@ -132,9 +133,17 @@ if REDIS_URL:
             "REDIS_URL must start with redis://, rediss:// or unix:// (got a different scheme)."
         )
     CELERY_BROKER_URL = REDIS_URL
-    # Longer than the longest countdown (retry backoff) plus a run, so Redis does not hand
-    # an unacknowledged message to a second worker while the first still holds it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than the longest run (run_timeout is at most 2 h) plus a countdown, so Redis
+        # does not hand an unacknowledged message to a second worker while one holds it.
+        "visibility_timeout": 3 * 3600,
+        # Notice a dead connection (a Redis restart, a NAT timeout) within seconds, not at
+        # the next command, and reconnect instead of hanging.
+        "health_check_interval": 10,
+        "socket_keepalive": True,
+        "socket_connect_timeout": 5,
+        "retry_on_timeout": True,
+    }
 else:
     # Embedded default: kombu's filesystem transport needs no server; every process on this
     # machine shares the folder.
@@ -142,6 +151,8 @@ else:
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://localhost//"
+    # kombu's filesystem transport, re-creating its folders instead of crashing without them.
+    CELERY_BROKER_TRANSPORT = "integrations.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -158,8 +169,14 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A broker blip must not stop the work in flight: a run's state lives in the database, and a
+# message redelivered later finds its run claimed and does nothing.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that lost the broker reconnects for as long as it takes (supervision restarts it
+# where kombu still crashes on the way).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A webhook request publishes its task before answering GitLab, which gives up after 10 s.
 # With the broker down, publishing must fail within a few seconds (the event is already
 # stored, and the sweep sends it later) rather than retry for longer than GitLab waits.
@@ -174,12 +191,18 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # sized for each (`celery worker -Q hub.deliveries` on another machine, say).
 HUB_QUEUES = {"default": "hub", "runs": "hub.runs", "deliveries": "hub.deliveries"}
 CELERY_TASK_DEFAULT_QUEUE = HUB_QUEUES["default"]
+# A worker started without -Q consumes every queue named here.
+CELERY_TASK_QUEUES = [Queue(name) for name in HUB_QUEUES.values()]
 CELERY_TASK_ROUTES = {
     "integrations.tasks.execute_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.reconcile_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.deliver": {"queue": HUB_QUEUES["deliveries"]},
     "integrations.tasks.stop_dify_run": {"queue": HUB_QUEUES["deliveries"]},
 }
+# A thread pool sized for I/O: a worker thread spends its time waiting for Dify or a chat
+# service, and releases its database connection while it waits (runs/connections.py).
+CELERY_WORKER_POOL = "threads"
+CELERY_WORKER_CONCURRENCY = env_int("HUB_WORKER_CONCURRENCY", 100, minimum=1)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery's own catch-up of a crontab missed during downtime is switched off: the hub decides
 # about missed digest slots itself (run within the grace, else record them as skipped).
@@ -245,7 +268,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # HUB_PROCESS (web, worker-1, beat; set by hub/processes.py) tells the lines of the
+        # processes apart where they share one terminal or journal.
+        "plain": {
+            "format": "%(asctime)s "
+            + (f"{_process} " if (_process := env_str("HUB_PROCESS", "")) else "")
+            + "%(levelname)s %(name)s: %(message)s"
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},

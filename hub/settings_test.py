@@ -4,11 +4,14 @@ Queues get their own names (a dev worker on the same Redis never takes a test's 
 the file broker its own folder, and password hashing is made cheap.
 """
 
+from kombu import Queue
+
 from hub.settings import *  # noqa: F403
 from hub.settings import CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, VAR_DIR
 
 HUB_QUEUES = {"default": "hub-test", "runs": "hub-test.runs", "deliveries": "hub-test.deliveries"}
 CELERY_TASK_DEFAULT_QUEUE = HUB_QUEUES["default"]
+CELERY_TASK_QUEUES = [Queue(name) for name in HUB_QUEUES.values()]
 CELERY_TASK_ROUTES = {
     "integrations.tasks.execute_run": {"queue": HUB_QUEUES["runs"]},
     "integrations.tasks.reconcile_run": {"queue": HUB_QUEUES["runs"]},

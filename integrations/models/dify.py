@@ -75,12 +75,20 @@ class DifyApp(models.Model):
     )
     run_timeout = models.PositiveIntegerField(
         default=1500,
-        validators=[MinValueValidator(10)],
+        validators=[MinValueValidator(10), MaxValueValidator(7200)],
         help_text="Seconds after which a run still marked running is ended by the watchdog. "
         "Dify stops runs itself after APP_MAX_EXECUTION_TIME (1200 s by default).",
     )
+    # Self-hosted Dify runs streaming workflow runs one at a time by default (its Celery
+    # worker starts with -c 1, capture 96) and serves 10 connections (gunicorn's
+    # SERVER_WORKER_CONNECTIONS): 2 keeps the next run waiting inside Dify without taking
+    # many of its connections. Raise it with Dify's CELERY_WORKER_AMOUNT, or on Dify Cloud.
     max_concurrent_runs = models.PositiveSmallIntegerField(
-        default=2, validators=[MinValueValidator(1)]
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        help_text="Runs of this app the hub lets Dify work on at once; more wait in the hub's "
+        "queue and start in the order they arrived. See the README (Reliability) for how to "
+        "choose it.",
     )
     ca_bundle = models.TextField(
         "CA bundle (PEM)",

@@ -83,6 +83,7 @@ def _start_oldest(
     )
     if run is None:
         return None
+    now = timezone.now()  # read under the locks, so start times follow the claim order
     RunSlot.objects.filter(pk=slot.pk).update(run_id=run.pk, taken_at=now)
     Run.objects.filter(pk=run.pk).update(
         status=Run.Status.RUNNING,

@@ -78,7 +78,7 @@ class CeleryProcess:
 
 
 def start_worker(concurrency: int = 8) -> CeleryProcess:
-    """A worker as the Procfile starts one: a thread pool, no kept database connections."""
+    """A worker as hub/processes.py starts one: a thread pool, no kept database connections."""
     queues = ",".join(settings.HUB_QUEUES.values())
     worker = CeleryProcess(
         "worker",

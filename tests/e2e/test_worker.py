@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
-from integrations.models import Run
+from integrations.models import DifyApp, Run
 from integrations.runs.create import create_run
 from tests.e2e.processes import wait_for
 from tests.fakes import dify_server as fd
@@ -47,3 +48,37 @@ def test_a_worker_retries_after_too_many_requests(fake_dify, dify_app, worker):
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED and run.attempts == 2
     assert time.monotonic() - started >= 1  # Retry-After was honoured
+
+
+def test_a_backlog_drains_in_arrival_order_within_the_apps_cap(fake_dify, dify_app, worker):
+    DifyApp.objects.filter(pk=dify_app.pk).update(max_concurrent_runs=2)
+    fake_dify.script("run", *[fd.slow(0.4, ping_interval=0.1) for _ in range(8)])
+    runs = [
+        create_run(
+            dify_app,
+            kind=Run.Kind.MANUAL,
+            source="e2e",
+            inputs={"query": f"q{n}"},
+            dify_user="hub:e2e",
+        )
+        for n in range(8)
+    ]
+    ids = [run.pk for run in runs]
+    wait_for(
+        lambda: Run.objects.filter(pk__in=ids, status=Run.Status.SUCCEEDED).count() == 8,
+        60,
+        worker,
+        "the backlog to drain",
+    )
+    started = dict(Run.objects.filter(pk__in=ids).values_list("pk", "started_at"))
+    # FIFO, whatever order the worker's threads took the messages in: no run started
+    # noticeably before an older one (two slots freed at the same moment may start in
+    # either order within milliseconds; a run out of turn would be a whole run ahead).
+    for older, newer in zip(ids, ids[1:], strict=False):
+        assert started[older] <= started[newer] + timedelta(seconds=0.2), (older, newer)
+    # Never more than two at once: each run started only after an earlier one had finished.
+    spans = list(
+        Run.objects.filter(pk__in=ids).order_by("pk").values_list("started_at", "finished_at")
+    )
+    for index in range(2, len(spans)):
+        assert spans[index][0] >= min(end for _, end in spans[:index]), index

@@ -520,3 +520,22 @@ def test_a_missing_or_unusable_iid_is_named_in_the_reason(name, value):
     assert result.reason.startswith(
         (f"payload has no {block}.iid", f"payload has no valid {block}.iid")
     )
+
+
+# --- Old servers -----------------------------------------------------------------------------
+
+
+def test_a_review_command_on_an_mr_in_the_old_reopened_state_is_honoured():
+    # GitLab before 11.x kept state "reopened" on a re-opened MR; it is open.
+    payload = note("/review")
+    payload["merge_request"]["state"] = "reopened"
+    result = classify(NOTE_HOOK, payload, BOT)
+    assert result.accepted and result.trigger == "review_command"
+
+
+@pytest.mark.parametrize("state", ["closed", "merged", "locked"])
+def test_a_review_command_on_an_mr_that_is_not_open_is_ignored(state):
+    payload = note("/review")
+    payload["merge_request"]["state"] = state
+    result = classify(NOTE_HOOK, payload, BOT)
+    assert not result.accepted and f"is {state}" in result.reason

@@ -27,6 +27,7 @@ EXPECTED = [
     "mr_open",
     "mr_open_draft",
     "mr_reopen",
+    "mr_reopen_legacy_state",
     "mr_update_new_commits",
     "mr_update_labels",
     "mr_update_reviewers",

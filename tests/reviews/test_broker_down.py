@@ -29,11 +29,12 @@ def broker_down():
     """Point the real Celery app at a Redis that is not there, then restore it."""
     # Only broker_url is set: broker_write_url falls back to it unless set explicitly, and
     # reading it would return that fallback, which must not be written back as a setting.
-    saved = celery_app.conf.broker_url
+    saved = celery_app.conf.broker_url, celery_app.conf.broker_transport
     celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    celery_app.conf.broker_transport = None  # the file broker's transport would win
     _reset_pools()
     yield
-    celery_app.conf.broker_url = saved
+    celery_app.conf.broker_url, celery_app.conf.broker_transport = saved
     _reset_pools()
 
 

@@ -329,3 +329,39 @@ def test_no_fixture_is_left_out_of_the_ignored_list():
     }
     assert accepted and len(IGNORED) >= 15
     assert not accepted & set(IGNORED)
+
+
+# --- Hostile or odd requests ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_deeply_nested_json_is_a_400_kept_as_an_invalid_event(endpoint, post_hook, depth):
+    headers, _ = delivery("mr_open")
+    raw = ('{"a":' * depth + "1" + "}" * depth).encode()
+    response = post_hook(endpoint, headers, None, raw=raw)
+
+    assert response.status_code == 400
+    assert "nested deeper than 32 levels" in response.json()["error"]
+    event = WebhookEvent.objects.get()
+    assert event.outcome == "invalid" and event.payload is None
+    assert not Run.objects.exists()
+
+
+def test_the_url_without_its_trailing_slash_is_answered_not_redirected(endpoint, client):
+    from tests.reviews.support import as_django_headers
+
+    headers, body = delivery("mr_open")
+    response = client.post(
+        f"/hooks/gitlab/{endpoint.slug}",
+        data=json.dumps(body),
+        content_type="application/json",
+        **as_django_headers(headers),
+    )
+    assert response.status_code == 202  # GitLab counts a 301 as a failed delivery
+    assert Run.objects.get().status == Run.Status.QUEUED
+
+
+def test_a_reopened_mr_from_an_old_gitlab_starts_a_review(endpoint, post_hook):
+    response = post_hook(endpoint, *delivery("mr_reopen_legacy_state"))
+    assert response.status_code == 202
+    assert WebhookEvent.objects.get().trigger == "reopen"
