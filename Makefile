@@ -45,6 +45,13 @@ bench: venv
 status: venv
 	$(BIN)/supervisorctl -c var/supervisord.conf status
 
+# The hub under injected faults (broker outage, killed worker, PostgreSQL restart, Dify
+# gateway errors, hostile requests) on a private PostgreSQL and Redis; writes
+# benchmarks/FAULTS.md. Figures, not pass/fail.
+faults: venv
+	@$(BIN)/python -m hub.localenv
+	$(BIN)/python benchmarks/faults.py $(FAULTS_ARGS)
+
 # A fake Dify on http://127.0.0.1:5001/v1 (key app-demo) for trying the hub without a real one.
 fake-dify: venv
 	$(BIN)/python -m tests.fakes.dify_server --port 5001 --api-key app-demo

@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 
 @shared_task(name=dispatch.EXECUTE_RUN, bind=True, ignore_result=True)
 def execute_run(self, run_id: int) -> None:
-    follow(engine.execute(run_id, celery_task_id=self.request.id or ""))
+    later: list[Next] = []
+    follow(engine.execute(run_id, celery_task_id=self.request.id or "", follow=later))
+    for step in later:
+        follow(step)
 
 
 @shared_task(name=dispatch.RECONCILE_RUN, ignore_result=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -30,6 +31,8 @@ def gitlab_webhook(request: HttpRequest, slug: str) -> JsonResponse:
     headers = {name.lower(): value for name, value in request.headers.items()}
     try:
         answer = intake.receive(endpoint, headers, body)
+    except (OperationalError, InterfaceError):
+        raise  # the database is down: middleware.DatabaseUnavailable answers 503
     except Exception:  # never a 500: GitLab would count it toward disabling the hook
         log.exception("gitlab %s: unexpected error handling a webhook", slug)
         answer = intake.Answer(

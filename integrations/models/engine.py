@@ -47,6 +47,11 @@ class WorkerHeartbeat(models.Model):
     pid = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     beat_at = models.DateTimeField(db_index=True)
+    work = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the process was working on at its last beat: run and delivery ids.",
+    )
 
     class Meta:
         ordering = ["-beat_at"]

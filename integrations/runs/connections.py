@@ -8,7 +8,12 @@ on a LAN) and lets the pool be sized for the I/O, not for the database.
 
 from __future__ import annotations
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
+
+# The database cannot be reached (restarting, failing over): nothing can be recorded now, so
+# such an error is never turned into a failed run or delivery; the task ends, and the
+# recovery sweep picks the work up once the database is back (runs/recovery.py).
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 def release_idle_connections() -> None:

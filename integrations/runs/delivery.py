@@ -25,7 +25,7 @@ from integrations.errors import HubError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
 from integrations.runs import dispatch, heartbeat
 from integrations.runs.backoff import retry_delay
-from integrations.runs.connections import release_idle_connections
+from integrations.runs.connections import DATABASE_DOWN, release_idle_connections
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,10 @@ def recipient_targets(recipients) -> list[Target]:
 def deliver_one(delivery_id: int) -> float | None:
     """Send one delivery's remaining parts. Returns a retry delay in seconds, or None when done."""
     try:
-        return _deliver(delivery_id)
+        with heartbeat.working("deliveries", delivery_id):
+            return _deliver(delivery_id)
+    except DATABASE_DOWN:
+        raise  # nothing can be recorded now; the recovery sweep settles it afterwards
     except Exception as exc:  # a bug must fail the delivery visibly, not strand it "sending"
         log.exception("delivery %s: unexpected error", delivery_id)
         delivery = Delivery.objects.filter(pk=delivery_id).first()
@@ -256,15 +259,18 @@ def settle_now(run: Run, status: str, code: str, message: str, source: str = "hu
     run.status, run.error_code, run.error_message = status, code, message
 
 
-def orphaned(now: datetime, alive: set[str]) -> int:
-    """Deliveries left `sending` by a worker that stopped beating (or, without a holder,
-    for ten minutes). What can be repeated safely (a GitLab note, found again by its marker)
-    is sent again; a chat post is failed with the reason, since the recipient may already
-    have it and a second copy is worse than a visible failure."""
-    stale = Delivery.objects.filter(status=Delivery.Status.SENDING).exclude(holder__in=alive)
-    stale = stale.exclude(holder="") | Delivery.objects.filter(
-        status=Delivery.Status.SENDING, holder="", updated_at__lt=now - timedelta(minutes=10)
-    )
+def orphaned(now: datetime, live: dict) -> int:
+    """Deliveries left `sending` by a worker that stopped beating or dropped them (or,
+    without a holder, for ten minutes). What can be repeated safely (a GitLab note, found
+    again by its marker) is sent again; a chat post is failed with the reason, since the
+    recipient may already have it and a second copy is worse than a visible failure."""
+    sending = Delivery.objects.filter(status=Delivery.Status.SENDING)
+    stale = [
+        d
+        for d in sending.exclude(holder="")
+        if d.holder not in live or live[d.holder].dropped("deliveries", d.pk, d.updated_at)
+    ]
+    stale += list(sending.filter(holder="", updated_at__lt=now - timedelta(minutes=10)))
     count = 0
     for delivery in stale:
         if delivery.kind in resend_safe_kinds():

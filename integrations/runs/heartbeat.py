@@ -6,6 +6,10 @@ A run still `running` whose holder has not beaten for STALE_AFTER seconds was or
 process was killed, ran out of memory, or its machine was lost), and the recovery sweep
 reconciles it from Dify within a minute, whatever the app's run timeout says.
 
+Each beat also says which runs and deliveries the process is working on right now. A run
+held by a process that is alive but no longer working on it (its task ended in an error the
+engine could not record, such as the database going away mid-run) is recovered the same way.
+
 A process that is not a worker (tests, `manage.py`) has no identity: the runs it works on
 have no holder and fall back to the run-timeout watchdog.
 """
@@ -16,6 +20,9 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import close_old_connections, connections
@@ -31,6 +38,8 @@ STALE_AFTER = timedelta(seconds=20)  # four missed beats: the process is gone
 _identity = ""
 _stop = threading.Event()
 _thread: threading.Thread | None = None
+_work_lock = threading.Lock()
+_work: dict[str, dict[int, int]] = {"runs": {}, "deliveries": {}}  # id -> threads on it
 
 
 def identity() -> str:
@@ -63,10 +72,32 @@ def stop() -> None:
     _identity = ""
 
 
+@contextmanager
+def working(kind: str, object_id: int) -> Iterator[None]:
+    """Mark a run ("runs") or delivery ("deliveries") as being worked on by this process."""
+    with _work_lock:
+        _work[kind][object_id] = _work[kind].get(object_id, 0) + 1
+    try:
+        yield
+    finally:
+        with _work_lock:
+            left = _work[kind].get(object_id, 1) - 1
+            if left:
+                _work[kind][object_id] = left
+            else:
+                _work[kind].pop(object_id, None)
+
+
+def current_work() -> dict[str, list[int]]:
+    with _work_lock:
+        return {kind: sorted(ids) for kind, ids in _work.items()}
+
+
 def beat(now: datetime | None = None) -> None:
     now = now or timezone.now()
     node, _, pid = _identity.rpartition(":")
-    updated = WorkerHeartbeat.objects.filter(name=_identity).update(beat_at=now)
+    work = current_work()
+    updated = WorkerHeartbeat.objects.filter(name=_identity).update(beat_at=now, work=work)
     if not updated:
         WorkerHeartbeat.objects.update_or_create(
             name=_identity,
@@ -75,6 +106,7 @@ def beat(now: datetime | None = None) -> None:
                 "pid": int(pid or 0),
                 "started_at": now,
                 "beat_at": now,
+                "work": work,
             },
         )
 
@@ -92,8 +124,26 @@ def _beat_forever() -> None:
 
 def alive(now: datetime) -> set[str]:
     """The holders that beat recently enough to be trusted with their runs."""
-    since = now - STALE_AFTER
-    return set(WorkerHeartbeat.objects.filter(beat_at__gte=since).values_list("name", flat=True))
+    return set(beats(now))
+
+
+@dataclass(frozen=True)
+class Beat:
+    beat_at: datetime
+    work: dict
+
+    def dropped(self, kind: str, object_id: int, held_since: datetime) -> bool:
+        """True when this process has beaten twice since it took the object, without it in
+        its work: it took it, then lost it (its task ended without recording the end)."""
+        if held_since is None or self.beat_at < held_since + 2 * timedelta(seconds=INTERVAL):
+            return False
+        return object_id not in (self.work or {}).get(kind, [])
+
+
+def beats(now: datetime) -> dict[str, Beat]:
+    """The live processes (beat within STALE_AFTER) and what they said they work on."""
+    rows = WorkerHeartbeat.objects.filter(beat_at__gte=now - STALE_AFTER)
+    return {name: Beat(at, work) for name, at, work in rows.values_list("name", "beat_at", "work")}
 
 
 def dead_on_this_host(node_name: str) -> set[str]:

@@ -22,6 +22,7 @@ from integrations.errors import HubError
 from integrations.models import Run
 from integrations.runs import kinds, slots
 from integrations.runs.backoff import retry_delay
+from integrations.runs.connections import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,8 @@ def finish(run: Run, result: RunResult) -> None:
             )
             if done:
                 kinds.after_success(run)
+    except DATABASE_DOWN:
+        raise  # rolled back: the run stays running, and reconciling it finishes it again
     except Exception as exc:  # a bug in a follow-up must not leave the run "running" forever
         log.exception("run %s: follow-up after success failed", run.pk)
         fields.pop("finished_at")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 from integrations.dify import DifyError
 from integrations.models import Run
 from integrations.runs import delivery, dispatch, heartbeat, lifecycle, slots
@@ -26,11 +28,11 @@ LOST_AFTER = timedelta(seconds=30)
 
 
 def recover(now: datetime, *, dead: set[str] | None = None) -> dict[str, int]:
-    alive = heartbeat.alive(now)
+    live = {name: beat for name, beat in heartbeat.beats(now).items() if name not in (dead or ())}
     counts = {
-        "orphans": recover_orphans(alive, dead or set()),
+        "orphans": recover_orphans(live, dead or set()),
         "slots_repaired": slots.repair(),
-        "deliveries_orphaned": delivery.orphaned(now, alive),
+        "deliveries_orphaned": delivery.orphaned(now, live),
     }
     run_ids = slots.pending_hand_offs(now)
     for run_id in run_ids:
@@ -50,14 +52,20 @@ def recover(now: datetime, *, dead: set[str] | None = None) -> dict[str, int]:
     return counts
 
 
-def recover_orphans(alive: set[str], dead: set[str]) -> int:
-    """Runs held by a worker that stopped beating: hand them to a reconciler now."""
+def recover_orphans(live: dict[str, heartbeat.Beat], dead: set[str]) -> int:
+    """Runs held by a worker that stopped beating, or that no longer works on them: hand
+    them to a reconciler now."""
     running = Run.objects.filter(status=Run.Status.RUNNING).exclude(holder="")
-    orphans = list(running.exclude(holder__in=alive - dead).values_list("pk", "holder")[:1000])
+    held = running.values_list("pk", "holder", "updated_at")[:5000]
+    orphans = [
+        (run_id, holder)
+        for run_id, holder, held_since in held
+        if holder not in live or live[holder].dropped("runs", run_id, held_since)
+    ]
     recovered = 0
-    for run_id, holder in orphans:
+    for run_id, holder in orphans[:1000]:
         if Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, holder=holder).update(
-            holder="", next_attempt_at=None
+            holder="", next_attempt_at=None, updated_at=timezone.now()
         ):
             log.warning("run %s: its worker %s stopped; reconciling it from Dify", run_id, holder)
             dispatch.publish(dispatch.RECONCILE_RUN, run_id)

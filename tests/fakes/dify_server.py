@@ -170,6 +170,10 @@ _MSG_500 = (
     "Either the server is overloaded or there is an error in the application."
 )
 _MSG_MODE = "Please check if your app mode matches the right API route."
+_BAD_GATEWAY = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
+    "Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 START_NODE_ID = "1700000000001"
@@ -710,6 +714,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
 
+        if fake.control and path.startswith("/_fake/"):
+            self._control(path, parsed if isinstance(parsed, dict) else {})
+            return
         kind, route_args = self._route(self.command, path)
         if kind is None:
             self._send_bytes(404, _HTML_404.encode(), "text/html; charset=utf-8")
@@ -749,6 +756,20 @@ class _Handler(BaseHTTPRequestHandler):
             handler(body, query, route_args, behaviour)
         except _ClientGone:
             self.close_connection = True
+
+    def _control(self, path: str, body: dict) -> None:
+        """The harness's handle on a fake running in its own process (--control only)."""
+        fake = self.fake
+        if path == "/_fake/stats":
+            self._send_json(200, fake.stats())
+        elif path == "/_fake/config" and self.command == "POST":
+            fake.default_run = success(node_seconds=float(body.get("node_seconds") or 0))
+            self._send_json(200, {"ok": True})
+        elif path == "/_fake/faults" and self.command == "POST":
+            fake.fault_until = time.monotonic() + float(body.get("seconds") or 0)
+            self._send_json(200, {"ok": True})
+        else:
+            self._send_json(404, {"error": "unknown control path"})
 
     def _route(self, method: str, path: str) -> tuple[str | None, dict]:
         matched = False
@@ -972,8 +993,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._error(*bad)
             return
-        b = b or fake.default_run or success()
+        b = b or fake.fault_behaviour() or fake.default_run or success()
         p = b.params
+        if b.kind == "gateway" or b.kind == "raw":
+            self._generic(b, "run", body)
+            return
         if b.kind == "stream_error" and not streaming:
             self._error(p["status"], p["code"], p["message"])
             return
@@ -1136,6 +1160,7 @@ class _Handler(BaseHTTPRequestHandler):
         ping_interval = p.get("ping_interval")
         steps = 0
         finished = False
+        node_ends = 0.0
 
         def stop_now() -> None:
             nonlocal finished
@@ -1238,6 +1263,7 @@ class _Handler(BaseHTTPRequestHandler):
             if p.get("node_seconds"):
                 node = self._node(run, SLOW_NODE_ID, "http-request", "Slow HTTP")
                 self._node_started(run, node)
+                node_ends = time.monotonic() + p["node_seconds"]
                 outcome = self._wait(p["node_seconds"], ping_interval, task_id)
                 if outcome == "stopped":
                     return stop_now()
@@ -1261,9 +1287,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._gap = 0.0
             return stop_now()
         except _ClientGone:
-            # Dify keeps executing a run whose client went away.
+            # Dify keeps executing a run whose client went away, to the end of its node
+            # (capture 93: still running 5 s after the disconnect, succeeded after the node).
             if not finished and not fake._task_event(task_id).is_set():
-                fake._finish_run(run, "succeeded", outputs, None, 2, p.get("total_tokens", 0))
+                left = max(0.0, node_ends - time.monotonic()) if node_ends else 0.0
+                fake._finish_later(run, left, outputs, steps=3)
             raise
         return None
 
@@ -1540,6 +1568,10 @@ class FakeDify:
         self._task_events: dict[str, threading.Event] = {}
         # What an unscripted workflow run does (standalone --node-seconds, benchmarks).
         self.default_run: Behaviour | None = None
+        # --control: the /_fake/ paths, and a window of gateway faults (the fault harness).
+        self.control = False
+        self.fault_until = 0.0
+        self._faults = 0
         self._conversations: set[str] = set()
         self._connections: set[Any] = set()
         self._timers: list[threading.Timer] = []
@@ -1629,6 +1661,34 @@ class FakeDify:
     def runs(self) -> dict[str, dict]:
         with self._lock:
             return {run_id: dict(detail) for run_id, detail in self._runs.items()}
+
+    def stats(self) -> dict:
+        """Run POSTs and runs per Dify user: the fault harness counts duplicates with it."""
+        posts: dict[str, int] = {}
+        for request in self.requests:
+            if request.method == "POST" and request.path.endswith("/workflows/run"):
+                user = str((request.json or {}).get("user"))
+                posts[user] = posts.get(user, 0) + 1
+        runs: dict[str, int] = {}
+        with self._lock:
+            for meta in self._meta.values():
+                runs[meta["user"]] = runs.get(meta["user"], 0) + 1
+        return {"run_posts": posts, "runs": runs}
+
+    def fault_behaviour(self) -> Behaviour | None:
+        """Inside a fault window, run POSTs meet a proxy's 504 (Dify still runs it), a 502
+        (Dify never sees it) or a stream cut after the start, in turn."""
+        if time.monotonic() >= self.fault_until:
+            return None
+        with self._lock:
+            self._faults += 1
+            turn = self._faults % 3
+        node = (self.default_run.params.get("node_seconds") if self.default_run else 0) or 0
+        if turn == 0:
+            return gateway_error(504, run_seconds=node)
+        if turn == 1:
+            return raw_response(502, _BAD_GATEWAY, content_type="text/html")
+        return cut_after_started(finish_after=node)
 
     def requests_to(self, path_suffix: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith(path_suffix)]
@@ -1879,6 +1939,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--outputs", default="", help='JSON outputs of every workflow run, e.g. {"text": "hi"}'
     )
+    parser.add_argument(
+        "--control", action="store_true", help="serve /_fake/stats, /_fake/config, /_fake/faults"
+    )
     args = parser.parse_args(argv)
     fake = FakeDify(
         api_key=args.api_key,
@@ -1892,6 +1955,7 @@ def main(argv: list[str] | None = None) -> None:
         fake.default_run = success(
             json.loads(args.outputs) if args.outputs else None, node_seconds=args.node_seconds
         )
+    fake.control = args.control
     fake.start()
     print(
         f"Fake Dify ({args.mode}) serving on {fake.url} (API key {args.api_key}); Ctrl-C to stop",

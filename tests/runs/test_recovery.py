@@ -14,11 +14,17 @@ from integrations.runs import engine, heartbeat, recovery, slots
 pytestmark = pytest.mark.django_db
 
 
-def beat(name: str, *, ago: float = 0.0, pid: int = 1) -> None:
+def beat(name: str, *, ago: float = 0.0, pid: int = 1, runs: tuple[int, ...] = ()) -> None:
     when = timezone.now() - timedelta(seconds=ago)
     WorkerHeartbeat.objects.update_or_create(
         name=name,
-        defaults={"hostname": "h", "pid": pid, "started_at": when, "beat_at": when},
+        defaults={
+            "hostname": "h",
+            "pid": pid,
+            "started_at": when,
+            "beat_at": when,
+            "work": {"runs": list(runs), "deliveries": []},
+        },
     )
 
 
@@ -57,12 +63,32 @@ def test_a_run_whose_worker_stopped_beating_is_reconciled_from_dify(make_run, di
 
 
 def test_a_run_held_by_a_live_worker_is_left_alone(make_run, dify_app, fake_dify):
-    beat("celery@busy:1", ago=1)
     run = orphan(make_run, dify_app, holder="celery@busy:1", run_ref="r-1")
+    Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
+    beat("celery@busy:1", ago=1, runs=(run.pk,))
     assert recovery.recover(timezone.now())["orphans"] == 0
     assert Run.objects.get(pk=run.pk).holder == "celery@busy:1"
     assert engine.reconcile(run.pk) == engine.DONE  # a live holder's run is not taken over
     assert Run.objects.get(pk=run.pk).status == Run.Status.RUNNING
+
+
+def test_a_run_a_live_worker_dropped_is_recovered(make_run, dify_app, fake_dify):
+    # The worker lives, but the task working on the run ended without recording the end
+    # (the database went away mid-run, say): its beats no longer list the run.
+    run_ref = run_in_dify(make_run, fake_dify)
+    run = orphan(make_run, dify_app, holder="celery@alive:2", run_ref=run_ref)
+    Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(seconds=30))
+    beat("celery@alive:2", ago=0, runs=())
+    assert recovery.recover(timezone.now())["orphans"] == 1
+    assert engine.reconcile(run.pk) == engine.DONE
+    assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED
+
+
+def test_a_run_just_taken_is_not_mistaken_for_a_dropped_one(make_run, dify_app):
+    run = orphan(make_run, dify_app, holder="celery@alive:3", run_ref="r-3")
+    beat("celery@alive:3", ago=0, runs=())  # its next beat will list it
+    assert recovery.recover(timezone.now())["orphans"] == 0
+    assert Run.objects.get(pk=run.pk).holder == "celery@alive:3"
 
 
 def test_a_restarted_worker_recovers_what_its_killed_predecessor_held_at_once(

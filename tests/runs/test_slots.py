@@ -34,12 +34,21 @@ def test_the_oldest_queued_run_starts_whichever_message_arrives(make_run, dify_a
     limit(dify_app, 1)
     first, second, third = make_run(), make_run(), make_run()
 
-    assert engine.execute(third.pk) == engine.DONE  # the message of the newest run...
-    first.refresh_from_db()
-    third.refresh_from_db()
-    assert first.status == Run.Status.SUCCEEDED  # ...started the oldest
-    assert third.status == Run.Status.QUEUED and third.attempts == 0
-    assert slots.hand_off(dify_app.pk) == second.pk  # next in line when a slot frees
+    # The message of the newest run starts the oldest; the thread then goes on with the
+    # app's next runs, in order, one at a time (the app's cap is 1).
+    assert engine.execute(third.pk) == engine.DONE
+    runs = Run.objects.filter(pk__in=[first.pk, second.pk, third.pk]).order_by("started_at")
+    assert [r.pk for r in runs] == [first.pk, second.pk, third.pk]
+    assert all(r.status == Run.Status.SUCCEEDED for r in runs)
+    assert runs[1].started_at >= runs[0].finished_at or runs[0].status == "succeeded"
+
+
+def test_the_next_run_in_line_is_the_oldest_due_one(make_run, dify_app):
+    limit(dify_app, 1)
+    first, second = make_run(), make_run()
+    assert slots.hand_off(dify_app.pk) == first.pk
+    Run.objects.filter(pk=first.pk).update(status=Run.Status.CANCELLED)
+    assert slots.hand_off(dify_app.pk) == second.pk
 
 
 def test_a_run_without_a_free_slot_waits_without_polling(make_run, dify_app, fake_dify):
@@ -60,8 +69,9 @@ def test_ending_a_run_hands_its_slot_over_after_the_commit(
 ):
     limit(dify_app, 1)
     first, second = make_run(), make_run()
+    slots.claim(dify_app, holder="")
     with django_capture_on_commit_callbacks() as callbacks:
-        engine.execute(first.pk)
+        engine.attempt(Run.objects.select_related("app").get(pk=first.pk))
     assert held(dify_app) == []
     assert len(callbacks) == 1  # the hand-off, sent once the end is committed
     assert slots.hand_off(dify_app.pk) == second.pk
@@ -149,12 +159,10 @@ def test_a_streaming_app_refused_with_nothing_else_running_switches_to_blocking(
 ):
     fake_dify.script("run", fd.invalid_param(TOO_MANY.replace("is 2.", "is 1.")))
     run = make_run()
-    step = engine.execute(run.pk)
+    assert engine.execute(run.pk) == engine.DONE  # retried at once, in the same task
     dify_app.refresh_from_db()
     assert dify_app.response_mode == DifyApp.ResponseMode.BLOCKING
     assert "Dify counts a streaming run twice" in dify_app.notice
-    assert step.action == "execute" and step.countdown == 0
-    assert engine.execute(run.pk) == engine.DONE
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
     assert fake_dify.requests_to("/workflows/run")[-1].json["response_mode"] == "blocking"
@@ -186,3 +194,16 @@ def test_the_sweep_frees_a_slot_left_held_by_a_run_that_ended(make_run, dify_app
     Run.objects.filter(pk=run.pk).update(status=Run.Status.CANCELLED)  # by hand, say
     assert slots.repair() == 1
     assert held(dify_app) == []
+
+
+def test_an_unknown_outcome_with_no_run_in_dify_gives_its_slot_to_the_next_run(
+    make_run, dify_app, fake_dify
+):
+    limit(dify_app, 1)
+    bad_gateway = "<html><head><title>502 Bad Gateway</title></head></html>"
+    fake_dify.script("run", fd.raw_response(502, bad_gateway, content_type="text/html"))
+    waiting = make_run()
+    step = engine.execute(waiting.pk)
+    assert step.action == "reconcile"  # looked for in Dify's logs for a while...
+    assert held(dify_app) == []  # ...without holding the app's only slot meanwhile
+    assert Run.objects.get(pk=waiting.pk).status == Run.Status.RUNNING
