@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import contextlib
+
 from benchmarks import harness as h  # noqa: E402
 from benchmarks.loadgen import build_bodies  # noqa: E402
 
@@ -113,10 +115,8 @@ def per_mr(iids: list[int]) -> dict:
 
 def processes(hub: h.Hub, exits_before: int) -> dict:
     """Whether every process is up (a restarted one gets its 5 s to count as running)."""
-    try:
+    with contextlib.suppress(TimeoutError):
         h.wait_until(lambda: set(hub.states().values()) == {"RUNNING"}, 20, "the processes")
-    except TimeoutError:
-        pass
     states = hub.states()
     exits = hub.exits()[exits_before:]
     return {
@@ -217,7 +217,7 @@ def postgres_restart(hub, pg, count=300, node=0.2, restart_after=100, down_secon
 
     h.dify_control("/_fake/config", {"node_seconds": node})
     first = 300_000
-    iids = list(range(first, first + count))
+
     exits_before = len(hub.exits())
     marks: dict[str, float] = {}
 
@@ -244,12 +244,10 @@ def postgres_restart(hub, pg, count=300, node=0.2, restart_after=100, down_secon
     lost = sum(1 for a in accepted if a.key not in stored)
     accepted_iids = [first + a.index for a in accepted]
     runs = Run.objects.filter(merge_request_key__in=[f"{h.PROJECT}!{i}" for i in accepted_iids])
-    try:
+    with contextlib.suppress(TimeoutError):
         h.wait_until(
             lambda: notes_done(accepted_iids) >= len(accepted_iids), 600, "the notes", interval=1
         )
-    except TimeoutError:
-        pass
     return {
         "events": count,
         "answers": burst.statuses(),

@@ -57,9 +57,7 @@ def ensure_slots(app: DifyApp) -> None:
 EARLY_TOLERANCE = timedelta(seconds=2)
 
 
-def claim(
-    app: DifyApp, *, holder: str, celery_task_id: str = "", early: bool = True
-) -> Run | None:
+def claim(app: DifyApp, *, holder: str, celery_task_id: str = "", early: bool = True) -> Run | None:
     """Start the oldest eligible queued run of `app` in a free slot; None if there is no
     free slot or no run to start. The run comes back `running`, its slot taken. `early`:
     a run due within EARLY_TOLERANCE counts as due (for a message that may be early)."""
