@@ -54,4 +54,4 @@ faults: venv
 
 # A fake Dify on http://127.0.0.1:5001/v1 (key app-demo) for trying the hub without a real one.
 fake-dify: venv
-	$(BIN)/python -m tests.fakes.dify_server --port 5001 --api-key app-demo
+	$(BIN)/python -m tests.fakes.dify --port 5001 --api-key app-demo

@@ -396,7 +396,7 @@ def main() -> None:
                    check=True)  # fmt: skip
     setup_django(env)
     fakes = [
-        h.Process("fake-dify", [h.PY, "-m", "tests.fakes.dify_server", "--port", str(h.DIFY_PORT),
+        h.Process("fake-dify", [h.PY, "-m", "tests.fakes.dify", "--port", str(h.DIFY_PORT),
                                 "--api-key", h.DIFY_KEY, "--ping-interval", "0.5", "--control"]),
         h.Process("fake-gitlab", [h.PY, "-m", "tests.fakes.gitlab_server", "--port",
                                   str(h.GITLAB_PORT), "--token", h.GITLAB_TOKEN, "--any-mr",

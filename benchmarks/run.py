@@ -559,7 +559,7 @@ def main() -> None:
             [
                 PY,
                 "-m",
-                "tests.fakes.dify_server",
+                "tests.fakes.dify",
                 "--port",
                 str(DIFY_PORT),
                 "--api-key",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.fakes.dify_server import DEFAULT_INPUT_FORM, FakeDify
+from tests.fakes.dify import DEFAULT_INPUT_FORM, FakeDify
 
 # Django models are imported inside the fixtures, so the pure packages' tests
 # (tests/dify, tests/channels, tests/digests/test_schedule.py) also run without Django.

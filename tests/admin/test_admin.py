@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import DifyApp, Digest, Recipient, Run
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 from tests.fakes.chat_server import RocketChatReceiver
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from integrations.dify import DifyClient
-from tests.fakes.dify_server import FakeDify
+from tests.fakes.dify import FakeDify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dify"
 

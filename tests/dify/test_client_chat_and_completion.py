@@ -11,7 +11,7 @@ from integrations.dify import (
     DifyPermanentError,
     DifyRetryableError,
 )
-from tests.fakes.dify_server import FakeDify, cut_after_started, stream_error, success
+from tests.fakes.dify import FakeDify, cut_after_started, stream_error, success
 
 MODES = ["blocking", "streaming"]
 

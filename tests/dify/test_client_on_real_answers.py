@@ -8,7 +8,7 @@ import pytest
 
 from integrations.dify import DifyClient, DifyStreamStalled, LogEntry
 from tests.dify.conftest import capture, capture_bytes
-from tests.fakes.dify_server import raw_response, replay
+from tests.fakes.dify import raw_response, replay
 
 SSE = "text/event-stream; charset=utf-8"
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from integrations.dify import DifyClient, DifyPermanentError, DifyRetryableError
-from tests.fakes.dify_server import FakeDify
+from tests.fakes.dify import FakeDify
 
 
 def closed_port() -> int:

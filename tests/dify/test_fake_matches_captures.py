@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.dify.conftest import capture
-from tests.fakes.dify_server import DEFAULT_INPUT_FORM, FakeDify
+from tests.fakes.dify import DEFAULT_INPUT_FORM, FakeDify
 
 
 def send_captured_request(fake: FakeDify, cap: dict) -> requests.Response:

@@ -9,7 +9,7 @@ from integrations.models import Delivery, Recipient, Run
 from integrations.runs import engine
 from integrations.runs.delivery import deliver_one
 from tests.digests.conftest import utc
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 from tests.fakes.chat_server import refused_url
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import requests
 
 from integrations.models import Delivery, Run, WebhookEvent
 from tests.e2e.processes import wait_for
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 from tests.reviews.support import IID, PROJECT_ID, SECOND_HEAD, delivery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -18,7 +18,7 @@ from integrations.models import Run, WorkerHeartbeat
 from integrations.runs.create import create_run
 from tests.e2e.conftest import purge_test_queues
 from tests.e2e.processes import ROOT, environment, wait_for
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ import pytest
 from integrations.models import DifyApp, Run
 from integrations.runs.create import create_run
 from tests.e2e.processes import wait_for
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

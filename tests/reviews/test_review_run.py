@@ -10,7 +10,7 @@ from integrations.gitlab.note import marker
 from integrations.models import Delivery, GitLabEndpoint, Recipient, Run
 from integrations.runs import engine
 from integrations.runs.delivery import deliver_one
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 from tests.reviews.support import (
     FIRST_HEAD,
     IID,

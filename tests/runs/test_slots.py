@@ -10,7 +10,7 @@ from django.utils import timezone
 from integrations.gitlab.intake import supersede_older
 from integrations.models import DifyApp, Run, RunSlot
 from integrations.runs import engine, recovery, slots
-from tests.fakes import dify_server as fd
+from tests.fakes import dify as fd
 
 pytestmark = pytest.mark.django_db
 
