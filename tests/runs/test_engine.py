@@ -296,3 +296,156 @@ def test_a_failing_follow_up_fails_the_run_instead_of_leaving_it_running(
     assert run.error_code == "hub_error"
     assert run.error_message.startswith("The hub: Dify succeeded, but the hub failed afterwards")
     assert run.outputs["echo"] == "hello"
+
+
+# --- what real Dify does that the engine must expect (captures 83, 91, 94b) -----------------
+
+
+def test_an_app_whose_form_was_never_loaded_has_it_read_before_the_first_call(
+    make_run, dify_app, fake_dify
+):
+    DifyApp.objects.filter(pk=dify_app.pk).update(input_form=[], form_loaded_at=None)
+    run = make_run(inputs={"query": "x" * 300})  # over the form's max_length of 256
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and run.error_code == "hub_invalid_inputs"
+    assert "query" in run.error_message and "256" in run.error_message
+    assert len(fake_dify.requests_to("/parameters")) == 1
+    assert run_posts(fake_dify) == []  # refused before anything was sent
+    assert run.attempts == 0
+
+
+def test_a_silent_stream_from_a_form_that_changed_in_dify_fails_with_the_forms_reason(
+    make_run, dify_app, fake_dify
+):
+    # The hub's copy of the form is fresh but out of date: Dify now allows 10 characters.
+    DifyApp.objects.filter(pk=dify_app.pk).update(first_event_timeout=0.5)
+    fake_dify.input_form[0]["text-input"]["max_length"] = 10
+    run = make_run(inputs={"query": "longer than ten"})
+    started = time.monotonic()
+    assert engine.execute(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert (run.error_code, run.error_source) == ("invalid_inputs", "dify")
+    assert "Dify did not start the run" in run.error_message
+    assert "query" in run.error_message and "10" in run.error_message
+    assert len(run_posts(fake_dify)) == 1  # one POST, no re-POST to surface the error
+    assert time.monotonic() - started < 10  # the first-event timeout, not Dify's 300 s
+    dify_app.refresh_from_db()
+    assert dify_app.fields[0].max_length == 10  # the new form is kept
+
+
+def test_a_node_that_fails_is_named_in_the_error(make_run, fake_dify):
+    fake_dify.script(
+        "run",
+        fd.node_failed(
+            "[Errno 111] Connection refused", node_type="http-request", title="Closed port HTTP"
+        ),
+    )
+    run = make_run()
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.error_message == (
+        "Dify: the workflow failed at node 'Closed port HTTP' (http-request): "
+        "[Errno 111] Connection refused"
+    )
+    assert run.error_source == "dify"
+
+
+def test_dify_at_its_concurrency_limit_slows_the_app_down_and_never_fails_the_run(
+    make_run, dify_app, fake_dify
+):
+    # Real Dify refuses with 400 invalid_param (not 429), without Retry-After (capture 92).
+    fake_dify.script("run", fd.concurrency_limit(limit=2, app_id=fake_dify.app_id))
+    other = make_run()
+    slots.claim(dify_app, holder="")  # another run of the app is in flight
+    run = make_run()
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED and run.attempts == 0
+    assert "Dify's limit of concurrent runs" in run.error_message
+    assert run.next_attempt_at > timezone.now() + timedelta(seconds=5)
+    dify_app.refresh_from_db()
+    assert dify_app.response_mode == DifyApp.ResponseMode.STREAMING
+    assert Run.objects.get(pk=other.pk).status == Run.Status.RUNNING
+
+
+def test_an_app_limited_to_one_in_dify_is_switched_to_blocking_and_runs(db, make_run):
+    from tests.fakes.dify import FakeDify
+
+    with FakeDify(max_active_requests=1, close_delay=0, ping_interval=0.2) as limited:
+        app = DifyApp.objects.create(
+            name="limited",
+            base_url=limited.url,
+            api_key=limited.api_key,
+            form_loaded_at=timezone.now(),
+            input_form=[{"variable": "query", "label": "q", "type": "text-input", "required": True}],
+        )
+        run = make_run(app=app)
+        assert engine.execute(run.pk) == engine.DONE
+        run.refresh_from_db()
+        app.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert app.response_mode == DifyApp.ResponseMode.BLOCKING
+    assert "Dify counts a streaming run twice" in app.notice
+    posts = [r.json["response_mode"] for r in limited.requests_to("/workflows/run")]
+    assert posts == ["streaming", "blocking"]  # the refused streaming call, then blocking
+
+
+@pytest.fixture
+def chatflow_app(db):
+    from tests.fakes.dify import ECHO_CHATFLOW, FakeDify
+
+    with FakeDify(
+        app_mode="advanced-chat", input_form=[], name=ECHO_CHATFLOW.name, close_delay=0
+    ) as fake:
+        app = DifyApp.objects.create(
+            name="chatflow",
+            base_url=fake.url,
+            api_key=fake.api_key,
+            mode=DifyApp.Mode.ADVANCED_CHAT,
+            form_loaded_at=timezone.now(),
+            first_event_timeout=2,
+        )
+        yield app, fake
+
+
+def test_a_chatflow_run_records_the_tokens_of_its_message_end(make_run, chatflow_app):
+    app, fake = chatflow_app
+    fake.script("chat", fd.success(total_tokens=31))
+    run = make_run(app=app, inputs={}, query="Good morning")
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.outputs["answer"] == "You said: Good morning (turn 1)"
+    assert run.total_tokens == 31 and run.dify_workflow_run_id in fake.runs
+
+
+def test_a_cut_chatflow_stream_is_reconciled_by_its_run_id(make_run, chatflow_app):
+    app, fake = chatflow_app
+    fake.script("chat", fd.cut_after_started(finish_after=0.2))
+    run = make_run(app=app, inputs={}, query="hello")
+    step = engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.dify_workflow_run_id  # from the stream's workflow_started
+    assert fake.wait_for_run_status(run.dify_workflow_run_id, "succeeded", timeout=5)
+    if step.action == "reconcile":
+        assert engine.reconcile(run.pk) == engine.DONE
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.outputs["answer"].startswith("You said: hello")
+    assert len(fake.requests_to("/chat-messages")) == 1
+
+
+def test_a_chat_run_without_a_run_id_cannot_be_looked_up_and_is_not_sent_again(
+    make_run, chatflow_app
+):
+    app, fake = chatflow_app
+    DifyApp.objects.filter(pk=app.pk).update(response_mode=DifyApp.ResponseMode.BLOCKING)
+    fake.script("chat", fd.drop_connection())
+    run = make_run(app=app, inputs={}, query="hello")
+    engine.execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and run.error_code == "outcome_unknown"
+    assert "cannot be looked up" in run.error_message
+    assert len(fake.requests_to("/chat-messages")) == 1
