@@ -50,8 +50,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "rest_framework",
     "drf_spectacular",
+    "django_object_actions",
     "integrations",
 ]
+# Admin buttons (Stop, Retry, Check connection…) change things: POST forms, never links.
+DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "POST"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -16,10 +16,17 @@ class IntegrationsConfig(AppConfig):
         from integrations.runs import delivery, kinds
 
         kinds.register(
-            Run.Kind.DIGEST, kinds.RunKind(after_success=digest_delivery.start_deliveries)
+            Run.Kind.DIGEST,
+            kinds.RunKind(
+                after_success=digest_delivery.start_deliveries, compose=digest_delivery.compose
+            ),
         )
         kinds.register(
             Run.Kind.MERGE_REQUEST_REVIEW,
-            kinds.RunKind(prepare=review.prepare, after_success=review.start_deliveries),
+            kinds.RunKind(
+                prepare=review.prepare,
+                after_success=review.start_deliveries,
+                compose=review.compose,
+            ),
         )
         delivery.register_target(review.NOTE_KIND, note.sender_for, resend_safe=True)

@@ -16,7 +16,24 @@ class CheckReport:
     summary: str
 
 
+CHECKED_FIELDS = ("mode", "input_form", "form_loaded_at", "checked_at", "check_error")
+
+
 def check_app(app: DifyApp) -> CheckReport:
+    """Read the app's mode and form from Dify and store them (with the outcome)."""
+    report = load_from_dify(app)
+    if app.pk is not None:
+        DifyApp.objects.filter(pk=app.pk).update(
+            **{name: getattr(app, name) for name in CHECKED_FIELDS}
+        )
+    return report
+
+
+def load_from_dify(app: DifyApp) -> CheckReport:
+    """GET /info and /parameters: the app's mode and input form, set on `app` unsaved (so
+    `hub apply --check` can check a plan against them before anything is stored)."""
+    now = timezone.now()
+    app.checked_at = now
     try:
         with app.client() as client:
             info = client.info()
@@ -25,24 +42,16 @@ def check_app(app: DifyApp) -> CheckReport:
         error = str(exc)
         if exc.code == "app_unavailable":
             error += " (is the app published in Dify?)"
-        DifyApp.objects.filter(pk=app.pk).update(check_error=error, checked_at=timezone.now())
         app.check_error = error
         return CheckReport(False, f"connection check failed: {error}")
     known_modes = {choice for choice, _ in DifyApp.Mode.choices}
-    mode = info.mode if info.mode in known_modes else ""
-    app.mode = mode
+    app.mode = info.mode if info.mode in known_modes else ""
     app.input_form = form_to_json(parameters.input_form)
-    app.checked_at = timezone.now()
+    app.form_loaded_at = now
     app.check_error = (
-        "" if mode else f"Dify reports app mode '{info.mode}', which the hub cannot run."
+        "" if app.mode else f"Dify reports app mode '{info.mode}', which the hub cannot run."
     )
-    DifyApp.objects.filter(pk=app.pk).update(
-        mode=app.mode,
-        input_form=app.input_form,
-        checked_at=app.checked_at,
-        check_error=app.check_error,
-    )
-    if not mode:
+    if not app.mode:
         return CheckReport(False, app.check_error)
     variables = ", ".join(
         f"{field.variable} ({field.type}{', required' if field.required else ''})"

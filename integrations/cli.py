@@ -1,19 +1,26 @@
-"""What `manage.py hub runs | check | apikey` do; the command module only parses arguments."""
+"""What `manage.py hub runs | check | apikey | stop | retry | redeliver` do; the command
+module only parses arguments."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from integrations.apps_check import check_app
 from integrations.channels.base import OptionsError
+from integrations.config.schema import LABELS, key_for_field
 from integrations.gitlab.check import check_endpoint
-from integrations.models import DifyApp, GitLabEndpoint, HubAPIKey, Recipient, Run
+from integrations.models import DifyApp, Digest, GitLabEndpoint, HubAPIKey, Recipient, Run
+from integrations.runs.engine import NotStoppable, request_stop
 from integrations.runs.listing import filter_runs, for_presenting
 from integrations.runs.present import present_run
+from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 
 
 class CLIError(Exception):
@@ -67,6 +74,56 @@ def table_row(run: Run) -> tuple[str, ...]:
     )
 
 
+# --- hub stop | retry | redeliver -----------------------------------------------------------
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container, say)
+        return f"uid {os.getuid()}"
+
+
+def _find_run(pk: int) -> Run:
+    run = Run.objects.select_related("app", "digest", "gitlab_endpoint").filter(pk=pk).first()
+    if run is None:
+        raise CLIError(f"No run #{pk}.")
+    return run
+
+
+def stop_run(pk: int, *, by: str) -> str:
+    run = _find_run(pk)
+    try:
+        outcome = request_stop(run, by=by)
+    except NotStoppable as exc:
+        raise CLIError(str(exc)) from None
+    if outcome == "cancelled":
+        return f"Run #{pk} cancelled; it had not started."
+    return (
+        f"Run #{pk}: stop requested; Dify was asked to stop it, and the run ends cancelled "
+        "when Dify confirms (see `hub runs`)."
+    )
+
+
+def retry(pk: int, *, by: str) -> str:
+    try:
+        new = retry_run(_find_run(pk))
+    except RunNotFinal as exc:
+        raise CLIError(str(exc)) from None
+    return f"Run #{pk} retried as run #{new.pk} (queued)."
+
+
+def redeliver_run(pk: int, *, by: str) -> str:
+    try:
+        count = redeliver(_find_run(pk))
+    except NotRedeliverable as exc:
+        raise CLIError(str(exc)) from None
+    return f"Run #{pk}: {count} failed deliver{'y' if count == 1 else 'ies'} queued again."
+
+
+RUN_ACTIONS = {"stop": stop_run, "retry": retry, "redeliver": redeliver_run}
+
+
 # --- hub check ------------------------------------------------------------------------------
 
 
@@ -81,13 +138,37 @@ def check_everything() -> list[Finding]:
     token (GET /user); nothing is sent."""
     findings = [check_one_app(app) for app in DifyApp.objects.order_by("name")]
     findings += [check_recipient(r) for r in Recipient.objects.order_by("name")]
+    # After the apps: their forms and modes were just read, so the settings on them are
+    # checked against what Dify says now (and outputs against the last successful run).
+    findings += [check_settings(d) for d in Digest.objects.select_related("app")]
     findings += [check_one_endpoint(e) for e in GitLabEndpoint.objects.order_by("name")]
     return findings
+
+
+def check_settings(obj: Digest | GitLabEndpoint) -> Finding:
+    """A digest's or endpoint's settings against its app: inputs, query, output to send."""
+    section = "digests" if isinstance(obj, Digest) else "gitlab_endpoints"
+    label = f"{LABELS[section]} '{obj.name}'"
+    if not obj.enabled:
+        label += " (disabled)"
+    try:
+        obj.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        problems = [
+            f"{key_for_field(section, name)}: {message}"
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+        return Finding(False, f"{label}: {'; '.join(problems)}")
+    return Finding(True, f"{label}: settings fit app '{obj.app.name}'")
 
 
 def check_one_endpoint(endpoint: GitLabEndpoint) -> Finding:
     label = f"GitLab endpoint '{endpoint.name}'{'' if endpoint.enabled else ' (disabled)'}"
     report = check_endpoint(endpoint)
+    settings = check_settings(endpoint)
+    if not settings.ok:
+        return settings
     return Finding(report.ok, f"{label}: {report.summary}")
 
 

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django_object_actions import action
 
 
 def pretty_json(value) -> str:
@@ -70,3 +71,17 @@ def _estimated_rows(table: str) -> int:
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
         row = cursor.fetchone()
     return int(row[0]) if row and row[0] and row[0] > 0 else 0
+
+
+def button(label: str, description: str, *, confirm: str = ""):
+    """A button on an object's page (django-object-actions): a POST form, since every one
+    of them changes something. `confirm` asks the browser to confirm first."""
+    attrs = {"onclick": f"return confirm({json.dumps(confirm)})"} if confirm else None
+    return action(
+        label=label, description=description, attrs=attrs, methods=("POST",), button_type="form"
+    )
+
+
+def page_button(label: str, description: str):
+    """A button that opens a page of its own (a form to fill in before anything happens)."""
+    return action(label=label, description=description, methods=("GET", "POST"), button_type="a")

@@ -5,19 +5,24 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_object_actions import DjangoObjectActions
 
-from integrations.admin.common import SecretInput, keep_secret_when_blank, mask_secret
+from integrations.admin.common import (
+    SecretInput,
+    button,
+    keep_secret_when_blank,
+    mask_secret,
+    page_button,
+)
 from integrations.apps_check import check_app
 from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import DifyApp, Run
 from integrations.runs.create import create_run
-
-CHAT_MODES = (DifyApp.Mode.CHAT, DifyApp.Mode.ADVANCED_CHAT, DifyApp.Mode.AGENT_CHAT)
+from integrations.runs.outputs import listing
 
 
 class DifyAppForm(forms.ModelForm):
@@ -92,7 +97,7 @@ class RunNowForm(forms.Form):
     def __init__(self, *args, app: DifyApp, **kwargs):
         super().__init__(*args, **kwargs)
         self.app = app
-        if app.mode not in CHAT_MODES:
+        if not app.is_chat:
             del self.fields["query"]
 
     def clean_inputs(self) -> dict:
@@ -111,19 +116,28 @@ class RunNowForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.app.mode in CHAT_MODES and not (data.get("query") or "").strip():
+        if self.app.is_chat and not (data.get("query") or "").strip():
             self.add_error("query", "Chat apps need a message.")
         return data
 
 
 @admin.register(DifyApp)
-class DifyAppAdmin(admin.ModelAdmin):
+class DifyAppAdmin(DjangoObjectActions, admin.ModelAdmin):
     form = DifyAppForm
     list_display = ("name", "mode", "base_url", "response_mode", "enabled", "connection")
     list_filter = ("enabled", "mode")
     search_fields = ("name", "base_url")
-    readonly_fields = ("masked_key", "mode", "input_variables", "checked_at", "check_error")
+    readonly_fields = (
+        "masked_key",
+        "notice_text",
+        "mode",
+        "input_variables",
+        "outputs",
+        "checked_at",
+        "check_error",
+    )
     actions = ("check_connection_action",)
+    change_actions = ("check_connection", "run_now")
 
     def get_fieldsets(self, request, obj=None):
         sections = list(super().get_fieldsets(request, obj))
@@ -136,7 +150,16 @@ class DifyAppAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "base_url", "masked_key", "api_key", "enabled")}),
         (
             "Detected from Dify",
-            {"fields": ("mode", "input_variables", "checked_at", "check_error")},
+            {
+                "fields": (
+                    "notice_text",
+                    "mode",
+                    "input_variables",
+                    "outputs",
+                    "checked_at",
+                    "check_error",
+                )
+            },
         ),
         (
             "Calling",
@@ -181,6 +204,22 @@ class DifyAppAdmin(admin.ModelAdmin):
             ),
         )
 
+    @admin.display(description="Outputs")
+    def outputs(self, obj: DifyApp) -> str:
+        if not obj.output_names:
+            return "— (known after the app's first successful run)"
+        return format_html(
+            "{} <span class='help'>(from its last successful run, {})</span>",
+            listing(obj.output_names),
+            _ago(obj.outputs_seen_at) if obj.outputs_seen_at else "",
+        )
+
+    @admin.display(description="Changed by the hub")
+    def notice_text(self, obj: DifyApp) -> str:
+        if not obj.notice:
+            return "—"
+        return format_html('<strong style="color:#b8860b">{}</strong>', obj.notice)
+
     @admin.display(description="Last check")
     def connection(self, obj: DifyApp) -> str:
         if obj.check_error:
@@ -206,34 +245,18 @@ class DifyAppAdmin(admin.ModelAdmin):
         level = messages.SUCCESS if report.ok else messages.ERROR
         self.message_user(request, f"{app.name}: {report.summary}", level)
 
-    def get_urls(self):
-        urls = super().get_urls()
-        extra = [
-            path(
-                "<int:pk>/check/",
-                self.admin_site.admin_view(self.check_view),
-                name="integrations_difyapp_check",
-            ),
-            path(
-                "<int:pk>/run/",
-                self.admin_site.admin_view(self.run_now_view),
-                name="integrations_difyapp_run",
-            ),
-        ]
-        return extra + urls
-
-    def check_view(self, request, pk: int):
-        app = get_object_or_404(DifyApp, pk=pk)
-        if not self.has_change_permission(request, app):
-            return HttpResponseRedirect(reverse("admin:index"))
-        if request.method == "POST":
+    @button("Check connection", "Read the app's mode and input form (GET /info, /parameters).")
+    def check_connection(self, request, app: DifyApp):
+        if self.has_change_permission(request, app):
             self._report_check(request, app)
-        return HttpResponseRedirect(reverse("admin:integrations_difyapp_change", args=[pk]))
 
-    def run_now_view(self, request, pk: int):
-        app = get_object_or_404(DifyApp, pk=pk)
+    @page_button("Run now", "Run the app once with inputs you type in.")
+    def run_now(self, request, app: DifyApp):
         if not self.has_change_permission(request, app):
-            return HttpResponseRedirect(reverse("admin:index"))
+            return HttpResponseRedirect(reverse("admin:integrations_difyapp_change", args=[app.pk]))
+        return self.run_now_view(request, app)
+
+    def run_now_view(self, request, app: DifyApp):
         form = RunNowForm(request.POST or None, app=app)
         if request.method == "POST" and form.is_valid():
             run = create_run(

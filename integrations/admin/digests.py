@@ -3,12 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_object_actions import DjangoObjectActions
 
-from integrations.dify import DifyInputError, validate_inputs
+from integrations.admin.common import button
 from integrations.digests import schedule
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
@@ -33,22 +33,16 @@ class DigestForm(forms.ModelForm):
         )
 
     def clean(self):
+        # The app's inputs, query and outputs are checked by Digest.clean (the admin and
+        # `hub apply` share it); a digest's recipients are not on the model yet.
         data = super().clean()
-        app, inputs = data.get("app"), data.get("inputs")
-        if app and isinstance(inputs, dict) and app.input_form:
-            # Check the inputs as they will be on a real day, so a typo fails here, not at 08:00.
-            sample = schedule.slot_context(timezone.now(), "UTC", data.get("name") or "digest")
-            try:
-                validate_inputs(app.fields, schedule.render(inputs, sample))
-            except DifyInputError as exc:
-                self.add_error("inputs", list(exc.problems))
         if data.get("enabled") and not data.get("recipients"):
             self.add_error("recipients", "An enabled digest needs at least one recipient.")
         return data
 
 
 @admin.register(Digest)
-class DigestAdmin(admin.ModelAdmin):
+class DigestAdmin(DjangoObjectActions, admin.ModelAdmin):
     form = DigestForm
     list_display = (
         "name",
@@ -64,6 +58,7 @@ class DigestAdmin(admin.ModelAdmin):
     filter_horizontal = ("recipients",)
     readonly_fields = ("schedule_summary", "active_since")
     actions = ("run_now_action",)
+    change_actions = ("run_once",)
     fieldsets = (
         (None, {"fields": ("name", "app", "enabled")}),
         ("What to run", {"fields": ("inputs", "query")}),
@@ -135,19 +130,9 @@ class DigestAdmin(admin.ModelAdmin):
         )
         return run
 
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/run/",
-                self.admin_site.admin_view(self.run_now_view),
-                name="integrations_digest_run",
-            ),
-            *super().get_urls(),
-        ]
-
-    def run_now_view(self, request, pk: int):
-        digest = get_object_or_404(Digest, pk=pk)
-        if request.method == "POST" and self.has_change_permission(request, digest):
+    @button("Run now", "Run the digest once now, outside its schedule.")
+    def run_once(self, request, digest: Digest):
+        if self.has_change_permission(request, digest):
             run = self._run_now(request, digest)
             return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[run.pk]))
-        return HttpResponseRedirect(reverse("admin:integrations_digest_change", args=[pk]))
+        return None

@@ -4,16 +4,17 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Max
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_object_actions import DjangoObjectActions
 
 from integrations.admin.common import (
     LargeTablePaginator,
     SecretInput,
+    button,
     keep_secret_when_blank,
     mask_secret,
     pretty_json,
@@ -147,7 +148,7 @@ class GitLabEndpointForm(forms.ModelForm):
 
 
 @admin.register(GitLabEndpoint)
-class GitLabEndpointAdmin(admin.ModelAdmin):
+class GitLabEndpointAdmin(DjangoObjectActions, admin.ModelAdmin):
     form = GitLabEndpointForm
     list_display = ("name", "webhook_url_short", "app", "enabled", "last_event", "rejections")
     list_filter = ("enabled", "app")
@@ -161,6 +162,8 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
         "rejected",
     )
     actions = ("check_connection_action",)
+    change_actions = ("check_connection", "regenerate_token")
+    change_form_template = "admin/integrations/gitlabendpoint/change_form.html"
 
     def get_fieldsets(self, request, obj=None):
         review = {
@@ -290,35 +293,23 @@ class GitLabEndpointAdmin(admin.ModelAdmin):
         level = messages.SUCCESS if report.ok else messages.ERROR
         self.message_user(request, f"{endpoint.name}: {report.summary}", level)
 
-    def get_urls(self):
-        extra = [
-            path(
-                "<int:pk>/check/",
-                self.admin_site.admin_view(self.check_view),
-                name="integrations_gitlabendpoint_check",
-            ),
-            path(
-                "<int:pk>/regenerate-token/",
-                self.admin_site.admin_view(self.regenerate_view),
-                name="integrations_gitlabendpoint_regenerate",
-            ),
-        ]
-        return extra + super().get_urls()
-
-    def check_view(self, request, pk: int):
-        endpoint = get_object_or_404(GitLabEndpoint, pk=pk)
-        if request.method == "POST" and self.has_change_permission(request, endpoint):
+    @button("Check connection", "Check the access token with GitLab (GET /user).")
+    def check_connection(self, request, endpoint: GitLabEndpoint):
+        if self.has_change_permission(request, endpoint):
             self._report_check(request, endpoint)
-        return HttpResponseRedirect(reverse("admin:integrations_gitlabendpoint_change", args=[pk]))
 
-    def regenerate_view(self, request, pk: int):
-        endpoint = get_object_or_404(GitLabEndpoint, pk=pk)
-        if request.method == "POST" and self.has_change_permission(request, endpoint):
-            token = generate_token()
-            endpoint.set_secret_token(token)
-            endpoint.save(update_fields=["secret_token_hash", "updated_at"])
-            return self._token_page(request, endpoint, token)
-        return HttpResponseRedirect(reverse("admin:integrations_gitlabendpoint_change", args=[pk]))
+    @button(
+        "Regenerate secret token",
+        "Make a new webhook secret token, shown once.",
+        confirm="GitLab keeps sending the old token until you paste the new one. Regenerate?",
+    )
+    def regenerate_token(self, request, endpoint: GitLabEndpoint):
+        if not self.has_change_permission(request, endpoint):
+            return None
+        token = generate_token()
+        endpoint.set_secret_token(token)
+        endpoint.save(update_fields=["secret_token_hash", "updated_at"])
+        return self._token_page(request, endpoint, token)
 
 
 @admin.register(WebhookEvent)

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_object_actions import DjangoObjectActions
 
-from integrations.admin.common import SecretInput, keep_secret_when_blank
+from integrations.admin.common import SecretInput, button, keep_secret_when_blank
 from integrations.channels.base import Message, TransportError
 from integrations.models import Recipient
 
@@ -58,13 +56,14 @@ class RecipientForm(forms.ModelForm):
 
 
 @admin.register(Recipient)
-class RecipientAdmin(admin.ModelAdmin):
+class RecipientAdmin(DjangoObjectActions, admin.ModelAdmin):
     form = RecipientForm
     list_display = ("name", "kind", "enabled", "last_success_at", "health")
     list_filter = ("kind", "enabled")
     search_fields = ("name",)
     readonly_fields = ("stored_url", "last_success_at", "last_error", "last_error_at")
     actions = ("send_test_action",)
+    change_actions = ("send_test",)
 
     @admin.display(description="Last result")
     def health(self, obj: Recipient) -> str:
@@ -122,18 +121,7 @@ class RecipientAdmin(admin.ModelAdmin):
         answers = "; ".join(f"HTTP {reply.status} {reply.body!s}".strip() for reply in replies)
         self.message_user(request, f"{recipient.name}: sent. The service answered: {answers}")
 
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/test/",
-                self.admin_site.admin_view(self.test_view),
-                name="integrations_recipient_test",
-            ),
-            *super().get_urls(),
-        ]
-
-    def test_view(self, request, pk: int):
-        recipient = get_object_or_404(Recipient, pk=pk)
-        if request.method == "POST" and self.has_change_permission(request, recipient):
+    @button("Send test message", "Post a short test message to this recipient now.")
+    def send_test(self, request, recipient: Recipient):
+        if self.has_change_permission(request, recipient):
             self._send_test(request, recipient)
-        return HttpResponseRedirect(reverse("admin:integrations_recipient_change", args=[pk]))

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_object_actions import DjangoObjectActions, action
 
 from integrations.admin.common import LargeTablePaginator, pretty_json
 from integrations.models import Delivery, Run
+from integrations.runs.engine import NotStoppable, request_stop
+from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 
 STATUS_COLOURS = {
     Run.Status.SUCCEEDED: "#228b22",
@@ -71,7 +75,7 @@ def attempts_table(delivery: Delivery) -> str:
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     list_display = (
@@ -152,6 +156,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "finished_at",
                     "took",
                     "next_attempt_at",
+                    "stop_requested_at",
+                    "stop_requested_by",
                     "celery_task_id",
                 )
             },
@@ -200,16 +206,107 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "finished_at",
         "took",
         "next_attempt_at",
+        "stop_requested_at",
+        "stop_requested_by",
         "celery_task_id",
     )
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
 
+    # --- buttons on a run's page: what each may do depends on the run's state -------------
+
+    change_actions = ("stop", "retry", "redeliver")
+
+    def get_change_actions(self, request, object_id, form_url):
+        run = Run.objects.filter(pk=object_id).only("status", "stop_requested_at").first()
+        if run is None or not request.user.has_perm("integrations.change_run"):
+            return []
+        if run.status == Run.Status.QUEUED or (
+            run.status == Run.Status.RUNNING and run.stop_requested_at is None
+        ):
+            return ["stop"]
+        if not run.is_final:
+            return []
+        if run.deliveries.filter(status=Delivery.Status.FAILED).exists():
+            return ["redeliver", "retry"]
+        return ["retry"]
+
+    @action(
+        label="Stop",
+        description="A queued run ends at once; a running one is stopped in Dify.",
+        methods=("POST",),
+        button_type="form",
+    )
+    def stop(self, request, run: Run):
+        if not request.user.has_perm("integrations.change_run"):
+            return self._refuse(request)
+        try:
+            outcome = request_stop(run, by=request.user.get_username())
+        except NotStoppable as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return None
+        if outcome == "cancelled":
+            self.message_user(request, f"Run #{run.pk} cancelled; it had not started.")
+        else:
+            self.message_user(
+                request,
+                f"Stop requested: Dify was asked to stop run #{run.pk}; it ends cancelled when "
+                "Dify confirms.",
+            )
+        return None
+
+    @action(
+        label="Retry",
+        description="Run the app again with the same inputs, as a new linked run.",
+        methods=("POST",),
+        button_type="form",
+    )
+    def retry(self, request, run: Run):
+        if not request.user.has_perm("integrations.change_run"):
+            return self._refuse(request)
+        try:
+            new = retry_run(run)
+        except RunNotFinal as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return None
+        self.message_user(request, f"Run #{run.pk} retried as run #{new.pk}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[new.pk]))
+
+    @action(
+        label="Retry delivery",
+        description="Send the output again where it failed, without running Dify again.",
+        methods=("POST",),
+        button_type="form",
+    )
+    def redeliver(self, request, run: Run):
+        if not request.user.has_perm("integrations.change_run"):
+            return self._refuse(request)
+        try:
+            count = redeliver(run)
+        except NotRedeliverable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            f"{count} failed deliver{'y' if count == 1 else 'ies'} of run #{run.pk} queued again.",
+            messages.SUCCESS,
+        )
+        return None
+
+    def _refuse(self, request):
+        self.message_user(request, "You may look at runs, not change them.", messages.ERROR)
+        return None
+
     @admin.display(description="Status", ordering="status")
     def coloured_status(self, obj: Run) -> str:
+        label = obj.get_status_display()
         colour = STATUS_COLOURS.get(obj.status, "#205067")
-        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
+        if obj.status == Run.Status.RUNNING and obj.stop_requested_at is not None:
+            label, colour = "Running, stop requested", "#b8860b"
+        elif obj.status == Run.Status.SUCCEEDED and obj.error_code:
+            label, colour = "Succeeded in Dify, not delivered", "#b8860b"
+        return format_html('<strong style="color:{}">{}</strong>', colour, label)
 
     @admin.display(description="Duration")
     def took(self, obj: Run) -> str:

@@ -25,11 +25,19 @@ class ValidationErrorSerializer(ErrorSerializer):
 
 class RunErrorSerializer(serializers.Serializer):
     code = serializers.CharField(allow_null=True, help_text="Dify's or the hub's error code.")
-    message = serializers.CharField()
+    source = serializers.ChoiceField(
+        choices=["dify", "gitlab", "chat", "hub"],
+        allow_null=True,
+        help_text="Who said it: Dify, GitLab, the recipient's chat service, or the hub itself.",
+    )
+    message = serializers.CharField(help_text="Starts with who said it.")
 
 
 class DeliverySerializer(serializers.Serializer):
     recipient = serializers.CharField()
+    kind = serializers.CharField(
+        help_text="The recipient's kind (slack, rocketchat, …) or gitlab_note for a review note."
+    )
     status = serializers.ChoiceField(choices=Delivery.Status.choices)
     attempts = serializers.IntegerField()
     last_http_status = serializers.IntegerField(
@@ -51,7 +59,20 @@ class RunSerializer(serializers.Serializer):
     outputs = serializers.JSONField(allow_null=True)
     error = RunErrorSerializer(allow_null=True)
     workflow_run_id = serializers.CharField(allow_null=True, help_text="Dify's run id.")
-    attempts = serializers.IntegerField(help_text="Calls to Dify so far.")
+    attempts = serializers.IntegerField(
+        help_text="Calls to Dify so far (the hub's own refusals are not counted)."
+    )
+    total_tokens = serializers.IntegerField(allow_null=True, help_text="As Dify counted them.")
+    elapsed = serializers.FloatField(
+        allow_null=True, help_text="Seconds the run took in Dify, as Dify measured."
+    )
+    duration = serializers.FloatField(
+        allow_null=True,
+        help_text="Seconds from the run's start to its end in the hub, deliveries included.",
+    )
+    stop_requested_at = serializers.DateTimeField(
+        allow_null=True, help_text="When someone asked for the run to be stopped."
+    )
     retry_of = serializers.IntegerField(allow_null=True, help_text="The run this one retries.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -70,6 +91,24 @@ class QueuedRunSerializer(serializers.Serializer):
 
 class RetriedRunSerializer(QueuedRunSerializer):
     retry_of = serializers.IntegerField(help_text="The run that was retried.")
+
+
+class StoppedRunSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Run.Status.choices)
+    outcome = serializers.ChoiceField(
+        choices=["cancelled", "stop requested"],
+        help_text="cancelled: it had not started. stop requested: Dify was asked to stop it; "
+        "the run ends cancelled once Dify confirms.",
+    )
+    url = serializers.URLField()
+
+
+class RedeliveredRunSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Run.Status.choices)
+    deliveries = serializers.IntegerField(help_text="How many failed deliveries were queued.")
+    url = serializers.URLField()
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)

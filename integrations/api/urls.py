@@ -9,6 +9,8 @@ urlpatterns = [
     path("runs/", views.RunList.as_view(), name="api-runs"),
     path("runs/<int:pk>/", views.RunDetail.as_view(), name="api-run"),
     path("runs/<int:pk>/retry", views.RunRetry.as_view(), name="api-run-retry"),
+    path("runs/<int:pk>/stop", views.RunStop.as_view(), name="api-run-stop"),
+    path("runs/<int:pk>/redeliver", views.RunRedeliver.as_view(), name="api-run-redeliver"),
     path("digests/<path:name>/run", views.DigestRun.as_view(), name="api-digest-run"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -1,4 +1,5 @@
-"""The API's views: thin layers over runs.listing, runs.present, digests.firing and runs.rerun."""
+"""The API's views: thin layers over runs.listing, runs.present, digests.firing, runs.rerun
+and the engine's stop."""
 
 from __future__ import annotations
 
@@ -18,15 +19,18 @@ from integrations.api.permissions import CanRead, CanTrigger
 from integrations.api.serializers import (
     ErrorSerializer,
     QueuedRunSerializer,
+    RedeliveredRunSerializer,
     RetriedRunSerializer,
     RunFilterSerializer,
     RunSerializer,
+    StoppedRunSerializer,
     ValidationErrorSerializer,
 )
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
+from integrations.runs.engine import NotStoppable, request_stop
 from integrations.runs.listing import ORDERING, filter_runs, for_presenting
-from integrations.runs.rerun import RunNotFinal, retry_run
+from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 
 MAX_ID = 2**63 - 1  # a bigger id cannot exist (and PostgreSQL refuses to compare with it)
 
@@ -159,6 +163,68 @@ class RunRetry(APIView):
         except RunNotFinal as exc:
             raise Conflict(str(exc), code="run_not_final") from None
         return queued(request, retry, RetriedRunSerializer)
+
+
+class RunStop(APIView):
+    permission_classes = [CanTrigger]
+
+    @extend_schema(
+        operation_id="runs_stop",
+        summary="Stop a queued or running run",
+        description="A queued run ends cancelled at once. For a running run Dify is asked to "
+        "stop it; the run ends cancelled when Dify confirms (its stream ends), and says "
+        "'stop requested' until then. Dify's own run record may keep saying running.",
+        parameters=[RUN_ID],
+        request=None,
+        responses={
+            202: StoppedRunSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, "The run has ended already."),
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request, pk: int):
+        run = find_run(Run.objects.all(), pk)
+        try:
+            outcome = request_stop(run, by=request.user.get_username())
+        except NotStoppable as exc:
+            raise Conflict(str(exc), code="run_not_stoppable") from None
+        run.refresh_from_db(fields=["status"])
+        url = request.build_absolute_uri(reverse("api-run", args=[run.pk]))
+        body = {"run": run.pk, "status": run.status, "outcome": outcome, "url": url}
+        return Response(StoppedRunSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunRedeliver(APIView):
+    permission_classes = [CanTrigger]
+
+    @extend_schema(
+        operation_id="runs_redeliver",
+        summary="Send a run's output again where it failed",
+        description="Queues the run's failed deliveries again, without running Dify again. "
+        "When no output could be picked before, the message is composed from the run's "
+        "outputs and the digest's or endpoint's settings as they are now.",
+        parameters=[RUN_ID],
+        request=None,
+        responses={
+            202: RedeliveredRunSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                "The run has not ended, has no failed delivery, or still has no output to send.",
+            ),
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request, pk: int):
+        run = find_run(Run.objects.select_related("digest", "gitlab_endpoint"), pk)
+        try:
+            count = redeliver(run)
+        except NotRedeliverable as exc:
+            raise Conflict(str(exc), code="run_not_redeliverable") from None
+        url = request.build_absolute_uri(reverse("api-run", args=[run.pk]))
+        body = {"run": run.pk, "status": run.status, "deliveries": count, "url": url}
+        return Response(RedeliveredRunSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 def find_run(runs, pk: int) -> Run:

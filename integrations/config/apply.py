@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from integrations.apps_check import CHECKED_FIELDS
 from integrations.config.loader import ConfigError, load_file
 from integrations.config.plan import (
     CHANGE,
@@ -24,17 +25,17 @@ _DELETE_FIRST = ("digests", "gitlab_endpoints")
 _DELETE_LAST = ("recipients", "dify_apps")
 
 
-def plan_file(path: str, *, prune: bool = False) -> Plan:
-    """What `hub apply --dry-run` shows; reads only."""
-    return build_plan(load_file(path), prune=prune)
+def plan_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
+    """What `hub apply --dry-run` shows; stores nothing (--check reads from Dify)."""
+    return build_plan(load_file(path), prune=prune, check=check)
 
 
-def apply_file(path: str, *, prune: bool = False) -> Plan:
+def apply_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
     """Apply `path`; either everything in it is applied or nothing is (ConfigError)."""
     config = load_file(path)
     try:
         with transaction.atomic():
-            plan = build_plan(config, prune=prune)
+            plan = build_plan(config, prune=prune, check=check)
             execute(plan)
     except (IntegrityError, ProtectedError) as exc:
         raise ConfigError([f"{path}: nothing was applied: {exc}"]) from None
@@ -47,6 +48,9 @@ def execute(plan: Plan) -> None:
     for section in ORDER:
         for step in plan.of(section, CREATE, CHANGE):
             _save(step)
+    for step in plan.of("dify_apps", UNCHANGED):
+        if step.checked:  # what --check read from Dify is kept, as a check in the admin does
+            step.instance.save(update_fields=CHECKED_FIELDS)
     for section in _DELETE_LAST:
         _delete(plan.of(section, DELETE))
 
@@ -107,21 +111,27 @@ def render_plan(plan: Plan, *, dry_run: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _unloaded(step: Step) -> bool:
+    """An app of the file whose mode and form the hub has not read from this app's Dify."""
+    if step.checked:
+        return False
+    app = step.instance
+    moved = any(change.key in ("base_url", "api_key") for change in step.changes)
+    return app.form_loaded_at is None or not app.mode or moved
+
+
 def _hints(plan: Plan, dry_run: bool) -> list[str]:
-    if dry_run:
-        return []
     hints = []
-    apps = [
-        s.name
-        for s in plan.of("dify_apps", CREATE, CHANGE)
-        if s.action == CREATE or any(c.key in ("base_url", "api_key") for c in s.changes)
-    ]
-    if apps:
+    unloaded = [s.name for s in plan.of("dify_apps", CREATE, CHANGE, UNCHANGED) if _unloaded(s)]
+    if unloaded:
         hints.append(
-            "Apply does not call Dify: check the connection and load the input form with "
-            + ", ".join(f"`python manage.py hub check-app {name}`" for name in apps)
-            + "."
+            "Apply does not call Dify unless asked: the mode and input form of "
+            + ", ".join(f"'{name}'" for name in unloaded)
+            + " are not loaded, so the digests and endpoints on them were not checked against "
+            f"them. `python manage.py hub apply --check {plan.path}` loads and checks them."
         )
+    if dry_run:
+        return hints
     endpoints = [
         s.name
         for s in plan.of("gitlab_endpoints", CREATE, CHANGE)

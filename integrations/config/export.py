@@ -44,66 +44,31 @@ class _Exporter:
         self.variables: list[str] = []
 
     def app(self, app: DifyApp) -> dict[str, Any]:
-        return self._item(
-            "dify_apps",
-            app,
-            {
-                "base_url": app.base_url,
-                "response_mode": app.response_mode,
-                "timeout": app.run_timeout,
-                "max_concurrent_runs": app.max_concurrent_runs,
-            },
-        )
+        return self._item("dify_apps", app)
 
     def recipient(self, recipient: Recipient) -> dict[str, Any]:
-        values = {"kind": recipient.kind, "options": recipient.options or {}}
-        if recipient.kind not in SIGNING_KINDS:
-            return self._item("recipients", recipient, values, skip={"secret"})
-        return self._item("recipients", recipient, values)
+        skip = set() if recipient.kind in SIGNING_KINDS else {"secret"}
+        return self._item("recipients", recipient, skip)
 
     def digest(self, digest: Digest) -> dict[str, Any]:
-        return self._item(
-            "digests",
-            digest,
-            {
-                "app": digest.app.name,
-                "cron": digest.cron,
-                "timezone": digest.timezone,
-                "inputs": digest.inputs,
-                "output": digest.output_key,
-                "recipients": sorted(r.name for r in digest.recipients.all()),
-                "enabled": digest.enabled,
-            },
-        )
+        return self._item("digests", digest)
 
     def endpoint(self, endpoint: GitLabEndpoint) -> dict[str, Any]:
-        return self._item(
-            "gitlab_endpoints",
-            endpoint,
-            {
-                "slug": endpoint.slug,
-                "app": endpoint.app.name,
-                "gitlab_url": endpoint.gitlab_url,
-                "triggers": endpoint.triggers,
-                "target_branches": endpoint.target_branches,
-                "inputs": endpoint.input_mapping,
-                "output": endpoint.output_key,
-                "post_note": endpoint.post_note,
-                "recipients": sorted(r.name for r in endpoint.recipients.all()),
-            },
-        )
+        return self._item("gitlab_endpoints", endpoint)
 
-    def _item(self, section: str, obj, values: dict, skip: frozenset | set = frozenset()) -> dict:
+    def _item(self, section: str, obj, skip: frozenset | set = frozenset()) -> dict:
         item: dict[str, Any] = {}
         for key in SECTIONS[section]:
             if key.name in skip:
                 continue
-            if key.name == "name":
-                item["name"] = _escape(obj.name)
-            elif key.secret:
+            if key.secret:
                 item[key.name] = self._placeholder(section, obj, key)
+            elif key.field == "app":
+                item[key.name] = _escape(obj.app.name)
+            elif key.field == "recipients":
+                item[key.name] = sorted(_escape(r.name) for r in obj.recipients.all())
             else:
-                item[key.name] = _escape(values[key.name])
+                item[key.name] = _escape(getattr(obj, key.field))
         return item
 
     def _placeholder(self, section: str, obj, key) -> str:

@@ -19,6 +19,7 @@ from integrations.config.schema import (
     BOOL,
     INT,
     NAMES,
+    NUMBER,
     OBJECT,
     SECTIONS,
     STR,
@@ -188,6 +189,7 @@ def _type_problem(value: Any, expected: str) -> str | None:
     ok = {
         STR: lambda v: isinstance(v, str),
         INT: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        NUMBER: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
         BOOL: lambda v: isinstance(v, bool),
         OBJECT: lambda v: isinstance(v, dict),
         NAMES: lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),

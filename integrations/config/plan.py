@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
-from django.utils import timezone
 
+from integrations.apps_check import load_from_dify
 from integrations.channels.base import OptionsError
 from integrations.channels.registry import TRANSPORTS, get_transport
 from integrations.config.loader import Config, ConfigError, Item
 from integrations.config.schema import LABELS, ORDER, SECTIONS, SIGNING_KINDS, key_for_field
-from integrations.dify import DifyInputError, validate_inputs
-from integrations.digests import schedule
 from integrations.gitlab.signing import token_matches
 from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient, Run
 
@@ -56,6 +54,7 @@ class Step:
     changes: list[Change] = field(default_factory=list)
     recipients: list | None = None  # the many-to-many to set; None: leave it as it is
     note: str = ""
+    checked: bool = False  # a Dify app whose mode and form were just read from Dify
 
 
 @dataclass
@@ -70,15 +69,18 @@ class Plan:
         return [s for s in self.steps if s.section == section and s.action in actions]
 
 
-def build_plan(config: Config, *, prune: bool = False) -> Plan:
-    """The plan for `config`; ConfigError listing every problem if there is any."""
-    return _Planner(config, prune).plan()
+def build_plan(config: Config, *, prune: bool = False, check: bool = False) -> Plan:
+    """The plan for `config`; ConfigError listing every problem if there is any. With
+    `check`, each app of the file has its mode and input form read from Dify first, so the
+    digests and endpoints on it are checked against them."""
+    return _Planner(config, prune, check).plan()
 
 
 class _Planner:
-    def __init__(self, config: Config, prune: bool) -> None:
+    def __init__(self, config: Config, prune: bool, check: bool) -> None:
         self.config = config
         self.prune = prune
+        self.check = check
         self.problems: list[str] = []
         self.steps: list[Step] = []
         self.existing = {section: _existing(section) for section in ORDER}
@@ -151,6 +153,16 @@ class _Planner:
         action = CHANGE if existing is not None else CREATE
         if len(self.problems) > failed:
             return Step(section, item.name, action, obj)
+        step = self._step(item, existing, before, obj, recipients)
+        if section == "dify_apps" and self.check:
+            report = load_from_dify(obj)
+            if not report.ok:
+                self._problem(item, None, f"--check: {report.summary}")
+            step.checked, step.note = True, f"checked: {report.summary}"
+        return step
+
+    def _step(self, item: Item, existing, before, obj, recipients) -> Step:
+        section = item.section
         recipients = sorted(recipients, key=lambda r: r.name) if recipients is not None else None
         if existing is None:
             return Step(section, item.name, CREATE, obj, recipients=recipients)
@@ -216,15 +228,6 @@ class _Planner:
             return
         if obj.enabled and not recipients:
             self._problem(item, "recipients", "an enabled digest needs at least one recipient")
-        app = _app(obj)
-        if app is not None and app.input_form and isinstance(obj.inputs, dict):
-            # As the admin does: check the inputs as they will be on a real day.
-            sample = schedule.slot_context(timezone.now(), "UTC", obj.name)
-            try:
-                validate_inputs(app.fields, schedule.render(obj.inputs, sample))
-            except DifyInputError as exc:
-                for problem in exc.problems:
-                    self._problem(item, "inputs", problem)
 
     def _full_clean(self, item: Item, obj) -> None:
         exclude = ["app"] if item.section in ("digests", "gitlab_endpoints") else []

@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass
 
 # YAML types a key may hold.
-STR, INT, BOOL, OBJECT, NAMES = "str", "int", "bool", "object", "names"
+STR, INT, NUMBER, BOOL, OBJECT, NAMES = "str", "int", "number", "bool", "object", "names"
 TYPE_WORDS = {
     STR: "a string",
     INT: "a whole number",
+    NUMBER: "a number",
     BOOL: "true or false",
     OBJECT: "a mapping (JSON object)",
     NAMES: "a list of strings",
@@ -34,9 +35,14 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("name", "name", STR, required=True),
         Key("base_url", "base_url", STR, required=True),
         Key("api_key", "api_key", STR, required=True, secret=True),
+        Key("enabled", "enabled", BOOL),
         Key("response_mode", "response_mode", STR),
         Key("timeout", "run_timeout", INT),
+        Key("connect_timeout", "connect_timeout", NUMBER),
+        Key("read_timeout", "read_timeout", NUMBER),
+        Key("first_event_timeout", "first_event_timeout", NUMBER),
         Key("max_concurrent_runs", "max_concurrent_runs", INT),
+        Key("ca_bundle", "ca_bundle", STR),
     ),
     "recipients": (
         Key("name", "name", STR, required=True),
@@ -51,8 +57,12 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("cron", "cron", STR, required=True),
         Key("timezone", "timezone", STR, required=True),
         Key("inputs", "inputs", OBJECT),
+        Key("query", "query", STR),
         Key("output", "output_key", STR),
+        Key("title", "title", STR),
+        Key("footer", "footer", STR),
         Key("recipients", "recipients", NAMES),
+        Key("catchup_grace", "catchup_grace", INT),
         Key("enabled", "enabled", BOOL),
     ),
     "gitlab_endpoints": (
@@ -66,9 +76,11 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("target_branches", "target_branches", NAMES),
         Key("inputs", "input_mapping", OBJECT),
         Key("output", "output_key", STR),
+        Key("diff_budget", "diff_budget", INT),
         Key("post_note", "post_note", BOOL),
         Key("recipients", "recipients", NAMES),
         Key("signing_secret", "signing_secret", STR, secret=True),
+        Key("enabled", "enabled", BOOL),
     ),
 }
 

@@ -11,7 +11,6 @@ import logging
 
 from django.conf import settings
 
-from integrations.digests.messages import OutputError, select_output
 from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.check import remember_bot
 from integrations.gitlab.errors import GitLabError
@@ -20,13 +19,21 @@ from integrations.gitlab.inputs import build_diff, diff_budget_for, fit_inputs, 
 from integrations.gitlab.types import MergeRequest
 from integrations.models import GitLabEndpoint, Run
 from integrations.runs.backoff import retry_delay
-from integrations.runs.delivery import Target, begin, recipient_targets, settle_now
+from integrations.runs.delivery import (
+    Target,
+    begin,
+    recipient_targets,
+    settle_now,
+    undeliverable,
+)
 from integrations.runs.dify_call import ensure_form
 from integrations.runs.kinds import NotReady, RunEnded
+from integrations.runs.outputs import OutputError, select_output
 
 log = logging.getLogger(__name__)
 
 NOTE_KIND = "gitlab_note"
+OUTPUT_SETTING = "Output with the review"
 
 
 def merge_request_of(run: Run) -> MergeRequestEvent:
@@ -79,23 +86,29 @@ def start_deliveries(run: Run) -> None:
             run, Run.Status.FAILED, "no_endpoint", "The hub: the GitLab endpoint was deleted."
         )
         return
-    try:
-        text = select_output(run.outputs, endpoint.output_key)
-    except OutputError as exc:
-        settle_now(
-            run, Run.Status.FAILED, "no_output", f"The hub: endpoint '{endpoint.name}': {exc}"
-        )
-        return
-    message = note_message(run, text)
     event = merge_request_of(run)
     targets = []
     if endpoint.post_note:
         targets.append(Target(name=f"Note on {event.project_path}!{event.iid}", kind=NOTE_KIND))
     targets += recipient_targets(endpoint.recipients.filter(enabled=True))
+    try:
+        message = compose(run)
+    except OutputError as exc:
+        undeliverable(run, targets, f"GitLab endpoint '{endpoint.name}': {exc}")
+        return
     if not targets:
         Run.objects.filter(pk=run.pk).update(message=message)
         return  # succeeded; the review is kept on the run
     begin(run, message, targets)
+
+
+def compose(run: Run) -> dict:
+    """The note of a succeeded review, from its outputs and the endpoint's settings now."""
+    endpoint = run.gitlab_endpoint
+    if endpoint is None:
+        raise OutputError("the GitLab endpoint was deleted")
+    text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
+    return note_message(run, text)
 
 
 def note_message(run: Run, text: str) -> dict:

@@ -6,6 +6,7 @@ from django.db import models
 from integrations.dify import DifyClient, InputField, form_from_json
 from integrations.models.ca import ca_bundle_path
 from integrations.models.fields import EncryptedTextField
+from integrations.runs.outputs import choice_problem
 
 
 class DifyApp(models.Model):
@@ -47,6 +48,14 @@ class DifyApp(models.Model):
         help_text="When the input form was last read from Dify; runs read it again when it "
         "is older than HUB_DIFY_FORM_MAX_AGE.",
     )
+    output_names = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The outputs the app returned in its last succeeded run; digests and "
+        "endpoints are checked against them.",
+    )
+    outputs_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
     notice = models.TextField(
         blank=True,
         editable=False,
@@ -105,6 +114,20 @@ class DifyApp(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    CHAT_MODES = (Mode.CHAT, Mode.ADVANCED_CHAT, Mode.AGENT_CHAT)
+
+    @property
+    def is_chat(self) -> bool:
+        """Chat apps take a query (the user's message) besides their inputs."""
+        return self.mode in self.CHAT_MODES
+
+    def output_problem(self, key: str, setting: str) -> str | None:
+        """Why `key` cannot pick one of this app's outputs (as of its last success), or None."""
+        problem = choice_problem(self.output_names or [], key, setting=setting)
+        if problem is None:
+            return None
+        return f"{problem[0].upper()}{problem[1:]} (outputs of its last successful run)."
 
     @property
     def fields(self) -> list[InputField]:

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone as dj_timezone
 
+from integrations.dify import DifyInputError, validate_inputs
 from integrations.digests import schedule
 
 
@@ -100,8 +101,26 @@ class Digest(models.Model):
             super().save(*args, **kwargs)
             sync_schedule(self)
 
+    def _app_problems(self, app, found: dict) -> dict[str, str | list[str]]:
+        """What the app, as the hub knows it from Dify, says against these settings."""
+        problems: dict[str, str | list[str]] = {}
+        if "inputs" not in found and app.input_form:
+            # Checked as they will be on a real day, so a typo fails here, not at 08:00.
+            sample = schedule.slot_context(dj_timezone.now(), "UTC", self.name or "digest")
+            try:
+                validate_inputs(app.fields, schedule.render(self.inputs, sample))
+            except DifyInputError as exc:
+                problems["inputs"] = list(exc.problems)
+        if app.is_chat and not (self.query or "").strip():
+            problems["query"] = (
+                f"'{app.name}' is a chat app: it needs a query, the message the digest sends it."
+            )
+        if problem := app.output_problem(self.output_key, "Output to send"):
+            problems["output_key"] = problem
+        return problems
+
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str | list[str]] = {}
         try:
             self.cron = schedule.normalize_cron(self.cron)
         except schedule.ScheduleError as exc:
@@ -119,5 +138,8 @@ class Digest(models.Model):
                 schedule.check_template(getattr(self, field))
             except schedule.ScheduleError as exc:
                 errors[field] = str(exc)
+        app = getattr(self, "app", None)  # unset in a half-filled form; unsaved in a plan
+        if app is not None:
+            errors.update(self._app_problems(app, errors))
         if errors:
             raise ValidationError(errors)

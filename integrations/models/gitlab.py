@@ -153,6 +153,10 @@ class GitLabEndpoint(models.Model):
         form = app.fields if app is not None and app.input_form else None
         if problems := check_mapping(self.input_mapping, form):
             errors["input_mapping"] = " ".join(problems)
+        if app is not None and (
+            problem := app.output_problem(self.output_key, "Output with the review")
+        ):
+            errors["output_key"] = problem
         if self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
             errors["signing_secret"] = problem
         if self.gitlab_url:

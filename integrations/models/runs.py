@@ -180,6 +180,12 @@ class Delivery(models.Model):
     kind = models.CharField(max_length=20)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    attempts_before = models.PositiveSmallIntegerField(
+        default=0,
+        editable=False,
+        help_text="Attempts made before the delivery was last retried on request; the limit "
+        "of attempts counts from there.",
+    )
     parts_total = models.PositiveSmallIntegerField(default=0)
     parts = models.JSONField(
         default=list,

@@ -161,13 +161,14 @@ def _after_error(delivery: Delivery, exc: HubError) -> float | None:
         Recipient.objects.filter(pk=delivery.recipient_id).update(
             last_error=error, last_error_at=timezone.now()
         )
-    if not exc.retryable or delivery.attempts >= settings.HUB_DELIVERY_MAX_ATTEMPTS:
+    this_round = delivery.attempts - delivery.attempts_before
+    if not exc.retryable or this_round >= settings.HUB_DELIVERY_MAX_ATTEMPTS:
         if exc.retryable:
-            error = f"Gave up after {delivery.attempts} attempts; {error}"
+            error = f"Gave up after {this_round} attempts; {error}"
         finish(delivery, Delivery.Status.FAILED, error, exc.source)
         return None
     delay = retry_delay(
-        delivery.attempts,
+        this_round,
         base=settings.HUB_RETRY_BASE_SECONDS,
         cap=settings.HUB_RETRY_MAX_SECONDS,
         retry_after=exc.retry_after,
@@ -245,6 +246,31 @@ def settle(run_id: int) -> str | None:
             finished_at=timezone.now(),
         )
         return final
+
+
+def undeliverable(run: Run, targets: list[Target], problem: str) -> None:
+    """A succeeded run with no output to send: Dify is never run again for it. The run stays
+    succeeded, each target gets a failed delivery saying why, and once the settings are
+    fixed a retry of the deliveries alone sends the output."""
+    now = timezone.now()
+    error = (
+        f"The hub: Dify succeeded, but nothing was sent: {problem}. Then retry the delivery; "
+        "Dify is not run again."
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            run=run,
+            recipient=target.recipient,
+            recipient_name=target.name,
+            kind=target.kind,
+            status=Delivery.Status.FAILED,
+            error=error,
+            error_source="hub",
+            finished_at=now,
+        )
+        for target in targets
+    )
+    settle_now(run, Run.Status.SUCCEEDED, "no_output", error)
 
 
 def settle_now(run: Run, status: str, code: str, message: str, source: str = "hub") -> None:

@@ -129,6 +129,8 @@ def _attempt(run: Run) -> Next:
         return _concurrency_refused(run, exc)
     except DifyOutcomeUnknown as exc:
         lifecycle.record_ids(run, exc.task_id, exc.workflow_run_id)
+        if stop_requested(run):  # the stream ended after the hub asked Dify to stop the run
+            return _stopped_in_dify(run)
         return reconcile_now(run, cause=exc)
     except HubError as exc:
         if exc.retryable:
@@ -303,15 +305,31 @@ def stop_requested(run: Run) -> bool:
     return Run.objects.filter(pk=run.pk, stop_requested_at__isnull=False).exists()
 
 
-def _stopped_before_dify(run: Run) -> Next:
+def _stopped_by(run: Run) -> str:
     fields = Run.objects.filter(pk=run.pk).values("stop_requested_by").first() or {}
-    by = fields.get("stop_requested_by") or "someone"
+    return fields.get("stop_requested_by") or "someone"
+
+
+def _stopped_before_dify(run: Run) -> Next:
+    by = _stopped_by(run)
     lifecycle.end(
         run,
         Run.Status.CANCELLED,
         "stopped",
         f"The hub: stopped on request by {by} before Dify ran it.",
         uncount=True,
+    )
+    return DONE
+
+
+def _stopped_in_dify(run: Run) -> Next:
+    by = _stopped_by(run)
+    lifecycle.end(
+        run,
+        Run.Status.CANCELLED,
+        "stopped",
+        f"The hub: stopped on request by {by}; the stream ended after Dify was asked to stop "
+        "the run. Dify's own record of it may keep saying 'running' (a Dify 1.14 quirk).",
     )
     return DONE
 

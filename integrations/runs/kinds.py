@@ -4,6 +4,9 @@ A kind may prepare a run's inputs before Dify is called (a review reads the merg
 and follow up on a success (a digest starts its deliveries). Kinds register themselves in
 `IntegrationsConfig.ready()`, so this package never imports the packages built on it.
 
+A composer builds the message a succeeded run sends (raising OutputError when no output
+can be picked); it is called again when a failed delivery is retried.
+
 A preparer returns the inputs, or raises:
 - `NotReady`: what the run needs is not there yet (GitLab still preparing a diff); look
   again later without counting an attempt;
@@ -16,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from integrations.runs.outputs import OutputError
 
 if TYPE_CHECKING:
     from integrations.models import Run
@@ -47,6 +52,9 @@ class RunKind:
     prepare: Callable[[Run], dict] | None = None
     # Called inside the transaction that marked the run succeeded.
     after_success: Callable[[Run], None] | None = None
+    # The message a succeeded run sends, from its outputs and its settings as they are now
+    # (for a delivery retried after the settings changed); raises OutputError.
+    compose: Callable[[Run], dict] | None = None
 
 
 _KINDS: dict[str, RunKind] = {}
@@ -68,3 +76,10 @@ def after_success(run: Run) -> None:
     behaviour = _KINDS.get(run.kind)
     if behaviour is not None and behaviour.after_success is not None:
         behaviour.after_success(run)
+
+
+def compose(run: Run) -> dict:
+    behaviour = _KINDS.get(run.kind)
+    if behaviour is None or behaviour.compose is None:
+        raise OutputError("this kind of run sends nothing")
+    return behaviour.compose(run)

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from integrations.dify import RunResult
 from integrations.errors import HubError
-from integrations.models import Run
+from integrations.models import DifyApp, Run
 from integrations.runs import kinds, slots
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import DATABASE_DOWN
@@ -195,6 +195,7 @@ def finish(run: Run, result: RunResult) -> None:
                 **fields,
             )
             if done:
+                _remember_outputs(run, result.outputs or {}, now)
                 kinds.after_success(run)
     except DATABASE_DOWN:
         raise  # rolled back: the run stays running, and reconciling it finishes it again
@@ -212,9 +213,20 @@ def finish(run: Run, result: RunResult) -> None:
         slots.release(run)
 
 
+def _remember_outputs(run: Run, outputs: dict, now: datetime) -> None:
+    """The app's output names as of this success: what digests and endpoints are checked
+    against before their next run."""
+    names = sorted(outputs)
+    if names and names != (run.app.output_names or []):
+        DifyApp.objects.filter(pk=run.app_id).update(output_names=names, outputs_seen_at=now)
+        run.app.output_names = names
+
+
 def unsuccessful(run: Run, result: RunResult) -> tuple[str, str, str]:
     """(status, code, message) for a run that ended in Dify without succeeding."""
     if result.status == "stopped":
+        # Asked for while the run went on in this process: read it from the row.
+        run.refresh_from_db(fields=["stop_requested_at", "stop_requested_by"])
         if run.stop_requested_at is not None:
             by = f" by {run.stop_requested_by}" if run.stop_requested_by else ""
             message = f"The hub: stopped on request{by}; Dify confirmed the stop."

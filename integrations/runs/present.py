@@ -6,7 +6,7 @@ runs with their apps and deliveries in two queries) are presented without anothe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from integrations.models import Delivery, Run
 
@@ -23,6 +23,10 @@ def present_run(run: Run) -> dict:
         "error": present_error(run),
         "workflow_run_id": run.dify_workflow_run_id or None,
         "attempts": run.attempts,
+        "total_tokens": run.total_tokens,
+        "elapsed": run.elapsed,
+        "duration": seconds(run.duration),
+        "stop_requested_at": timestamp(run.stop_requested_at),
         "retry_of": run.retry_of_id,
         "created_at": timestamp(run.created_at),
         "started_at": timestamp(run.started_at),
@@ -34,12 +38,17 @@ def present_run(run: Run) -> dict:
 def present_error(run: Run) -> dict | None:
     if not (run.error_code or run.error_message):
         return None
-    return {"code": run.error_code or None, "message": run.error_message}
+    return {
+        "code": run.error_code or None,
+        "source": run.error_source or None,
+        "message": run.error_message,
+    }
 
 
 def present_delivery(delivery: Delivery) -> dict:
     return {
         "recipient": delivery.recipient_name,
+        "kind": delivery.kind,
         "status": delivery.status,
         "attempts": delivery.attempts,
         "last_http_status": last_http_status(delivery),
@@ -52,6 +61,10 @@ def last_http_status(delivery: Delivery) -> int | None:
         return delivery.last_http_status
     attempt = delivery.attempt_rows.order_by("-id").first()
     return attempt.http_status if attempt else None
+
+
+def seconds(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds(), 3)
 
 
 def timestamp(value: datetime | None) -> str | None:

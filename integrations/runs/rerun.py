@@ -1,11 +1,15 @@
-"""Retrying a finished run on request: a new run with the same inputs, linked to the old one."""
+"""On request: retrying a finished run (a new run with the same inputs, linked to the old
+one), or sending its output again to the targets it did not reach."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from integrations.models import Run
-from integrations.runs import dispatch
+from integrations.models import Delivery, Run
+from integrations.runs import dispatch, kinds
+from integrations.runs.outputs import OutputError
 
 # What a retry takes over. Not the digest slot (unique per digest: the retry is a manual run
 # outside the schedule) and not the dedupe key (unique: the old run holds it).
@@ -41,3 +45,53 @@ def retry_run(run: Run) -> Run:
         )
         dispatch.execute(retry.pk)
     return retry
+
+
+class NotRedeliverable(Exception):
+    """The run has nothing to send again, or the output still cannot be picked."""
+
+
+def redeliver(run: Run) -> int:
+    """Send a finished run's output again to the targets it failed to reach, without running
+    Dify again. The message is composed anew when there was none (no output could be picked
+    before: the settings may be fixed now). Returns how many deliveries were queued."""
+    if not run.is_final:
+        raise NotRedeliverable(
+            f"Run #{run.pk} is {run.get_status_display().lower()}; wait until it has ended."
+        )
+    failed = list(run.deliveries.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True))
+    if not failed:
+        hint = " Retry runs the app again." if run.outputs is None else ""
+        raise NotRedeliverable(f"Run #{run.pk} has no failed delivery to send again.{hint}")
+    message = run.message
+    if not message:
+        try:
+            message = kinds.compose(run)
+        except OutputError as exc:
+            raise NotRedeliverable(f"The hub: still nothing to send: {exc}.") from None
+    now = timezone.now()
+    with transaction.atomic():
+        if not Run.objects.filter(pk=run.pk, status__in=Run.FINAL).update(
+            status=Run.Status.DELIVERING,
+            message=message,
+            error_code="",
+            error_message="",
+            error_source="",
+            finished_at=None,
+            updated_at=now,
+        ):
+            raise NotRedeliverable(f"Run #{run.pk} changed meanwhile; look at it again.")
+        Delivery.objects.filter(pk__in=failed, status=Delivery.Status.FAILED).update(
+            status=Delivery.Status.PENDING,
+            error="",
+            error_source="",
+            attempts_before=F("attempts"),
+            finished_at=None,
+            next_attempt_at=None,
+            holder="",
+            updated_at=now,
+        )
+        for delivery_id in failed:
+            dispatch.deliver(delivery_id)
+    run.status, run.message = Run.Status.DELIVERING, message
+    return len(failed)

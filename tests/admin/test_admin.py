@@ -80,7 +80,9 @@ def test_the_key_is_encrypted_in_the_database(dify_app, fake_dify):
 
 
 def test_run_now_checks_inputs_before_sending(admin, dify_app, fake_dify):
-    url = reverse("admin:integrations_difyapp_run", args=[dify_app.pk])
+    url = reverse(
+        "admin:integrations_difyapp_actions", kwargs={"pk": dify_app.pk, "tool": "run_now"}
+    )
     page = admin.post(url, {"inputs": "{not json"}).content.decode()
     assert "Not valid JSON" in page
     page = admin.post(url, {"inputs": '{"count": "abc"}'}).content.decode()
@@ -90,7 +92,9 @@ def test_run_now_checks_inputs_before_sending(admin, dify_app, fake_dify):
 
 
 def test_run_now_queues_a_run_and_shows_it(admin, dify_app, django_capture_on_commit_callbacks):
-    url = reverse("admin:integrations_difyapp_run", args=[dify_app.pk])
+    url = reverse(
+        "admin:integrations_difyapp_actions", kwargs={"pk": dify_app.pk, "tool": "run_now"}
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin.post(url, {"inputs": '{"query": "hi"}'})
     run = Run.objects.get()
@@ -164,7 +168,9 @@ def test_send_test_message_shows_the_services_answer(admin, db):
         recipient = Recipient.objects.create(
             name="family", kind="rocketchat", webhook_url=rocketchat.url
         )
-        url = reverse("admin:integrations_recipient_test", args=[recipient.pk])
+        url = reverse(
+            "admin:integrations_recipient_actions", kwargs={"pk": recipient.pk, "tool": "send_test"}
+        )
         page = admin.post(url, follow=True).content.decode()
         assert "amily: sent. The service answered: HTTP 200 {&quot;success&quot;:true}" in page
         assert len(rocketchat.requests) == 1
@@ -266,3 +272,29 @@ def test_the_run_search_matches_a_phrase_of_the_source_or_an_exact_id(admin, mak
     page = admin.get("/admin/integrations/run/?q=1187!342").content.decode()
     assert f"/admin/integrations/run/{wanted.pk}/change/" in page
     assert f"/admin/integrations/run/{other.pk}/change/" not in page
+
+
+def test_the_app_page_shows_its_outputs_and_what_the_hub_changed(admin, dify_app):
+    url = reverse("admin:integrations_difyapp_change", args=[dify_app.pk])
+    html = admin.get(url).content.decode()
+    assert "known after the app&#x27;s first successful run" in html
+    assert 'action="/admin/integrations/difyapp/' in html and "check_connection" in html
+    DifyApp.objects.filter(pk=dify_app.pk).update(
+        output_names=["echo", "http_body"],
+        notice="Switched to blocking mode on 2026-12-02 10:00 UTC: Dify refused a streaming run",
+    )
+    html = admin.get(url).content.decode()
+    assert "`echo` and `http_body`" in html
+    assert "Switched to blocking mode on 2026-12-02 10:00 UTC" in html
+
+
+def test_the_digest_page_runs_it_once_with_its_button(admin, make_digest):
+    digest = make_digest(name="Morning weather")
+    url = reverse("admin:integrations_digest_change", args=[digest.pk])
+    assert f"/admin/integrations/digest/{digest.pk}/actions/run_once/" in (
+        admin.get(url).content.decode()
+    )
+    response = admin.post(f"/admin/integrations/digest/{digest.pk}/actions/run_once/")
+    run = Run.objects.get(digest=digest)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/integrations/run/{run.pk}/change/"

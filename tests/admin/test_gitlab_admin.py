@@ -155,7 +155,10 @@ def test_it_builds_the_webhook_url_from_hub_public_url(admin, endpoint, settings
     assert 'value="https://hub.example.com/hooks/gitlab/team-a/"' in box
     assert "testserver" not in box
     # The one-time token page names the same public URL.
-    url = reverse("admin:integrations_gitlabendpoint_regenerate", args=[endpoint.pk])
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
+    )
     assert 'value="https://hub.example.com/hooks/gitlab/team-a/"' in page_of(admin.post(url))
 
 
@@ -277,7 +280,10 @@ def test_it_normalises_an_api_v4_url_to_the_instance_url(admin, review_app, fake
 
 
 def test_it_regenerates_the_secret_token_and_shows_it_once(admin, endpoint, post_hook):
-    url = reverse("admin:integrations_gitlabendpoint_regenerate", args=[endpoint.pk])
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
+    )
 
     response = admin.post(url, follow=True)
 
@@ -295,11 +301,14 @@ def test_it_regenerates_the_secret_token_and_shows_it_once(admin, endpoint, post
 
 def test_it_does_not_regenerate_on_get(admin, endpoint, post_hook):
     stored_hash = endpoint.secret_token_hash
-    url = reverse("admin:integrations_gitlabendpoint_regenerate", args=[endpoint.pk])
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
+    )
 
-    response = admin.get(url, follow=True)
+    response = admin.get(url)
 
-    assert response.redirect_chain == [(change_url(endpoint), 302)]
+    assert response.status_code == 405  # a button is a POST form; a link changes nothing
     assert tokens_in(page_of(response)) == []
     endpoint.refresh_from_db()
     assert endpoint.secret_token_hash == stored_hash
@@ -308,7 +317,10 @@ def test_it_does_not_regenerate_on_get(admin, endpoint, post_hook):
 
 def test_it_needs_a_staff_login_to_regenerate(client, endpoint):
     stored_hash = endpoint.secret_token_hash
-    url = reverse("admin:integrations_gitlabendpoint_regenerate", args=[endpoint.pk])
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
+    )
     response = client.post(url)
     assert response.status_code == 302 and "/login/" in response["Location"]
     endpoint.refresh_from_db()
@@ -319,7 +331,10 @@ def test_it_needs_a_staff_login_to_regenerate(client, endpoint):
 
 
 def test_it_checks_the_connection_and_names_the_bot_user(admin, endpoint, fake_gitlab):
-    url = reverse("admin:integrations_gitlabendpoint_check", args=[endpoint.pk])
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "check_connection"},
+    )
 
     response = admin.post(url, follow=True)
 
@@ -339,7 +354,10 @@ def test_it_checks_the_connection_and_names_the_bot_user(admin, endpoint, fake_g
 
 def test_it_reports_a_refused_token_in_plain_words(admin, endpoint, fake_gitlab):
     fake_gitlab.fail_next("GET", "/user", 401)
-    url = reverse("admin:integrations_gitlabendpoint_check", args=[endpoint.pk])
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "check_connection"},
+    )
 
     response = admin.post(url, follow=True)
 
@@ -359,8 +377,11 @@ def test_it_reports_a_refused_token_in_plain_words(admin, endpoint, fake_gitlab)
 
 
 def test_it_does_not_check_on_get(admin, endpoint, fake_gitlab):
-    url = reverse("admin:integrations_gitlabendpoint_check", args=[endpoint.pk])
-    assert admin.get(url).status_code == 302
+    url = reverse(
+        "admin:integrations_gitlabendpoint_actions",
+        kwargs={"pk": endpoint.pk, "tool": "check_connection"},
+    )
+    assert admin.get(url).status_code == 405
     assert fake_gitlab.requests == []
 
 

@@ -42,6 +42,9 @@ def finished_run(make_run):
         attempts=2,
         error_code="delivery_failed",
         error_message="1 of 2 recipients failed",
+        error_source="chat",
+        total_tokens=1234,
+        elapsed=6.5,
         started_at=datetime(2026, 5, 1, 8, 0, 1, tzinfo=UTC),
         finished_at=datetime(2026, 5, 1, 8, 0, 9, tzinfo=UTC),
     )
@@ -62,9 +65,17 @@ def test_a_run_has_every_field(api, finished_run):
         "status": "partially_delivered",
         "inputs": {"query": "hello"},
         "outputs": {"text": "Sunny"},
-        "error": {"code": "delivery_failed", "message": "1 of 2 recipients failed"},
+        "error": {
+            "code": "delivery_failed",
+            "source": "chat",
+            "message": "1 of 2 recipients failed",
+        },
         "workflow_run_id": "wf-1",
         "attempts": 2,
+        "total_tokens": 1234,
+        "elapsed": 6.5,
+        "duration": 8.0,
+        "stop_requested_at": None,
         "retry_of": None,
         "created_at": "2026-05-01T08:00:00Z",
         "started_at": "2026-05-01T08:00:01Z",
@@ -72,6 +83,7 @@ def test_a_run_has_every_field(api, finished_run):
         "deliveries": [
             {
                 "recipient": "family",
+                "kind": "slack",
                 "status": "delivered",
                 "attempts": 2,
                 "last_http_status": 200,
@@ -79,6 +91,7 @@ def test_a_run_has_every_field(api, finished_run):
             },
             {
                 "recipient": "team",
+                "kind": "slack",
                 "status": "failed",
                 "attempts": 1,
                 "last_http_status": 404,
@@ -86,6 +99,7 @@ def test_a_run_has_every_field(api, finished_run):
             },
             {
                 "recipient": "later",
+                "kind": "slack",
                 "status": "pending",
                 "attempts": 0,
                 "last_http_status": None,

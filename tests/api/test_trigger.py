@@ -104,3 +104,74 @@ def test_a_get_on_a_trigger_url_is_405(api, trigger_key, make_run):
     response = api.get(f"/api/v1/runs/{make_run().pk}/retry", key=trigger_key)
     assert response.status_code == 405
     assert response.json() == {"code": "method_not_allowed", "message": 'Method "GET" not allowed.'}
+
+
+def test_stopping_a_queued_run_cancels_it(api, trigger_key, make_run):
+    run = make_run()
+    response = api.post(f"/api/v1/runs/{run.pk}/stop", key=trigger_key)
+    assert response.status_code == 202
+    assert response.json() == {
+        "run": run.pk,
+        "status": "cancelled",
+        "outcome": "cancelled",
+        "url": f"http://testserver/api/v1/runs/{run.pk}/",
+    }
+    run.refresh_from_db()
+    assert run.stop_requested_by == "API key 'trigger'"
+    body = api.get(f"/api/v1/runs/{run.pk}/").json()
+    assert body["error"]["source"] == "hub" and body["stop_requested_at"] is not None
+
+
+def test_stopping_a_running_run_asks_dify(api, trigger_key, make_run):
+    run = make_run(status=Run.Status.RUNNING, dify_task_id="task-1")
+    response = api.post(f"/api/v1/runs/{run.pk}/stop", key=trigger_key)
+    assert response.status_code == 202
+    assert response.json()["outcome"] == "stop requested"
+    assert response.json()["status"] == "running"
+
+
+def test_an_ended_run_cannot_be_stopped_409(api, trigger_key, make_run):
+    run = make_run(status=Run.Status.FAILED)
+    response = api.post(f"/api/v1/runs/{run.pk}/stop", key=trigger_key)
+    assert response.status_code == 409
+    assert response.json()["code"] == "run_not_stoppable"
+    assert "only queued and running runs can be stopped" in response.json()["message"]
+
+
+def test_stop_and_redeliver_need_the_trigger_scope(api, make_run):
+    run = make_run()
+    assert api.post(f"/api/v1/runs/{run.pk}/stop").status_code == 403
+    assert api.post(f"/api/v1/runs/{run.pk}/redeliver").status_code == 403
+    assert api.post("/api/v1/runs/999999/stop", key=None).status_code == 401
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED
+
+
+def test_redelivering_a_run_without_failed_deliveries_is_409(api, trigger_key, make_run):
+    run = make_run(status=Run.Status.FAILED, error_code="workflow_failed")
+    response = api.post(f"/api/v1/runs/{run.pk}/redeliver", key=trigger_key)
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "run_not_redeliverable",
+        "message": f"Run #{run.pk} has no failed delivery to send again. Retry runs the app again.",
+    }
+    assert api.post("/api/v1/runs/424242/redeliver", key=trigger_key).status_code == 404
+
+
+def test_redelivering_queues_the_failed_deliveries(api, trigger_key, make_run):
+    from integrations.models import Delivery
+
+    run = make_run(
+        status=Run.Status.FAILED,
+        error_code="delivery_failed",
+        outputs={"text": "hi"},
+        message={"title": "", "text": "hi", "footer": ""},
+    )
+    Delivery.objects.create(run=run, recipient_name="a", kind="slack", status="failed")
+    Delivery.objects.create(run=run, recipient_name="b", kind="slack", status="delivered")
+    response = api.post(f"/api/v1/runs/{run.pk}/redeliver", key=trigger_key)
+    assert response.status_code == 202
+    assert response.json()["deliveries"] == 1 and response.json()["status"] == "delivering"
+    assert sorted(run.deliveries.values_list("status", flat=True)) == ["delivered", "pending"]
+    body = api.get(f"/api/v1/runs/{run.pk}/").json()
+    assert [d["kind"] for d in body["deliveries"]] == ["slack", "slack"]

@@ -57,7 +57,7 @@ def test_it_applies_the_issue_file(env, reviewer, issue_file, no_network):
     assert endpoint.target_branches == ["main", "release/*"]
     assert endpoint.input_mapping == {"language": "en"} and endpoint.output_key == "review"
     assert endpoint.post_note and not endpoint.recipients.exists()
-    assert "hub check-app weather" in out  # apply itself never calls Dify
+    assert "hub apply --check" in out and "'weather'" in out  # apply never calls Dify
 
 
 def test_applying_the_same_file_again_changes_nothing(env, reviewer, issue_file):

@@ -43,9 +43,14 @@ def test_export_writes_every_key_and_placeholders_for_secrets(env, reviewer, wri
         "name": "weather",
         "base_url": "http://127.0.0.1:5001/v1",
         "api_key": "${DIFY_APP_WEATHER_API_KEY}",
+        "enabled": True,
         "response_mode": "streaming",
         "timeout": 300,
+        "connect_timeout": 10.0,
+        "read_timeout": 60.0,
+        "first_event_timeout": 30.0,
         "max_concurrent_runs": 10,
+        "ca_bundle": "",
     }
     assert data["recipients"] == [
         {
@@ -55,7 +60,14 @@ def test_export_writes_every_key_and_placeholders_for_secrets(env, reviewer, wri
             "options": {"alias": "Weather", "emoji": ":sunny:"},
         }
     ]
-    assert data["digests"][0]["recipients"] == ["family"]
+    digest = data["digests"][0]
+    assert digest["recipients"] == ["family"]
+    assert {key: digest[key] for key in ("query", "title", "footer", "catchup_grace")} == {
+        "query": "",
+        "title": "Weather, {{ weekday }}",
+        "footer": "",
+        "catchup_grace": 3600,
+    }
     endpoint = data["gitlab_endpoints"][0]
     assert endpoint["secret_token"] == "${GITLAB_TEAM_REVIEWS_SECRET_TOKEN}"
     assert endpoint["access_token"] == "${GITLAB_TEAM_REVIEWS_ACCESS_TOKEN}"

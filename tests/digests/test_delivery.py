@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from integrations.digests.firing import claim_slot
 from integrations.models import Delivery, Recipient, Run
 from integrations.runs import engine
 from integrations.runs.delivery import deliver_one
+from integrations.runs.rerun import NotRedeliverable, redeliver
 from tests.digests.conftest import utc
 from tests.fakes import dify as fd
 from tests.fakes.chat_server import refused_url
@@ -167,12 +169,68 @@ def test_disabled_recipients_get_nothing_and_no_recipient_fails_the_run(
     assert run.outputs == {"text": "hello"}
 
 
-def test_several_outputs_need_a_choice(make_digest, rocketchat_recipient, fake_dify):
+def test_no_output_to_pick_keeps_the_run_and_its_delivery_can_be_retried_alone(
+    make_digest, rocketchat, rocketchat_recipient, fake_dify
+):
     digest = make_digest(recipients=[rocketchat_recipient])
-    run = run_digest(digest, fake_dify, {"weather": "sun", "joke": "…"})
-    assert run.status == Run.Status.FAILED
-    assert run.error_code == "no_output"
-    assert "joke, weather" in run.error_message and "Output to send" in run.error_message
+    run = run_digest(digest, fake_dify, {"echo": "sun", "http_body": "{}"})
+    # Dify succeeded: the run says so, and keeps the outputs; nothing was sent.
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.error_code == "no_output" and run.error_source == "hub"
+    assert "the app returned `echo` and `http_body`; set 'Output to send'" in run.error_message
+    (delivery,) = run.deliveries.all()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.error == run.error_message and delivery.error_source == "hub"
+    assert rocketchat.requests == []
+    # The app's outputs are known now: the digest as it is no longer passes its checks.
+    digest.app.refresh_from_db()
+    assert digest.app.output_names == ["echo", "http_body"]
+    with pytest.raises(ValidationError) as invalid:
+        digest.full_clean()
+    assert "`echo` and `http_body`" in invalid.value.message_dict["output_key"][0]
+    # Before the fix, a retry of the delivery says why it cannot send.
+    with pytest.raises(NotRedeliverable, match="still nothing to send"):
+        redeliver(run)
+
+    digest.output_key = "echo"
+    digest.full_clean()
+    digest.save()
+    posts_before = len(fake_dify.requests_to("/v1/workflows/run"))
+    run = Run.objects.get(pk=run.pk)  # as the admin, the API and the CLI load it
+    assert redeliver(run) == 1
+    run.refresh_from_db()
+    assert run.status == Run.Status.DELIVERING and run.message["text"] == "sun"
+    deliver_all(run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED and run.error_code == ""
+    assert rocketchat.requests[0].json["text"].endswith("sun")
+    assert len(fake_dify.requests_to("/v1/workflows/run")) == posts_before  # Dify not re-run
+
+
+def test_a_delivery_that_gave_up_is_sent_again_with_the_same_bytes(
+    make_digest, rocketchat, rocketchat_recipient, fake_dify, settings
+):
+    settings.HUB_DELIVERY_MAX_ATTEMPTS = 2
+    digest = make_digest(recipients=[rocketchat_recipient])
+    run = run_digest(digest, fake_dify, {"text": "hello"})
+    rocketchat.answer("server_error", times=2)
+    deliver_all(run)
+    deliver_all(run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and run.error_code == "delivery_failed"
+    delivery = run.deliveries.get()
+    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 2
+
+    assert redeliver(run) == 1
+    deliver_all(run)
+    run.refresh_from_db()
+    delivery.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED
+    assert delivery.status == Delivery.Status.DELIVERED and delivery.attempts == 3
+    first, _, third = rocketchat.requests
+    assert first.body == third.body  # the parts built once are what is sent again
+    with pytest.raises(NotRedeliverable, match="no failed delivery"):
+        redeliver(run)
 
 
 def test_the_chosen_output_is_sent(make_digest, rocketchat, rocketchat_recipient, fake_dify):

@@ -73,7 +73,8 @@ def test_an_unknown_template_variable_is_a_validation_error(dify_app):
 
 @pytest.mark.parametrize("field", ["title", "footer", "query"])
 def test_a_template_typo_is_reported_on_its_own_field(dify_app, field):
-    digest = Digest(name="x", app=dify_app, **{field: "Weather {{ dat }}"})
+    inputs = {"query": "ok"}  # the form this app has, so only the typo is wrong
+    digest = Digest(name="x", app=dify_app, inputs=inputs, **{field: "Weather {{ dat }}"})
     with pytest.raises(ValidationError) as error:
         digest.full_clean()
     assert list(error.value.message_dict) == [field]

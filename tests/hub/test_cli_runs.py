@@ -193,6 +193,66 @@ def test_check_covers_gitlab_endpoints_and_learns_the_bot(
     assert fake_gitlab.token not in problem
 
 
+def test_check_reports_a_digest_whose_output_cannot_be_chosen(
+    dify_app, make_digest, rocketchat_recipient
+):
+    digest = make_digest(name="Morning weather", recipients=[rocketchat_recipient])
+    out, _ = hub("check")
+    assert "ok       digest 'Morning weather': settings fit app 'echo'" in out
+    # The app has since returned two outputs (its last successful run says so).
+    DifyApp.objects.filter(pk=dify_app.pk).update(output_names=["echo", "http_body"])
+    with pytest.raises(CommandError, match=r"1 problem\(s\) found"):
+        try:
+            hub("check")
+        except CommandError as exc:
+            problem = exc.err.strip()
+            raise
+    assert problem == (
+        "PROBLEM  digest 'Morning weather': output: The app returns `echo` and `http_body`; "
+        "set 'Output to send' to the one to send (outputs of its last successful run)."
+    )
+    digest.output_key = "echo"
+    digest.save()
+    hub("check")
+
+
+# --- hub stop | retry | redeliver -----------------------------------------------------------
+
+
+def test_hub_stop_cancels_a_queued_run(make_run):
+    run = make_run()
+    out, _ = hub("stop", str(run.pk))
+    assert f"Run #{run.pk} cancelled; it had not started." in out
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED
+    assert run.stop_requested_by.startswith("`hub stop` (")
+
+
+def test_hub_stop_on_a_running_run_says_the_stop_was_requested(make_run):
+    run = make_run(status=Run.Status.RUNNING, dify_task_id="task-1")
+    out, _ = hub("stop", str(run.pk))
+    assert "stop requested; Dify was asked to stop it" in out
+    run.refresh_from_db()
+    assert run.status == Run.Status.RUNNING and run.stop_requested_at is not None
+
+
+def test_hub_stop_refuses_an_ended_or_unknown_run(make_run):
+    run = make_run(status=Run.Status.SUCCEEDED)
+    with pytest.raises(CommandError, match="is succeeded; only queued and running runs"):
+        hub("stop", str(run.pk))
+    with pytest.raises(CommandError, match="No run #4242."):
+        hub("stop", "4242")
+
+
+def test_hub_retry_and_redeliver(make_run):
+    run = make_run(status=Run.Status.FAILED, error_code="workflow_failed")
+    out, _ = hub("retry", str(run.pk))
+    retry = Run.objects.get(retry_of=run)
+    assert out.strip() == f"Run #{run.pk} retried as run #{retry.pk} (queued)."
+    with pytest.raises(CommandError, match="has no failed delivery to send again"):
+        hub("redeliver", str(run.pk))
+
+
 # --- hub apikey -----------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from integrations.gitlab.note import marker
 from integrations.models import Delivery, GitLabEndpoint, Recipient, Run
 from integrations.runs import engine
 from integrations.runs.delivery import deliver_one
+from integrations.runs.rerun import redeliver
 from tests.fakes import dify as fd
 from tests.reviews.support import (
     FIRST_HEAD,
@@ -228,15 +229,28 @@ def test_an_mr_merged_before_the_review_started_cancels_it(accept, review_dify, 
     assert review_dify.requests == []
 
 
-def test_a_review_without_the_chosen_output_fails_and_posts_nothing(
+def test_a_review_without_the_chosen_output_posts_nothing_until_the_endpoint_is_fixed(
     accept, review_dify, fake_gitlab
 ):
-    review_dify.script("run", fd.success({"text": "wrong output name"}))
+    review_dify.script("run", fd.success({"text": "the review, under another name"}))
     run = accept()
     execute(run)
-    assert run.status == Run.Status.FAILED and run.error_code == "no_output"
-    assert "no output named 'review'" in run.error_message
+    assert run.status == Run.Status.SUCCEEDED and run.error_code == "no_output"
+    assert "no output named `review`" in run.error_message
+    assert "'Output with the review'" in run.error_message
+    assert run.deliveries.get().status == Delivery.Status.FAILED
     assert fake_gitlab.notes_of(PROJECT_ID, IID) == []
+
+    endpoint = run.gitlab_endpoint
+    endpoint.output_key = "text"
+    endpoint.save()
+    redeliver(Run.objects.get(pk=run.pk))
+    deliver_one(run.deliveries.get().pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED and run.error_code == ""
+    (note,) = fake_gitlab.notes_of(PROJECT_ID, IID)
+    assert "the review, under another name" in note["body"]
+    assert len(review_dify.requests_to("/workflows/run")) == 1
 
 
 def test_a_note_gitlab_refuses_fails_the_delivery_and_the_run(accept, review_dify, fake_gitlab):

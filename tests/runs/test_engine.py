@@ -379,7 +379,9 @@ def test_an_app_limited_to_one_in_dify_is_switched_to_blocking_and_runs(db, make
             base_url=limited.url,
             api_key=limited.api_key,
             form_loaded_at=timezone.now(),
-            input_form=[{"variable": "query", "label": "q", "type": "text-input", "required": True}],
+            input_form=[
+                {"variable": "query", "label": "q", "type": "text-input", "required": True}
+            ],
         )
         run = make_run(app=app)
         assert engine.execute(run.pk) == engine.DONE

@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import time
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -56,7 +57,24 @@ class Command(BaseCommand):
         apply.add_argument(
             "--prune", action="store_true", help="Also delete what the file's sections do not name."
         )
+        apply.add_argument(
+            "--check",
+            action="store_true",
+            help="First read each app's mode and input form from Dify, and check the digests "
+            "and endpoints on it against them.",
+        )
         sub.add_parser("export", help="Print the configuration as YAML for `hub apply`.")
+        stop = sub.add_parser(
+            "stop", help="Stop a queued run at once, or ask Dify to stop a running one."
+        )
+        stop.add_argument("run", type=positive_int, help="The run's id.")
+        retry = sub.add_parser("retry", help="Run an ended run again, as a new linked run.")
+        retry.add_argument("run", type=positive_int, help="The run's id.")
+        redeliver = sub.add_parser(
+            "redeliver",
+            help="Send an ended run's output again where it failed, without running Dify again.",
+        )
+        redeliver.add_argument("run", type=positive_int, help="The run's id.")
 
     def handle(self, *args, command: str, **options) -> None:
         handler = {
@@ -69,6 +87,9 @@ class Command(BaseCommand):
             "apikey": self.apikey,
             "apply": self.apply_config,
             "export": self.export_config,
+            "stop": partial(self.run_action, "stop"),
+            "retry": partial(self.run_action, "retry"),
+            "redeliver": partial(self.run_action, "redeliver"),
         }[command]
         handler(**options)
 
@@ -161,12 +182,15 @@ class Command(BaseCommand):
                         count += 1
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} row(s) with the first key."))
 
-    def apply_config(self, file: str, dry_run: bool, prune: bool, **_) -> None:
+    def apply_config(self, file: str, dry_run: bool, prune: bool, check: bool, **_) -> None:
         from integrations.config.apply import apply_file, plan_file, render_plan
         from integrations.config.loader import ConfigError
 
         try:
-            plan = plan_file(file, prune=prune) if dry_run else apply_file(file, prune=prune)
+            if dry_run:
+                plan = plan_file(file, prune=prune, check=check)
+            else:
+                plan = apply_file(file, prune=prune, check=check)
         except ConfigError as exc:
             raise CommandError(f"{exc}\nNothing was changed.") from None
         self.stdout.write(render_plan(plan, dry_run=dry_run), ending="")
@@ -184,6 +208,13 @@ class Command(BaseCommand):
             self.stdout.write(cli.runs_table(runs))
         else:
             self.stdout.write("No runs.")
+
+    def run_action(self, command: str, run: int, **_) -> None:
+        try:
+            said = cli.RUN_ACTIONS[command](run, by=f"`hub {command}` ({cli.os_user()})")
+        except cli.CLIError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.style.SUCCESS(said))
 
     def check_all(self, **_) -> None:  # not `check`: BaseCommand.check runs the system checks
         problems = 0

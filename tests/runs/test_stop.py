@@ -1,0 +1,89 @@
+"""Stopping a run on request: queued ones end at once, running ones when Dify confirms."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from integrations.models import Run
+from integrations.runs import engine
+from tests.fakes import dify as fd
+
+
+def _wait_until(check, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.django_db
+def test_a_queued_run_is_cancelled_at_once_and_never_reaches_dify(make_run, fake_dify):
+    run = make_run()
+    assert engine.request_stop(run, by="alice") == "cancelled"
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED and run.error_code == "stopped"
+    assert run.error_source == "hub" and run.stop_requested_by == "alice"
+    assert run.error_message == "The hub: stopped on request by alice before it started."
+    assert run.finished_at is not None
+    engine.execute(run.pk)  # its message was already on the queue: nothing happens
+    assert fake_dify.requests_to("/workflows/run") == []
+
+
+@pytest.mark.django_db
+def test_an_ended_run_cannot_be_stopped(make_run):
+    run = make_run(status=Run.Status.SUCCEEDED)
+    with pytest.raises(engine.NotStoppable, match="is succeeded; only queued and running"):
+        engine.request_stop(run, by="alice")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_run_stops_in_dify_and_ends_cancelled_when_dify_confirms(make_run, fake_dify):
+    fake_dify.script("run", fd.slow(4, ping_interval=0.2))
+    run = make_run()
+    worker = threading.Thread(target=engine.execute, args=(run.pk,))
+    worker.start()
+    try:
+        assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_task_id)
+        running = Run.objects.get(pk=run.pk)
+        assert engine.request_stop(running, by="bob") == "stop requested"
+        running.refresh_from_db()
+        assert running.status == Run.Status.RUNNING and running.stop_requested_at is not None
+        started = time.monotonic()
+        engine.stop_in_dify(run.pk)  # what the stop task does
+        worker.join(10)
+        took = time.monotonic() - started
+    finally:
+        worker.join(10)
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED, run.error_message
+    assert run.error_code == "stopped"
+    assert run.error_message == "The hub: stopped on request by bob; Dify confirmed the stop."
+    assert fake_dify.requests_to(f"/workflows/tasks/{run.dify_task_id}/stop")
+    assert took < 4  # ended by the stop, not by the node finishing
+    assert len(fake_dify.requests_to("/workflows/run")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_run_is_stopped_through_the_chat_messages_stop(make_run, fake_dify):
+    from integrations.models import DifyApp
+
+    fake_dify.app_mode = "advanced-chat"
+    DifyApp.objects.update(mode="advanced-chat")
+    fake_dify.script("chat", fd.slow(4, ping_interval=0.2))
+    run = make_run(query="hello")
+    worker = threading.Thread(target=engine.execute, args=(run.pk,))
+    worker.start()
+    try:
+        assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_task_id)
+        engine.request_stop(Run.objects.get(pk=run.pk), by="carol")
+        engine.stop_in_dify(run.pk)
+    finally:
+        worker.join(10)
+    run.refresh_from_db()
+    assert fake_dify.requests_to(f"/chat-messages/{run.dify_task_id}/stop")
+    assert run.status == Run.Status.CANCELLED, run.error_message
