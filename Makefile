@@ -32,6 +32,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Benchmarks against PostgreSQL and Redis (started if they are not up); writes
 # benchmarks/RESULTS.md. Never part of `make test`: figures, not pass/fail.

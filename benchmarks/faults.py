@@ -63,7 +63,7 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 def create_config():
-    from integrations.apps_check import check_app
+    from integrations.checks.dify_app import check_app
     from integrations.models import DifyApp, GitLabEndpoint
 
     app = DifyApp.objects.create(

@@ -208,7 +208,7 @@ def create_config():
         max_concurrent_runs=1000,
         read_timeout=30,
     )
-    from integrations.apps_check import check_app
+    from integrations.checks.dify_app import check_app
 
     report = check_app(app)
     if not report.ok:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -17,8 +20,6 @@ _FALSE = {"0", "false", "no", "off"}
 
 def load_env_files(*paths: Path) -> None:
     """Read KEY=VALUE files without overriding variables already set in the environment."""
-    from dotenv import load_dotenv
-
     for path in paths:
         if path.is_file():
             load_dotenv(path, override=False)
@@ -73,8 +74,6 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
 
 
 def env_timezone(name: str, default: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     value = env_str(name, default)
     try:
         ZoneInfo(value)
@@ -87,8 +86,6 @@ def env_timezone(name: str, default: str) -> str:
 
 def env_fernet_keys(name: str) -> list[str]:
     """Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation)."""
-    from cryptography.fernet import Fernet
-
     keys = env_list(name, [])
     if not keys:
         raise ImproperlyConfigured(

@@ -13,6 +13,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_ENV = BASE_DIR / "var" / "local.env"
 
@@ -34,8 +36,6 @@ def main() -> int:
     if not _configured("SECRET_KEY"):
         additions.append(f"SECRET_KEY={secrets.token_urlsafe(50)}")
     if not _configured("HUB_ENCRYPTION_KEYS"):
-        from cryptography.fernet import Fernet
-
         additions.append(f"HUB_ENCRYPTION_KEYS={Fernet.generate_key().decode()}")
     if additions:
         fd = os.open(LOCAL_ENV, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -6,6 +6,7 @@ Variables set in the process environment win over `.env` (the operator's file) a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -117,8 +118,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not :memory:, so Celery processes started by the end-to-end tests see it.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-hub.sqlite3")}
+    # A file, not :memory:, so Celery processes started by the end-to-end tests see it; one
+    # per test process, so two test runs in one checkout never share (and corrupt) it.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-hub-{os.getpid()}.sqlite3")}
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 else:
     _db["CONN_HEALTH_CHECKS"] = True

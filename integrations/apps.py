@@ -8,24 +8,23 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # The run engine (runs/) knows no kind of run; each kind registers what it adds here,
-        # so runs/ never imports the packages built on it.
+        # so runs/ never imports the packages built on it. Imported here, not at the top:
+        # models can only be imported once Django's app registry is ready.
         from integrations import signals  # noqa: F401  (connects the model signals)
-        from integrations.digests import delivery as digest_delivery
+        from integrations.digests import sending
         from integrations.gitlab import note, review
         from integrations.models import Run
         from integrations.runs import delivery, kinds
 
         kinds.register(
             Run.Kind.DIGEST,
-            kinds.RunKind(
-                after_success=digest_delivery.start_deliveries, compose=digest_delivery.compose
-            ),
+            kinds.RunKind(after_success=sending.send, compose=sending.compose),
         )
         kinds.register(
             Run.Kind.MERGE_REQUEST_REVIEW,
             kinds.RunKind(
                 prepare=review.prepare,
-                after_success=review.start_deliveries,
+                after_success=review.send_note,
                 compose=review.compose,
             ),
         )

@@ -12,15 +12,15 @@ from datetime import UTC
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from integrations.apps_check import check_app
 from integrations.channels.base import OptionsError
+from integrations.checks.dify_app import check_app
+from integrations.checks.gitlab_endpoint import check_endpoint
 from integrations.config.schema import LABELS, key_for_field
-from integrations.gitlab.check import check_endpoint
 from integrations.models import DifyApp, Digest, GitLabEndpoint, HubAPIKey, Recipient, Run
-from integrations.runs.engine import NotStoppable, request_stop
 from integrations.runs.listing import filter_runs, for_presenting
 from integrations.runs.present import present_run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
+from integrations.runs.stopping import NotStoppable, request_stop
 
 
 class CLIError(Exception):

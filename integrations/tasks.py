@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations import housekeeping as sweeps
 from integrations.digests import firing
-from integrations.runs import delivery, dispatch, engine, heartbeat, recovery
+from integrations.runs import delivery, dispatch, engine, heartbeat, recovery, stopping
 from integrations.runs.lifecycle import Next
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def reconcile_run(run_id: int) -> None:
 
 @shared_task(name=dispatch.STOP_IN_DIFY, ignore_result=True)
 def stop_dify_run(run_id: int) -> None:
-    follow(engine.stop_in_dify(run_id))
+    follow(stopping.send_stop(run_id))
 
 
 def follow(step: Next) -> None:
@@ -55,19 +55,19 @@ def deliver(delivery_id: int) -> None:
         dispatch.publish(dispatch.DELIVER, delivery_id, countdown=delay)
 
 
-@shared_task(name="integrations.tasks.fire_digest", ignore_result=True)
+@shared_task(name=dispatch.FIRE_DIGEST, ignore_result=True)
 def fire_digest(digest_id: int) -> None:
     """Fired by celery beat from the digest's crontab."""
     firing.fire_by_id(digest_id, timezone.now())
 
 
-@shared_task(name="integrations.tasks.housekeeping", ignore_result=True)
+@shared_task(name=dispatch.HOUSEKEEPING, ignore_result=True)
 def housekeeping() -> None:
     """Every minute: catch up missed digest slots, end runs past their run timeout."""
     sweeps.sweep(timezone.now())
 
 
-@shared_task(name="integrations.tasks.recover", ignore_result=True)
+@shared_task(name=dispatch.RECOVER, ignore_result=True)
 def recover() -> None:
     """Every 15 seconds: orphaned runs and deliveries, free slots, lost messages."""
     recovery.recover(timezone.now())

@@ -10,6 +10,9 @@ from django.db import connection
 from django.db.models import Max
 from django.http import JsonResponse
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from hub.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,6 @@ def database_state() -> str:
 
 
 def broker_state() -> str:
-    from hub.celery import app
-
     folder = file_broker_folder(app)
     if folder is not None:
         # kombu's filesystem transport: reachable when its folder is there.
@@ -70,8 +71,6 @@ def file_broker_folder(app) -> Path | None:
 
 def beat_state() -> dict | None:
     """When beat last ran a task (it runs the housekeeping task every minute)."""
-    from django_celery_beat.models import PeriodicTask
-
     try:
         last = PeriodicTask.objects.aggregate(last=Max("last_run_at"))["last"]
     except Exception:  # noqa: BLE001 - e.g. not migrated yet: unknown, never a 500

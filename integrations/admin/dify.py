@@ -18,7 +18,7 @@ from integrations.admin.common import (
     mask_secret,
     page_button,
 )
-from integrations.apps_check import check_app
+from integrations.checks.dify_app import check_app
 from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import DifyApp, Run
 from integrations.runs.create import create_run

@@ -19,9 +19,9 @@ from integrations.admin.common import (
     mask_secret,
     pretty_json,
 )
-from integrations.gitlab.check import check_endpoint
+from integrations.checks.gitlab_endpoint import check_endpoint
 from integrations.gitlab.events import TRIGGER_LABELS, TRIGGERS
-from integrations.gitlab.inputs import STANDARD_INPUTS
+from integrations.gitlab.review_inputs import STANDARD_INPUTS
 from integrations.gitlab.signing import generate_token
 from integrations.models import GitLabEndpoint, WebhookEvent
 

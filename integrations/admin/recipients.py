@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
@@ -77,8 +79,6 @@ class RecipientAdmin(DjangoObjectActions, admin.ModelAdmin):
 
     @admin.display(description="Stored webhook URL")
     def stored_url(self, obj: Recipient) -> str:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(obj.webhook_url or "")
         # Host only: the path and query carry the service's token.
         return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "—"

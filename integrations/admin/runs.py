@@ -9,8 +9,8 @@ from django_object_actions import DjangoObjectActions, action
 
 from integrations.admin.common import LargeTablePaginator, pretty_json
 from integrations.models import Delivery, Run
-from integrations.runs.engine import NotStoppable, request_stop
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
+from integrations.runs.stopping import NotStoppable, request_stop
 
 STATUS_COLOURS = {
     Run.Status.SUCCEEDED: "#228b22",

@@ -28,9 +28,9 @@ from integrations.api.serializers import (
 )
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
-from integrations.runs.engine import NotStoppable, request_stop
 from integrations.runs.listing import ORDERING, filter_runs, for_presenting
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
+from integrations.runs.stopping import NotStoppable, request_stop
 
 MAX_ID = 2**63 - 1  # a bigger id cannot exist (and PostgreSQL refuses to compare with it)
 

@@ -14,7 +14,8 @@ it>"}. build() picks the id, so every retry of the same part carries the same
 `webhook-id` header and receivers can drop duplicates; post() fills in
 $SENT_AT and signs at send time.
 
-Signing (optional secret; https://github.com/standard-webhooks/standard-webhooks):
+Signing (optional secret; https://github.com/standard-webhooks/standard-webhooks, computed
+by integrations/http/signatures.py with the specification's reference library):
 headers webhook-id, webhook-timestamp (unix seconds) and webhook-signature
 "v1,<base64 HMAC-SHA256 over f'{id}.{timestamp}.{body}'>". A secret written
 as "whsec_<base64>" is base64-decoded first, otherwise its UTF-8 bytes are
@@ -26,15 +27,13 @@ Success is any 2xx; 408, 425, 429 and 5xx are transient; redirects and other
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import re
 import time
 import uuid
 from datetime import UTC, datetime
+
+from integrations.http.signatures import sign, signing_key
 
 from .base import USER_AGENT, Message, OptionsError, Transport
 
@@ -86,7 +85,8 @@ class WebhookTransport(Transport):
     @classmethod
     def clean_secret(cls, secret: str) -> str:
         secret = super().clean_secret(secret)
-        signing_key(secret)  # raises OptionsError for a broken whsec_ value
+        if secret:
+            _checked_key(secret)  # raises OptionsError for a broken whsec_ value
         return secret
 
     def build(self, message: Message) -> list[dict]:
@@ -108,7 +108,7 @@ class WebhookTransport(Transport):
         }
         if self.secret:
             headers["webhook-signature"] = sign(
-                signing_key(self.secret), webhook_id, timestamp, body
+                _checked_key(self.secret), webhook_id, timestamp, body
             )
         return self.url, headers, body
 
@@ -134,17 +134,8 @@ def fill_sent_at(body: str, sent_at: str) -> str:
     return PLACEHOLDER.sub(lambda m: sent_at if m.group(1) == "SENT_AT" else m.group(0), body)
 
 
-def signing_key(secret: str) -> bytes:
-    if secret.startswith("whsec_"):
-        try:
-            return base64.b64decode(secret[len("whsec_") :], validate=True)
-        except (binascii.Error, ValueError):
-            raise OptionsError(
-                "signing secret starts with whsec_ but is not valid base64"
-            ) from None
-    return secret.encode("utf-8")
-
-
-def sign(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
-    signed = f"{webhook_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+def _checked_key(secret: str) -> bytes:
+    try:
+        return signing_key(secret)
+    except ValueError as exc:
+        raise OptionsError(str(exc)) from None

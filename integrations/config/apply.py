@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from integrations.apps_check import CHECKED_FIELDS
+from integrations.checks.dify_app import CHECKED_FIELDS
 from integrations.config.loader import ConfigError, load_file
 from integrations.config.plan import (
     CHANGE,

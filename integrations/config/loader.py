@@ -165,24 +165,26 @@ def _load_item(
                 item.where(str(key), f"unknown key; the keys of {section} are {', '.join(keys)}")
             )
     for key in keys.values():
-        if key.name not in raw:
-            if key.required:
-                problems.append(item.where(key.name, "missing (required)"))
-            continue
-        value = raw[key.name]
-        problem = _type_problem(value, key.type)
-        if problem:
-            problems.append(item.where(key.name, problem))
-            continue
-        try:
-            item.values[key.name] = _substitute(value, environ)
-        except ValueError as exc:
-            problems.append(item.where(key.name, str(exc)))
+        if key.name in raw:
+            _load_value(item, key, raw[key.name], environ, problems)
+        elif key.required:
+            problems.append(item.where(key.name, "missing (required)"))
     if isinstance(item.values.get("name"), str) and item.values["name"] != item.name:
         item = Item(path, section, index, item.values["name"], item.values)
     if "name" in item.values and not item.name.strip():
         problems.append(item.where("name", "must not be empty"))
     return item
+
+
+def _load_value(item: Item, key, value: Any, environ: Mapping[str, str], problems: list) -> None:
+    problem = _type_problem(value, key.type)
+    if problem:
+        problems.append(item.where(key.name, problem))
+        return
+    try:
+        item.values[key.name] = _substitute(value, environ)
+    except ValueError as exc:
+        problems.append(item.where(key.name, str(exc)))
 
 
 def _type_problem(value: Any, expected: str) -> str | None:

@@ -13,9 +13,9 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 
-from integrations.apps_check import load_from_dify
 from integrations.channels.base import OptionsError
 from integrations.channels.registry import TRANSPORTS, get_transport
+from integrations.checks.dify_app import load_from_dify
 from integrations.config.loader import Config, ConfigError, Item
 from integrations.config.schema import LABELS, ORDER, SECTIONS, SIGNING_KINDS, key_for_field
 from integrations.gitlab.signing import token_matches
@@ -129,8 +129,27 @@ class _Planner:
         before = _fields(section, existing) if existing is not None else None
         obj = existing if existing is not None else MODELS[section](name=item.name)
         failed = len(self.problems)
+        recipients = self._set_values(item, obj)
+        self._check_before_clean(item, obj)
+        if section != "recipients" or obj.kind in TRANSPORTS:  # Recipient.clean needs a kind
+            self._full_clean(item, obj)
+        self._check_after_clean(item, obj, recipients)
+        action = CHANGE if existing is not None else CREATE
+        if len(self.problems) > failed:
+            return Step(section, item.name, action, obj)
+        step = self._step(item, existing, before, obj, recipients)
+        if section == "dify_apps" and self.check:
+            report = load_from_dify(obj)
+            if not report.ok:
+                self._problem(item, None, f"--check: {report.summary}")
+            step.checked, step.note = True, f"checked: {report.summary}"
+        return step
+
+    def _set_values(self, item: Item, obj) -> list | None:
+        """Set each key of the file on `obj`; returns the recipients named, if the section has
+        them (a many-to-many, set once the object is saved)."""
         recipients = None
-        for key in SECTIONS[section]:
+        for key in SECTIONS[item.section]:
             value = item.values.get(key.name, _UNSET)
             if key.name == "name":
                 continue
@@ -146,20 +165,7 @@ class _Planner:
                 if value is _UNSET:
                     value = obj._meta.get_field(key.field).get_default()
                 setattr(obj, key.field, value)
-        self._check_before_clean(item, obj)
-        if section != "recipients" or obj.kind in TRANSPORTS:  # Recipient.clean needs a kind
-            self._full_clean(item, obj)
-        self._check_after_clean(item, obj, recipients)
-        action = CHANGE if existing is not None else CREATE
-        if len(self.problems) > failed:
-            return Step(section, item.name, action, obj)
-        step = self._step(item, existing, before, obj, recipients)
-        if section == "dify_apps" and self.check:
-            report = load_from_dify(obj)
-            if not report.ok:
-                self._problem(item, None, f"--check: {report.summary}")
-            step.checked, step.note = True, f"checked: {report.summary}"
-        return step
+        return recipients
 
     def _step(self, item: Item, existing, before, obj, recipients) -> Step:
         section = item.section

@@ -136,67 +136,86 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _check_value(f: InputField, value: Any) -> tuple[Any, str | None]:
+Checked = tuple[Any, "str | None"]  # (value to send, problem or None)
+
+
+def _check_value(f: InputField, value: Any) -> Checked:
     """Return (value to send, problem or None) for a non-empty value."""
-    name = f.variable
     if f.type in STRING_TYPES:
-        if not isinstance(value, str):
-            return value, f"{name}: must be a string ({f.type}), got {_describe(value)}"
-        if f.type == "select":
-            if value not in f.options:
-                return value, f"{name}: {value!r} is not one of the options {f.options}"
-        elif f.max_length is not None and len(value) > f.max_length:
-            return value, (
-                f"{name}: text is {len(value)} characters, more than the maximum {f.max_length}"
-            )
-        return value, None
-
-    if f.type == "number":
-        if isinstance(value, bool):
-            return value, f"{name}: must be a number, got a boolean"
-        if isinstance(value, (int, float)):
-            if isinstance(value, float) and not math.isfinite(value):
-                return value, f"{name}: must be a finite number"
-            return value, None
-        if isinstance(value, str):
-            text = value.strip()
-            if _INT_RE.match(text):
-                return int(text), None
-            if _FLOAT_RE.match(text):
-                return float(text), None
-            return value, f"{name}: {value!r} is not a valid number"
-        return value, f"{name}: must be a number, got {_describe(value)}"
-
-    if f.type == "checkbox":
-        if isinstance(value, bool):
-            return value, None
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in _TRUE_STRINGS:
-                return True, None
-            if text in _FALSE_STRINGS:
-                return False, None
-        return value, f"{name}: must be a boolean (true/false), got {value!r}"
-
-    if f.type == "json_object":
-        if not isinstance(value, Mapping):
-            return value, f"{name}: must be a JSON object, got {_describe(value)}"
-        return value, None
-
-    if f.type == "file":
-        if not isinstance(value, Mapping):
-            return value, f"{name}: must be a file object, got {_describe(value)}"
-        return value, None
-
-    if f.type == "file-list":
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
-            return value, f"{name}: must be a list of file objects"
-        if f.max_length is not None and len(value) > f.max_length:
-            return value, f"{name}: {len(value)} files, more than the maximum {f.max_length}"
-        return list(value), None
-
+        return _check_string(f, value)
+    check = _CHECKS.get(f.type)
     # Unknown / future types (and legacy external_data_tool): pass through untouched.
+    return check(f, value) if check else (value, None)
+
+
+def _check_string(f: InputField, value: Any) -> Checked:
+    name = f.variable
+    if not isinstance(value, str):
+        return value, f"{name}: must be a string ({f.type}), got {_describe(value)}"
+    if f.type == "select":
+        if value not in f.options:
+            return value, f"{name}: {value!r} is not one of the options {f.options}"
+    elif f.max_length is not None and len(value) > f.max_length:
+        return (
+            value,
+            f"{name}: text is {len(value)} characters, more than the maximum {f.max_length}",
+        )
     return value, None
+
+
+def _check_number(f: InputField, value: Any) -> Checked:
+    # Dify coerces numeric strings ("42" -> 42) and takes no booleans (captures 10, 14).
+    name = f.variable
+    if isinstance(value, bool):
+        return value, f"{name}: must be a number, got a boolean"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return value, f"{name}: must be a finite number"
+        return value, None
+    if not isinstance(value, str):
+        return value, f"{name}: must be a number, got {_describe(value)}"
+    text = value.strip()
+    if _INT_RE.match(text):
+        return int(text), None
+    if _FLOAT_RE.match(text):
+        return float(text), None
+    return value, f"{name}: {value!r} is not a valid number"
+
+
+def _check_checkbox(f: InputField, value: Any) -> Checked:
+    if isinstance(value, bool):
+        return value, None
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in _TRUE_STRINGS:
+        return True, None
+    if text in _FALSE_STRINGS:
+        return False, None
+    return value, f"{f.variable}: must be a boolean (true/false), got {value!r}"
+
+
+def _check_object(f: InputField, value: Any) -> Checked:
+    if isinstance(value, Mapping):
+        return value, None
+    what = "a JSON object" if f.type == "json_object" else "a file object"
+    return value, f"{f.variable}: must be {what}, got {_describe(value)}"
+
+
+def _check_files(f: InputField, value: Any) -> Checked:
+    name = f.variable
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
+        return value, f"{name}: must be a list of file objects"
+    if f.max_length is not None and len(value) > f.max_length:
+        return value, f"{name}: {len(value)} files, more than the maximum {f.max_length}"
+    return list(value), None
+
+
+_CHECKS = {
+    "number": _check_number,
+    "checkbox": _check_checkbox,
+    "json_object": _check_object,
+    "file": _check_object,
+    "file-list": _check_files,
+}
 
 
 def validate_inputs(fields: list[InputField], inputs: Mapping[str, Any] | None) -> dict:

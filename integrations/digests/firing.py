@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
+from integrations import placeholders
 from integrations.digests import schedule
 from integrations.models import Digest, Run
 from integrations.runs import dispatch
@@ -84,8 +85,8 @@ def claim_slot(digest: Digest, slot: datetime, now: datetime) -> tuple[Run, bool
         slot=slot,
         app_id=digest.app_id,
         source=f"digest '{digest.name}', slot {context['date']} {context['time']} {digest.timezone}",
-        inputs=schedule.render(digest.inputs, context),
-        query=schedule.render(digest.query, context),
+        inputs=placeholders.render(digest.inputs, context),
+        query=placeholders.render(digest.query, context),
         dify_user=dify_user(digest),
     )
     if late > timedelta(seconds=digest.catchup_grace):
@@ -118,8 +119,8 @@ def run_now(digest: Digest, *, requested_by: str, now: datetime) -> Run:
             digest=digest,
             app_id=digest.app_id,
             source=f"digest '{digest.name}', run now by {requested_by}"[:255],
-            inputs=schedule.render(digest.inputs, context),
-            query=schedule.render(digest.query, context),
+            inputs=placeholders.render(digest.inputs, context),
+            query=placeholders.render(digest.query, context),
             dify_user=dify_user(digest),
         )
         dispatch.execute(run.pk)

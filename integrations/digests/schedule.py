@@ -11,13 +11,15 @@ So a daily digest fires exactly once on both days the clocks change.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab
+from cron_descriptor import Options, get_description
 from croniter import croniter
+
+from integrations.placeholders import is_broken, names_in
 
 MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -154,8 +156,6 @@ def next_slots(expression: str, zone_name: str, after: datetime, count: int = 3)
 
 
 def describe(expression: str) -> str:
-    from cron_descriptor import Options, get_description
-
     options = Options()
     options.use_24hour_time_format = True
     options.verbose = False
@@ -165,7 +165,6 @@ def describe(expression: str) -> str:
 # --- Input templating ------------------------------------------------------------------------
 
 VARIABLES = ("date", "weekday", "time", "digest")
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def slot_context(slot: datetime, zone_name: str, digest_name: str) -> dict[str, str]:
@@ -187,8 +186,7 @@ def check_template(value: object) -> None:
             + ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES)
         )
     for text in _strings(value):
-        rest = _PLACEHOLDER.sub("", text)
-        if "{{" in rest or "}}" in rest or "{%" in rest:
+        if is_broken(text):
             raise ScheduleError(
                 f"Broken placeholder in {text!r}: write variables as {{{{ date }}}}; "
                 "no other template syntax is supported."
@@ -199,19 +197,8 @@ def unknown_variables(value: object) -> list[str]:
     """Placeholder names used in `value` (any JSON) that are not digest variables."""
     names: set[str] = set()
     for text in _strings(value):
-        names.update(m.group(1) for m in _PLACEHOLDER.finditer(text))
+        names.update(names_in(text))
     return sorted(names - set(VARIABLES))
-
-
-def render(value: object, context: dict[str, str]) -> object:
-    """Replace {{ variable }} in every string inside a JSON value."""
-    if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), m.group(0)), value)
-    if isinstance(value, dict):
-        return {key: render(item, context) for key, item in value.items()}
-    if isinstance(value, list):
-        return [render(item, context) for item in value]
-    return value
 
 
 def _strings(value: object):

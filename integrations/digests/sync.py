@@ -12,8 +12,7 @@ import json
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from integrations.digests import schedule
-
-FIRE_TASK = "integrations.tasks.fire_digest"
+from integrations.runs.dispatch import FIRE_DIGEST
 
 
 def task_name(digest) -> str:
@@ -33,7 +32,7 @@ def sync_schedule(digest) -> PeriodicTask:
     task = digest.periodic_task or PeriodicTask()
     previous_crontab_id = task.crontab_id
     task.name = task_name(digest)
-    task.task = FIRE_TASK
+    task.task = FIRE_DIGEST
     task.crontab = crontab
     task.interval = task.solar = task.clocked = None
     task.kwargs = json.dumps({"digest_id": digest.pk})

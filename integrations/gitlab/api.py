@@ -40,6 +40,7 @@ from .errors import (
     GitLabUnreachable,
     error_from_response,
 )
+from .parse import Shape, parse_file_diff, parse_merge_request, parse_note, parse_user
 from .types import FileDiff, MergeRequest, Note, User
 
 __all__ = ["GitLabClient", "normalise_base_url", "project_ref"]
@@ -54,15 +55,6 @@ _API_SUFFIX = "/api/v4"
 T = TypeVar("T")
 
 
-class _Shape(ValueError):
-    """The JSON is not what GitLab documents (becomes GitLabBadResponse)."""
-
-
-# ---------------------------------------------------------------------------
-# small helpers
-# ---------------------------------------------------------------------------
-
-
 def normalise_base_url(base_url: str) -> str:
     """``https://host[/prefix]`` from what an admin typed (trailing ``/`` or ``/api/v4`` ok)."""
     url = str(base_url or "").strip().rstrip("/")
@@ -71,11 +63,13 @@ def normalise_base_url(base_url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            "base_url must be the GitLab address, e.g. https://gitlab.example.com "
+            "The GitLab URL must be the server's address, e.g. https://gitlab.example.com "
             "(http:// or https://)"
         )
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("base_url must not contain credentials, a query string or a fragment")
+        raise ValueError(
+            "The GitLab URL must not contain credentials, a query string or a fragment"
+        )
     return url
 
 
@@ -97,110 +91,6 @@ def _positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive integer")
     return value
-
-
-def _int(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Shape(f"field {key!r} is missing or not an integer")
-    return value
-
-
-def _str(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = data.get(key)
-    if isinstance(value, str):
-        return value
-    if value is None and not required:
-        return ""
-    raise _Shape(f"field {key!r} is missing or not a string")
-
-
-def _bool(data: Mapping[str, Any], key: str) -> bool:
-    return data.get(key) is True  # GitLab treats null booleans as false
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _Shape(f"expected {what} (a JSON object), got {type(value).__name__}")
-    return value
-
-
-# ---------------------------------------------------------------------------
-# JSON -> value types
-# ---------------------------------------------------------------------------
-
-
-def parse_user(data: Any) -> User:
-    data = _mapping(data, "a user")
-    return User(
-        id=_int(data, "id"),
-        username=_str(data, "username", required=True),
-        name=_str(data, "name"),
-        bot=_bool(data, "bot"),
-    )
-
-
-def parse_merge_request(data: Any) -> MergeRequest:
-    data = _mapping(data, "a merge request")
-    author = data.get("author") if isinstance(data.get("author"), Mapping) else {}
-    refs = data.get("diff_refs") if isinstance(data.get("diff_refs"), Mapping) else {}
-    draft = data["draft"] if "draft" in data else data.get("work_in_progress")
-    prepared = data.get("prepared_at")
-    return MergeRequest(
-        project_id=_int(data, "project_id"),
-        iid=_int(data, "iid"),
-        title=_str(data, "title"),
-        description=_str(data, "description"),
-        state=_str(data, "state", required=True),
-        draft=draft is True,
-        web_url=_str(data, "web_url"),
-        source_branch=_str(data, "source_branch"),
-        target_branch=_str(data, "target_branch"),
-        author_username=_str(author, "username"),
-        author_name=_str(author, "name"),
-        sha=_str(data, "sha"),
-        base_sha=_str(refs, "base_sha"),
-        start_sha=_str(refs, "start_sha"),
-        head_sha=_str(refs, "head_sha"),
-        prepared_at=prepared if isinstance(prepared, str) and prepared else None,
-        author_id=author.get("id") if isinstance(author.get("id"), int) else 0,
-        detailed_merge_status=_str(data, "detailed_merge_status"),
-        reference=_str(refs_of(data), "full"),
-    )
-
-
-def refs_of(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    references = data.get("references")
-    return references if isinstance(references, Mapping) else {}
-
-
-def parse_file_diff(data: Any) -> FileDiff:
-    data = _mapping(data, "a file diff")
-    return FileDiff(
-        old_path=_str(data, "old_path", required=True),
-        new_path=_str(data, "new_path", required=True),
-        diff=_str(data, "diff"),
-        new_file=_bool(data, "new_file"),
-        renamed_file=_bool(data, "renamed_file"),
-        deleted_file=_bool(data, "deleted_file"),
-        generated_file=_bool(data, "generated_file"),
-        too_large=_bool(data, "too_large"),
-        collapsed=_bool(data, "collapsed"),
-    )
-
-
-def parse_note(data: Any) -> Note:
-    data = _mapping(data, "a note")
-    author = _mapping(data.get("author"), "a note author")
-    return Note(
-        id=_int(data, "id"),
-        body=_str(data, "body"),
-        author_id=_int(author, "id"),
-        author_username=_str(author, "username"),
-        system=_bool(data, "system"),
-        created_at=_str(data, "created_at"),
-        updated_at=_str(data, "updated_at"),
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -371,7 +261,7 @@ class GitLabClient(HttpClient):
     def _parse(self, parse: Callable[[Any], T], data: Any, response: Response, label: str) -> T:
         try:
             return parse(data)
-        except _Shape as exc:
+        except Shape as exc:
             raise GitLabBadResponse(
                 f"GitLab answered {response.status} but the JSON is not what its API "
                 f"documents ({exc}); is the base URL a GitLab instance? ({label})",

@@ -6,8 +6,8 @@
 every non-2xx answer toward disabling the hook, so a surprising payload has to become an
 "ignored" record with a readable reason rather than a 500.
 
-Payload shapes: GitLab's ``webhook_events`` docs and /work/shared/research/gitlab-webhooks.md
-(sections 2.3 and 2.4 hold the classification table and the note command rules).
+Payload shapes: GitLab's ``webhook_events`` docs; docs/research.md ("GitLab webhooks") holds
+the classification table and the note command rules, with their sources.
 """
 
 from __future__ import annotations
@@ -15,8 +15,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from integrations.http import header
+
+from .payload import MergeRequestEvent, Missing, as_int, event_from, has_draft_prefix
 
 __all__ = [
     "FOCUS_LIMIT",
@@ -30,7 +34,6 @@ __all__ = [
     "ReviewRules",
     "classify",
     "event_name",
-    "get_header",
     "has_draft_prefix",
     "parse_review_command",
 ]
@@ -55,13 +58,9 @@ NOTE_HOOK = "Note Hook"
 _APPROVAL_ACTIONS = frozenset({"approved", "unapproved", "approval", "unapproval"})
 # Fields GitLab lists in `changes` on nearly every update; naming them explains nothing.
 _NOISE_CHANGES = frozenset({"updated_at", "updated_by_id", "last_edited_at", "last_edited_by_id"})
-# GitLab's own prefixes (current "Draft:", "[Draft]", "(Draft)"; "WIP:"/"[WIP]" before 14.0).
-_DRAFT_PREFIX = re.compile(r"^\s*(?:\[draft\]|\(draft\)|draft:|\[wip\]|wip:)", re.IGNORECASE)
-_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositories
 _COMMAND = re.compile(
     r"^(?:@(?P<mention>[\w.-]+)\s+)?/review(?=\s|$)(?P<rest>.*)\Z", re.IGNORECASE | re.DOTALL
 )
-_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -70,58 +69,6 @@ class ReviewRules:
     target_branches: tuple[str, ...] = ()  # fnmatch globs; empty = any branch
     bot_user_id: int | None = None
     bot_username: str = ""
-
-
-@dataclass(frozen=True)
-class MergeRequestEvent:
-    """What the review needs from the payload; stored as JSON on the Run."""
-
-    project_id: int
-    project_path: str
-    project_url: str
-    iid: int
-    mr_id: int  # global id; 0 when the payload lacks it
-    title: str
-    description: str
-    url: str
-    source_branch: str
-    target_branch: str
-    author_id: int | None
-    actor_username: str  # who caused the event (pushed, opened, commented)
-    action: str  # open | reopen | update | note (or the ignored action, e.g. close)
-    head_sha: str  # "" when the payload has no usable last_commit.id
-    oldrev: str
-    draft: bool
-    state: str
-    focus: str  # text after "/review"
-    note_id: int | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MergeRequestEvent:
-        """Inverse of ``to_dict``; unknown keys are ignored, missing optional ones get blanks."""
-        values = {}
-        for f in fields(cls):
-            if f.name in data:
-                values[f.name] = data[f.name]
-            elif f.name in ("project_id", "iid"):
-                raise ValueError(f"merge request event has no {f.name}")
-            else:
-                values[f.name] = _BLANKS[f.type]
-        return cls(**values)
-
-    @property
-    def merge_request_key(self) -> str:
-        return f"{self.project_id}!{self.iid}"
-
-    @property
-    def ref(self) -> str:
-        return f"MR !{self.iid}"
-
-
-_BLANKS = {"str": "", "int": 0, "bool": False, "int | None": None}
 
 
 @dataclass(frozen=True)
@@ -135,22 +82,13 @@ class Classification:
 # --- Headers and event names ----------------------------------------------------------------
 
 
-def get_header(headers: Mapping[str, Any], name: str) -> str:
-    """Header value by case-insensitive name; "" when absent or not a string."""
-    value = headers.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next((v for k, v in headers.items() if str(k).lower() == wanted), None)
-    return value if isinstance(value, str) else ""
-
-
 def event_name(headers: Mapping[str, Any], payload: Any) -> str:
     """``X-Gitlab-Event`` (e.g. "Merge Request Hook"), else derived from ``object_kind``.
 
     Group and system hooks say "System Hook" for everything, so that also falls back to
     ``object_kind``.
     """
-    name = get_header(headers, "X-Gitlab-Event").strip()
+    name = header(headers, "X-Gitlab-Event") or ""
     if name and name != "System Hook":
         return name
     kind = payload.get("object_kind") if isinstance(payload, Mapping) else None
@@ -190,8 +128,8 @@ def _not_reviewed(name: str) -> str:
 
 def _classify_merge_request(payload: Mapping, rules: ReviewRules) -> Classification:
     try:
-        event = _event_from(payload, "object_attributes")
-    except _Missing as missing:
+        event = event_from(payload, "object_attributes")
+    except Missing as missing:
         return _ignored(missing.reason)
     trigger, reason = _merge_request_decision(payload, event)
     if not trigger:
@@ -200,7 +138,7 @@ def _classify_merge_request(payload: Mapping, rules: ReviewRules) -> Classificat
 
 
 def _merge_request_decision(payload: Mapping, event: MergeRequestEvent) -> tuple[str, str]:
-    """(trigger or "", reason) following the table in the research notes, section 2.3."""
+    """(trigger or "", reason) following the table in docs/research.md (GitLab webhooks)."""
     action, ref = event.action, event.ref
     if action == "close":
         return "", f"{ref} was closed; closing does not request a review"
@@ -281,8 +219,8 @@ def _classify_note(payload: Mapping, rules: ReviewRules) -> Classification:
     if not isinstance(payload.get("merge_request"), Mapping):
         return _ignored("payload has no merge_request")
     try:
-        event = _event_from(payload, "merge_request", note_id=_as_int(attrs.get("id")))
-    except _Missing as missing:
+        event = event_from(payload, "merge_request", note_id=as_int(attrs.get("id")))
+    except Missing as missing:
         return _ignored(missing.reason)
     body = attrs.get("note")
     reason = _note_refusal(payload, attrs, body, event, rules)
@@ -325,7 +263,7 @@ def _written_by_bot(payload: Mapping, attrs: Mapping, body: Any, rules: ReviewRu
     user = payload.get("user")
     user = user if isinstance(user, Mapping) else {}
     if rules.bot_user_id is not None:
-        ids = (_as_int(user.get("id")), _as_int(attrs.get("author_id")))
+        ids = (as_int(user.get("id")), as_int(attrs.get("author_id")))
         if rules.bot_user_id in ids:
             return True
     username = user.get("username")
@@ -380,104 +318,3 @@ def _ignored(
 def _article(noteable_type: str) -> str:
     known = {"Issue": "an issue", "Commit": "a commit", "Snippet": "a snippet"}
     return known.get(noteable_type, f"a {noteable_type}")
-
-
-def has_draft_prefix(title: str) -> bool:
-    return bool(_DRAFT_PREFIX.match(title))
-
-
-# --- Reading the payload --------------------------------------------------------------------
-
-
-class _Missing(Exception):
-    """A key the event cannot do without is absent or has the wrong type."""
-
-    def __init__(self, path: str, found: Any = _ABSENT) -> None:
-        if found is _ABSENT or found is None:
-            self.reason = f"payload has no {path}"
-        else:
-            self.reason = (
-                f"payload has no valid {path} (found {type(found).__name__} {found!r:.40})"
-            )
-        super().__init__(self.reason)
-
-
-def _lookup(payload: Mapping, path: str) -> Any:
-    value: Any = payload
-    for key in path.split("."):
-        if not isinstance(value, Mapping) or key not in value:
-            return _ABSENT
-        value = value[key]
-    return value
-
-
-def _as_int(value: Any) -> int | None:
-    # bool is an int in Python, never in GitLab's JSON.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _required_int(payload: Mapping, *paths: str) -> int:
-    for path in paths:
-        number = _as_int(_lookup(payload, path))
-        if number is not None and number > 0:  # GitLab ids and iids start at 1
-            return number
-    raise _Missing(paths[0], _lookup(payload, paths[0]))
-
-
-def _text(payload: Mapping, *paths: str) -> str:
-    for path in paths:
-        value = _lookup(payload, path)
-        if isinstance(value, str) and value:
-            return value
-    return ""
-
-
-def _sha(payload: Mapping, path: str) -> str:
-    value = _lookup(payload, path)
-    if isinstance(value, str) and _SHA.fullmatch(value.strip().lower()):
-        return value.strip().lower()
-    return ""
-
-
-def _draft(payload: Mapping, block: str, title: str) -> bool:
-    # `draft` since 14.x, `work_in_progress` before; the oldest servers only had the prefix.
-    for key in ("draft", "work_in_progress"):
-        value = _lookup(payload, f"{block}.{key}")
-        if isinstance(value, bool):
-            return value
-    return has_draft_prefix(title)
-
-
-def _event_from(payload: Mapping, block: str, note_id: int | None = None) -> MergeRequestEvent:
-    """Build the event from the MR block: ``object_attributes`` (MR hook) or ``merge_request``."""
-    if not isinstance(payload.get(block), Mapping):
-        raise _Missing(block, payload.get(block))
-    project_id = _required_int(payload, "project.id", f"{block}.target_project_id", "project_id")
-    iid = _required_int(payload, f"{block}.iid")
-    project_url = _text(payload, "project.web_url", f"{block}.target.web_url")
-    fallback_url = f"{project_url}/-/merge_requests/{iid}" if project_url else ""
-    title = _text(payload, f"{block}.title")
-    is_note = block == "merge_request"
-    return MergeRequestEvent(
-        project_id=project_id,
-        project_path=_text(
-            payload, "project.path_with_namespace", f"{block}.target.path_with_namespace"
-        ),
-        project_url=project_url,
-        iid=iid,
-        mr_id=_as_int(_lookup(payload, f"{block}.id")) or 0,
-        title=title,
-        description=_text(payload, f"{block}.description"),
-        url=_text(payload, f"{block}.url") or fallback_url,
-        source_branch=_text(payload, f"{block}.source_branch"),
-        target_branch=_text(payload, f"{block}.target_branch"),
-        author_id=_as_int(_lookup(payload, f"{block}.author_id")),
-        actor_username=_text(payload, "user.username"),
-        action="note" if is_note else _text(payload, f"{block}.action"),
-        head_sha=_sha(payload, f"{block}.last_commit.id"),
-        oldrev="" if is_note else _sha(payload, f"{block}.oldrev"),
-        draft=_draft(payload, block, title),
-        state=_text(payload, f"{block}.state"),
-        focus="",
-        note_id=note_id,
-    )

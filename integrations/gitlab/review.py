@@ -11,11 +11,16 @@ import logging
 
 from django.conf import settings
 
+from integrations.checks.gitlab_endpoint import remember_bot
 from integrations.gitlab.api import GitLabClient
-from integrations.gitlab.check import remember_bot
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import OPEN_STATES, MergeRequestEvent
-from integrations.gitlab.inputs import build_diff, diff_budget_for, fit_inputs, standard_inputs
+from integrations.gitlab.review_inputs import (
+    build_diff,
+    diff_budget_for,
+    fit_inputs,
+    standard_inputs,
+)
 from integrations.gitlab.types import MergeRequest
 from integrations.models import GitLabEndpoint, Run
 from integrations.runs.backoff import retry_delay
@@ -78,7 +83,7 @@ def _remember_what_was_read(run: Run, event: MergeRequestEvent, mr: MergeRequest
     Run.objects.filter(pk=run.pk).update(context=context)
 
 
-def start_deliveries(run: Run) -> None:
+def send_note(run: Run) -> None:
     """Follow-up of a succeeded review; called inside the run's final transaction."""
     endpoint = run.gitlab_endpoint
     if endpoint is None:

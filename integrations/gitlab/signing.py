@@ -1,6 +1,6 @@
 """Checking that a webhook delivery really comes from GitLab (pure: no Django, no I/O).
 
-Two mechanisms, see the research notes section 1.2:
+Two mechanisms (GitLab's webhook docs; docs/research.md, "GitLab webhooks"):
 
 * ``X-Gitlab-Token``: GitLab sends the hook's secret token in clear text on every delivery.
   The hub generates that token (``generate_token``), shows it once, and keeps only a salted
@@ -8,8 +8,8 @@ Two mechanisms, see the research notes section 1.2:
 * Signing token (GitLab 2026+, feature flag ``webhook_signing_token``): Standard Webhooks
   headers ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64>``, an
   HMAC-SHA256 over ``"{id}.{timestamp}.{raw body}"`` keyed with the base64-decoded
-  ``whsec_...`` secret. ``verify_signature`` checks it with the signing helpers the outgoing
-  webhook channel already uses, so there is one HMAC implementation in the project.
+  ``whsec_...`` secret. ``verify_signature`` computes it with integrations/http/signatures.py
+  (the ``standardwebhooks`` reference library), as the outgoing webhook recipient does.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from integrations.channels.base import OptionsError
-from integrations.channels.webhook import sign, signing_key
-
-from .events import get_header
+from integrations.http import header
+from integrations.http.signatures import SECRET_PREFIX, sign, signing_key
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -91,7 +89,7 @@ def _digest(salt: str, token: str) -> str:
 
 def generate_signing_secret() -> str:
     """A fresh ``whsec_`` secret (32 random bytes), the format GitLab expects."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def check_signing_secret(secret: Any) -> str | None:
@@ -100,11 +98,11 @@ def check_signing_secret(secret: Any) -> str | None:
         return "the signing token is empty"
     if secret != secret.strip():
         return "the signing token has spaces or line breaks around it"
-    if not secret.startswith("whsec_"):
+    if not secret.startswith(SECRET_PREFIX):
         return "a GitLab signing token starts with whsec_ followed by base64"
     try:
         key = signing_key(secret)
-    except OptionsError as exc:
+    except ValueError as exc:
         return str(exc)
     if not _MIN_SECRET_BYTES <= len(key) <= _MAX_SECRET_BYTES:
         return (
@@ -126,7 +124,10 @@ def verify_signature(
     key = _key_for(secret)
     webhook_id, timestamp, signatures = _signature_headers(headers)
     _check_timestamp(timestamp, now, tolerance)
-    expected = sign(key, webhook_id, timestamp, body).encode()
+    try:
+        expected = sign(key, webhook_id, timestamp, body).encode()
+    except UnicodeDecodeError:
+        raise SignatureError("the body is not UTF-8 text, so it cannot carry a signature") from None
     offered = [s for s in signatures.split() if s.startswith("v1,")]
     if not offered:
         raise SignatureError("webhook-signature holds no v1 signature")
@@ -145,13 +146,13 @@ def _key_for(secret: str) -> bytes:
         raise SignatureError("no signing token is configured for this endpoint")
     try:
         return signing_key(secret)
-    except OptionsError as exc:
+    except ValueError as exc:
         raise SignatureError(str(exc)) from None
 
 
 def _signature_headers(headers: Mapping[str, Any]) -> tuple[str, str, str]:
     names = ("webhook-id", "webhook-timestamp", "webhook-signature")
-    values = [get_header(headers, name).strip() for name in names]
+    values = [header(headers, name) or "" for name in names]
     missing = [name for name, value in zip(names, values, strict=True) if not value]
     if missing:
         raise SignatureError(

@@ -5,8 +5,10 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone as dj_timezone
 
+from integrations import placeholders
 from integrations.dify import DifyInputError, validate_inputs
 from integrations.digests import schedule
+from integrations.digests.sync import sync_schedule
 
 
 def default_grace() -> int:
@@ -81,8 +83,6 @@ class Digest(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        from integrations.digests.sync import sync_schedule
-
         with transaction.atomic():
             if self.pk:
                 previous = (
@@ -108,7 +108,7 @@ class Digest(models.Model):
             # Checked as they will be on a real day, so a typo fails here, not at 08:00.
             sample = schedule.slot_context(dj_timezone.now(), "UTC", self.name or "digest")
             try:
-                validate_inputs(app.fields, schedule.render(self.inputs, sample))
+                validate_inputs(app.fields, placeholders.render(self.inputs, sample))
             except DifyInputError as exc:
                 problems["inputs"] = list(exc.problems)
         if app.is_chat and not (self.query or "").strip():

@@ -5,19 +5,25 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from integrations.gitlab.api import GitLabClient, normalise_base_url
+from integrations.gitlab.events import TRIGGERS, ReviewRules
+from integrations.gitlab.review_inputs import check_mapping
+from integrations.gitlab.signing import check_signing_secret, hash_token
 from integrations.models.ca import ca_bundle_path
 from integrations.models.fields import EncryptedTextField
 
 
-def normalise_gitlab_url(url: str) -> str:
-    """https://gitlab.example.com, whether given with a trailing slash or /api/v4."""
-    url = url.strip().rstrip("/")
-    return url.removesuffix("/api/v4").rstrip("/")
+def _triggers_problem(triggers: object) -> str | None:
+    if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
+        return "A list of trigger names."
+    if unknown := sorted(set(triggers) - set(TRIGGERS)):
+        return f"Unknown trigger {', '.join(unknown)}; choose from {', '.join(TRIGGERS)}."
+    if not triggers:
+        return "Choose at least one trigger, or disable the endpoint."
+    return None
 
 
 def all_triggers() -> list[str]:
-    from integrations.gitlab.events import TRIGGERS
-
     return list(TRIGGERS)
 
 
@@ -123,25 +129,12 @@ class GitLabEndpoint(models.Model):
         return reverse("gitlab-webhook", args=[self.slug])
 
     def set_secret_token(self, token: str) -> None:
-        from integrations.gitlab.signing import hash_token
-
         self.secret_token_hash = hash_token(token)
 
     def clean(self) -> None:
-        from integrations.gitlab.events import TRIGGERS
-        from integrations.gitlab.inputs import check_mapping
-        from integrations.gitlab.signing import check_signing_secret
-
         errors: dict[str, str] = {}
-        triggers = self.triggers
-        if not isinstance(triggers, list) or not all(isinstance(t, str) for t in triggers):
-            errors["triggers"] = "A list of trigger names."
-        elif unknown := sorted(set(triggers) - set(TRIGGERS)):
-            errors["triggers"] = (
-                f"Unknown trigger {', '.join(unknown)}; choose from {', '.join(TRIGGERS)}."
-            )
-        elif not triggers:
-            errors["triggers"] = "Choose at least one trigger, or disable the endpoint."
+        if problem := _triggers_problem(self.triggers):
+            errors["triggers"] = problem
         branches = self.target_branches
         if not isinstance(branches, list) or not all(
             isinstance(b, str) and b.strip() for b in branches
@@ -160,13 +153,14 @@ class GitLabEndpoint(models.Model):
         if self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
             errors["signing_secret"] = problem
         if self.gitlab_url:
-            self.gitlab_url = normalise_gitlab_url(self.gitlab_url)
+            try:
+                self.gitlab_url = normalise_base_url(self.gitlab_url)
+            except ValueError as exc:
+                errors["gitlab_url"] = str(exc)
         if errors:
             raise ValidationError(errors)
 
-    def review_rules(self):
-        from integrations.gitlab.events import ReviewRules
-
+    def review_rules(self) -> ReviewRules:
         return ReviewRules(
             triggers=frozenset(self.triggers or ()),
             target_branches=tuple(self.target_branches or ()),
@@ -175,7 +169,6 @@ class GitLabEndpoint(models.Model):
         )
 
     def client(self):
-        from integrations.gitlab.api import GitLabClient
 
         verify = ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
         return GitLabClient(self.gitlab_url, self.access_token, verify=verify)

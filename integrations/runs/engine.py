@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +29,7 @@ from integrations.dify import (
 )
 from integrations.errors import HubError, HubRefusal
 from integrations.models import DifyApp, Run
-from integrations.runs import dify_call, dispatch, heartbeat, kinds, lifecycle, slots
+from integrations.runs import dify_call, heartbeat, kinds, lifecycle, slots, stopping
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import DATABASE_DOWN
 from integrations.runs.lifecycle import DONE, Next
@@ -42,9 +41,6 @@ RECONCILE_INTERVAL = 5.0
 # A run not in Dify's logs this long after its POST never started (a running run is listed
 # within 0.1 s, captures 81 and 95; one queued inside Dify only once it starts, 96c).
 NEVER_STARTED_AFTER = timedelta(seconds=90)
-# Dify keeps a stopped run "running" in its records (captures 63, 97e): after a stop the
-# hub waits this long for the stream's end, then trusts its own decision.
-STOP_GRACE = timedelta(seconds=30)
 # Chat and completion runs are not listed in the logs (90k), so only an id finds them.
 LOOKUP_BY_LOGS = {DifyApp.Mode.WORKFLOW, ""}
 
@@ -109,41 +105,62 @@ def _attempt(run: Run) -> Next:
         )
         return DONE
     try:
-        inputs = kinds.prepare(run)
-        if inputs is not run.inputs:
-            run.inputs = inputs
-            Run.objects.filter(pk=run.pk).update(inputs=inputs, updated_at=timezone.now())
-        inputs = dify_call.checked_inputs(app, inputs)
-        if stop_requested(run):
-            return _stopped_before_dify(run)
+        inputs = _inputs_for(run)
+        if stopping.stop_requested(run):
+            return stopping.stopped_before_dify(run)
         result = dify_call.call(run, inputs)
-    except kinds.NotReady as exc:
-        return lifecycle.wait_later(run, message=exc.message, delay=exc.delay, waits=exc.waits)
-    except kinds.RunEnded as exc:
-        lifecycle.end(run, exc.status, exc.code, exc.message, source=exc.source, uncount=True)
-        return DONE
-    except HubRefusal as exc:
-        lifecycle.fail(run, exc, uncount=True)
-        return DONE
-    except DifyConcurrencyLimit as exc:
-        return _concurrency_refused(run, exc)
-    except DifyOutcomeUnknown as exc:
-        lifecycle.record_ids(run, exc.task_id, exc.workflow_run_id)
-        if stop_requested(run):  # the stream ended after the hub asked Dify to stop the run
-            return _stopped_in_dify(run)
-        return reconcile_now(run, cause=exc)
-    except HubError as exc:
-        if exc.retryable:
-            return lifecycle.retry_later(run, exc)
-        lifecycle.fail(run, exc, context=_hint(app, exc))
-        return DONE
     except DATABASE_DOWN:
         raise  # nothing can be recorded: the run stays running and is recovered afterwards
-    except Exception as exc:  # a bug or an unexpected library error: record it, never lose the run
-        log.exception("run %s: unexpected error", run.pk)
-        lifecycle.fail(run, HubError(f"unexpected error: {type(exc).__name__}: {exc}"))
-        return DONE
+    except Exception as exc:  # noqa: BLE001 - each kind is decided below; none is lost
+        return _after_failure(run, exc)
     lifecycle.finish(run, result)
+    return DONE
+
+
+def _inputs_for(run: Run) -> dict:
+    """The kind's inputs for this attempt (stored when they changed), checked against the form."""
+    inputs = kinds.prepare(run)
+    if inputs is not run.inputs:
+        run.inputs = inputs
+        Run.objects.filter(pk=run.pk).update(inputs=inputs, updated_at=timezone.now())
+    return dify_call.checked_inputs(run.app, inputs)
+
+
+def _after_failure(run: Run, exc: Exception) -> Next:
+    for kind, handle in _ON_FAILURE:
+        if isinstance(exc, kind):
+            return handle(run, exc)
+    # A bug or an unexpected library error: record it, never lose the run.
+    log.error("run %s: unexpected error", run.pk, exc_info=exc)
+    lifecycle.fail(run, HubError(f"unexpected error: {type(exc).__name__}: {exc}"))
+    return DONE
+
+
+def _not_ready(run: Run, exc: kinds.NotReady) -> Next:
+    return lifecycle.wait_later(run, message=exc.message, delay=exc.delay, waits=exc.waits)
+
+
+def _ended(run: Run, exc: kinds.RunEnded) -> Next:
+    lifecycle.end(run, exc.status, exc.code, exc.message, source=exc.source, uncount=True)
+    return DONE
+
+
+def _refused(run: Run, exc: HubRefusal) -> Next:
+    lifecycle.fail(run, exc, uncount=True)  # the hub's own refusal: Dify was not called
+    return DONE
+
+
+def _outcome_unknown(run: Run, exc: DifyOutcomeUnknown) -> Next:
+    lifecycle.record_ids(run, exc.task_id, exc.workflow_run_id)
+    if stopping.stop_requested(run):  # the stream ended after the hub asked Dify to stop the run
+        return stopping.stopped_in_dify(run)
+    return reconcile_now(run, cause=exc)
+
+
+def _hub_error(run: Run, exc: HubError) -> Next:
+    if exc.retryable:
+        return lifecycle.retry_later(run, exc)
+    lifecycle.fail(run, exc, context=_hint(run.app, exc))
     return DONE
 
 
@@ -178,6 +195,17 @@ def _concurrency_refused(run: Run, exc: DifyConcurrencyLimit) -> Next:
     return lifecycle.wait_later(
         run, message=f"{exc}; the hub runs fewer of this app's runs at once", delay=delay, cool=True
     )
+
+
+# Most specific first: a refusal, a concurrency limit and an unknown outcome are HubErrors too.
+_ON_FAILURE = (
+    (kinds.NotReady, _not_ready),
+    (kinds.RunEnded, _ended),
+    (HubRefusal, _refused),
+    (DifyConcurrencyLimit, _concurrency_refused),
+    (DifyOutcomeUnknown, _outcome_unknown),
+    (HubError, _hub_error),
+)
 
 
 def reconcile(run_id: int) -> Next:
@@ -219,7 +247,7 @@ def reconcile_now(run: Run, *, cause: DifyError | None) -> Next:
         lifecycle.fail(run, exc, context=f"{reason}; asking Dify about the run failed")
         return DONE
     if detail.status == "running":
-        if _stop_confirmed_by_time(run):
+        if stopping.confirmed_by_time(run):
             lifecycle.end(
                 run,
                 Run.Status.CANCELLED,
@@ -249,8 +277,8 @@ def _not_in_logs(run: Run, cause: DifyError | None, reason: str) -> Next:
     closed_empty = cause is not None and cause.code == "stream_closed_empty"
     started = run.attempt_started_at or run.created_at
     if closed_empty or timezone.now() - started > NEVER_STARTED_AFTER:
-        if stop_requested(run):
-            return _stopped_before_dify(run)
+        if stopping.stop_requested(run):
+            return stopping.stopped_before_dify(run)
         never = DifyRetryableError(
             f"{reason}; Dify's logs show no run of it, so it never started",
             code="never_started",
@@ -264,97 +292,3 @@ def _not_in_logs(run: Run, cause: DifyError | None, reason: str) -> Next:
         return lifecycle.park(
             run, f"{reason}; Dify's logs show no run of it yet", RECONCILE_INTERVAL
         )
-
-
-# --- stopping a run --------------------------------------------------------------------------
-
-
-class NotStoppable(Exception):
-    """Only queued and running runs can be stopped."""
-
-
-def request_stop(run: Run, *, by: str) -> str:
-    """Stop a run on a person's request: "cancelled" at once when it had not started yet,
-    "stop requested" while Dify is asked to stop it (the run ends when Dify confirms)."""
-    now = timezone.now()
-    if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-        status=Run.Status.CANCELLED,
-        error_code="stopped",
-        error_source="hub",
-        error_message=f"The hub: stopped on request by {by} before it started.",
-        stop_requested_at=now,
-        stop_requested_by=by[:200],
-        finished_at=now,
-        next_attempt_at=None,
-        updated_at=now,
-    ):
-        return "cancelled"
-    if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-        stop_requested_at=now, stop_requested_by=by[:200], updated_at=now
-    ):
-        dispatch.stop_in_dify(run.pk)
-        return "stop requested"
-    run.refresh_from_db(fields=["status"])
-    raise NotStoppable(
-        f"Run #{run.pk} is {run.get_status_display().lower()}; only queued and running runs "
-        "can be stopped."
-    )
-
-
-def stop_requested(run: Run) -> bool:
-    return Run.objects.filter(pk=run.pk, stop_requested_at__isnull=False).exists()
-
-
-def _stopped_by(run: Run) -> str:
-    fields = Run.objects.filter(pk=run.pk).values("stop_requested_by").first() or {}
-    return fields.get("stop_requested_by") or "someone"
-
-
-def _stopped_before_dify(run: Run) -> Next:
-    by = _stopped_by(run)
-    lifecycle.end(
-        run,
-        Run.Status.CANCELLED,
-        "stopped",
-        f"The hub: stopped on request by {by} before Dify ran it.",
-        uncount=True,
-    )
-    return DONE
-
-
-def _stopped_in_dify(run: Run) -> Next:
-    by = _stopped_by(run)
-    lifecycle.end(
-        run,
-        Run.Status.CANCELLED,
-        "stopped",
-        f"The hub: stopped on request by {by}; the stream ended after Dify was asked to stop "
-        "the run. Dify's own record of it may keep saying 'running' (a Dify 1.14 quirk).",
-    )
-    return DONE
-
-
-def _stop_confirmed_by_time(run: Run) -> bool:
-    requested = Run.objects.filter(pk=run.pk).values_list("stop_requested_at", flat=True).first()
-    return requested is not None and timezone.now() - requested > STOP_GRACE
-
-
-def stop_in_dify(run_id: int) -> Next:
-    """Tell Dify to stop the run's task (a run stopped on request, or one superseded). Dify
-    answers 200 whatever the task (captures 29, 30): the stream's end is the confirmation.
-    A running run whose task id is not known yet is asked again in a moment."""
-    run = Run.objects.select_related("app").filter(pk=run_id).first()
-    if run is None:
-        return DONE
-    if not run.dify_task_id:
-        waiting = run.status == Run.Status.RUNNING and run.stop_requested_at is not None
-        wait = timedelta(seconds=settings.HUB_STOP_WAIT)
-        if waiting and timezone.now() - run.stop_requested_at < wait:
-            return Next("stop", countdown=2, run_id=run.pk)
-        return DONE
-    try:
-        with run.app.client() as client:
-            client.stop(run.dify_task_id, user=run.dify_user, mode=run.app.mode or "workflow")
-    except DifyError as exc:
-        log.info("run %s: could not stop Dify task %s: %s", run.pk, run.dify_task_id, exc)
-    return DONE

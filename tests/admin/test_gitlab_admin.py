@@ -276,6 +276,18 @@ def test_it_normalises_an_api_v4_url_to_the_instance_url(admin, review_app, fake
     assert endpoint.bot_user_id == fake_gitlab.user["id"]  # the check used the right API URL
 
 
+def test_it_refuses_a_gitlab_url_with_credentials_in_it(admin, review_app, fake_gitlab):
+    url_with_password = fake_gitlab.url.replace("://", "://root:hunter2@")
+    form = endpoint_form(review_app, fake_gitlab, gitlab_url=url_with_password)
+
+    response = admin.post(add_url(), form)
+
+    assert response.status_code == 200
+    assert "must not contain credentials" in page_of(response)
+    assert not GitLabEndpoint.objects.exists()
+    assert fake_gitlab.requests == []
+
+
 # --- regenerating the secret token -----------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from integrations import placeholders
 from integrations.digests import schedule
 from integrations.digests.schedule import ScheduleError
 
@@ -96,7 +97,7 @@ def test_slot_context_uses_the_digest_zone():
 def test_render_fills_variables_in_nested_strings_only():
     context = {"date": "2026-11-22", "weekday": "Sunday", "time": "08:00", "digest": "M"}
     value = {"q": "Weather for {{date}} ({{ weekday }})", "n": 3, "l": ["{{ digest }}", True]}
-    assert schedule.render(value, context) == {
+    assert placeholders.render(value, context) == {
         "q": "Weather for 2026-11-22 (Sunday)",
         "n": 3,
         "l": ["M", True],

@@ -618,7 +618,7 @@ def test_error_classes_defaults(cls, code, retryable):
     ["", "gitlab.example.com", "ftp://gitlab.example.com", "https://user:pw@gitlab.example.com"],
 )
 def test_bad_base_urls_are_refused(base_url):
-    with pytest.raises(ValueError, match="base_url"):
+    with pytest.raises(ValueError, match="The GitLab URL must"):
         GitLabClient(base_url, DEFAULT_TOKEN)
 
 

@@ -20,7 +20,6 @@ from integrations.gitlab.events import (
     ReviewRules,
     classify,
     event_name,
-    get_header,
     parse_review_command,
 )
 
@@ -394,15 +393,6 @@ def test_system_hooks_are_named_by_object_kind():
 
     assert event_name(headers, {"object_kind": "merge_request"}) == "Merge Request Hook"
     assert event_name(headers, {}) == "System Hook"
-
-
-def test_get_header_is_case_insensitive_and_returns_text_only():
-    headers = {"Idempotency-Key": "abc", "X-Odd": 5}
-
-    assert get_header(headers, "idempotency-key") == "abc"
-    assert get_header(headers, "IDEMPOTENCY-KEY") == "abc"
-    assert get_header(headers, "X-Odd") == ""
-    assert get_header(headers, "Missing") == ""
 
 
 # --- MergeRequestEvent ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from integrations.gitlab.note import marker
 from integrations.models import Delivery, GitLabEndpoint, Recipient, Run
-from integrations.runs import engine
+from integrations.runs import engine, stopping
 from integrations.runs.delivery import deliver_one
 from integrations.runs.rerun import redeliver
 from tests.fakes import dify as fd
@@ -330,7 +330,7 @@ def test_a_review_superseded_while_dify_runs_posts_nothing(accept, review_dify, 
     assert old.status == Run.Status.SUPERSEDED
     assert old.error_message == f"Superseded by run #{newer.pk} (commit c41e0d2f)."
     assert not old.deliveries.exists() and fake_gitlab.notes_of(PROJECT_ID, IID) == []
-    assert engine.stop_in_dify(old.pk)  # what the stop_dify_run task does
+    assert stopping.send_stop(old.pk)  # what the stop_dify_run task does
     assert review_dify.requests_to(f"/workflows/tasks/{old.dify_task_id}/stop")
 
 

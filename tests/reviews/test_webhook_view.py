@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
-from integrations.channels.webhook import sign, signing_key
 from integrations.models import GitLabEndpoint, Run, WebhookEvent
 from tests.reviews.support import FIRST_HEAD, FIXTURES, SECOND_HEAD, SECRET, delivery
 
@@ -273,7 +274,9 @@ def signed(headers: dict, body: dict, *, at: float | None = None) -> tuple[dict,
     raw = json.dumps(body).encode()
     timestamp = str(int(at if at is not None else time.time()))
     webhook_id = headers["Idempotency-Key"]
-    signature = sign(signing_key(SIGNING_SECRET), webhook_id, timestamp, raw)
+    # Signed by the reference library directly, as GitLab's own implementation would.
+    moment = datetime.fromtimestamp(int(timestamp), UTC)
+    signature = Webhook(SIGNING_SECRET).sign(webhook_id, moment, raw.decode())
     return (
         {
             **headers,

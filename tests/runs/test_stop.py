@@ -8,7 +8,7 @@ import time
 import pytest
 
 from integrations.models import Run
-from integrations.runs import engine
+from integrations.runs import engine, stopping
 from tests.fakes import dify as fd
 
 
@@ -24,7 +24,7 @@ def _wait_until(check, timeout: float = 5.0) -> bool:
 @pytest.mark.django_db
 def test_a_queued_run_is_cancelled_at_once_and_never_reaches_dify(make_run, fake_dify):
     run = make_run()
-    assert engine.request_stop(run, by="alice") == "cancelled"
+    assert stopping.request_stop(run, by="alice") == "cancelled"
     run.refresh_from_db()
     assert run.status == Run.Status.CANCELLED and run.error_code == "stopped"
     assert run.error_source == "hub" and run.stop_requested_by == "alice"
@@ -37,8 +37,8 @@ def test_a_queued_run_is_cancelled_at_once_and_never_reaches_dify(make_run, fake
 @pytest.mark.django_db
 def test_an_ended_run_cannot_be_stopped(make_run):
     run = make_run(status=Run.Status.SUCCEEDED)
-    with pytest.raises(engine.NotStoppable, match="is succeeded; only queued and running"):
-        engine.request_stop(run, by="alice")
+    with pytest.raises(stopping.NotStoppable, match="is succeeded; only queued and running"):
+        stopping.request_stop(run, by="alice")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -50,11 +50,11 @@ def test_a_running_run_stops_in_dify_and_ends_cancelled_when_dify_confirms(make_
     try:
         assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_task_id)
         running = Run.objects.get(pk=run.pk)
-        assert engine.request_stop(running, by="bob") == "stop requested"
+        assert stopping.request_stop(running, by="bob") == "stop requested"
         running.refresh_from_db()
         assert running.status == Run.Status.RUNNING and running.stop_requested_at is not None
         started = time.monotonic()
-        engine.stop_in_dify(run.pk)  # what the stop task does
+        stopping.send_stop(run.pk)  # what the stop task does
         worker.join(10)
         took = time.monotonic() - started
     finally:
@@ -80,8 +80,8 @@ def test_a_chat_run_is_stopped_through_the_chat_messages_stop(make_run, fake_dif
     worker.start()
     try:
         assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_task_id)
-        engine.request_stop(Run.objects.get(pk=run.pk), by="carol")
-        engine.stop_in_dify(run.pk)
+        stopping.request_stop(Run.objects.get(pk=run.pk), by="carol")
+        stopping.send_stop(run.pk)
     finally:
         worker.join(10)
     run.refresh_from_db()

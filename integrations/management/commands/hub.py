@@ -10,11 +10,14 @@ from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations import cli
-from integrations.apps_check import check_app
+from integrations.checks.dify_app import check_app
+from integrations.config.apply import apply_file, plan_file, render_plan
+from integrations.config.export import export_config
+from integrations.config.loader import ConfigError
 from integrations.digests.firing import run_now
 from integrations.models import DifyApp, Digest, GitLabEndpoint, HubAPIKey, Recipient, Run
 from integrations.models.fields import rotate
@@ -86,7 +89,7 @@ class Command(BaseCommand):
             "check": self.check_all,
             "apikey": self.apikey,
             "apply": self.apply_config,
-            "export": self.export_config,
+            "export": self.export_yaml,
             "stop": partial(self.run_action, "stop"),
             "retry": partial(self.run_action, "retry"),
             "redeliver": partial(self.run_action, "redeliver"),
@@ -183,9 +186,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} row(s) with the first key."))
 
     def apply_config(self, file: str, dry_run: bool, prune: bool, check: bool, **_) -> None:
-        from integrations.config.apply import apply_file, plan_file, render_plan
-        from integrations.config.loader import ConfigError
-
         try:
             if dry_run:
                 plan = plan_file(file, prune=prune, check=check)
@@ -195,9 +195,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc}\nNothing was changed.") from None
         self.stdout.write(render_plan(plan, dry_run=dry_run), ending="")
 
-    def export_config(self, **_) -> None:
-        from integrations.config.export import export_config
-
+    def export_yaml(self, **_) -> None:
         self.stdout.write(export_config(), ending="")
 
     def runs(self, json: bool, status, kind, source, limit: int, **_) -> None:
@@ -261,8 +259,6 @@ def positive_int(text: str) -> int:
 
 
 def _raw_rows(table: str, fields: list[str]):
-    from django.db import connection
-
     with connection.cursor() as cursor:
         columns = ", ".join(connection.ops.quote_name(f) for f in fields)
         cursor.execute(f"SELECT id, {columns} FROM {connection.ops.quote_name(table)}")
@@ -270,8 +266,6 @@ def _raw_rows(table: str, fields: list[str]):
 
 
 def _raw_update(table: str, pk: int, updates: dict[str, str]) -> None:
-    from django.db import connection
-
     assignments = ", ".join(f"{connection.ops.quote_name(f)} = %s" for f in updates)
     with connection.cursor() as cursor:
         cursor.execute(

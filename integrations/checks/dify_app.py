@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.utils import timezone
 
+from integrations.checks import CheckReport
 from integrations.dify import DifyError, form_to_json
 from integrations.models import DifyApp
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    ok: bool
-    summary: str
-
 
 CHECKED_FIELDS = ("mode", "input_form", "form_loaded_at", "checked_at", "check_error")
 

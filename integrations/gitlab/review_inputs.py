@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 import posixpath
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from integrations.dify.inputs import InputField
+from integrations.placeholders import is_broken, names_in, render_text, without_names
 
 from .events import MergeRequestEvent
 from .types import FileDiff, MergeRequest
@@ -30,7 +30,6 @@ __all__ = [
     "check_mapping",
     "diff_budget_for",
     "fit_inputs",
-    "render_template",
     "standard_inputs",
 ]
 
@@ -67,7 +66,6 @@ LOCK_FILES = frozenset(
     }
 )
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TEXT_TYPES = frozenset({"text-input", "paragraph"})
 _DROP = object()
 
@@ -245,11 +243,6 @@ def _change_line(f: FileDiff) -> str:
 # --- Mapping onto the app's form ------------------------------------------------------------
 
 
-def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Replace ``{{ name }}``; unknown names stay as written (check_mapping reports them)."""
-    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
-
-
 def fit_inputs(
     values: Mapping[str, str], form: Sequence[InputField], mapping: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -270,7 +263,7 @@ def fit_inputs(
     mapping = mapping if isinstance(mapping, Mapping) else {}
     for name, spec in mapping.items():
         if isinstance(name, str):
-            merged[name] = render_template(spec, values) if isinstance(spec, str) else spec
+            merged[name] = render_text(spec, values) if isinstance(spec, str) else spec
     result: dict[str, Any] = {}
     for f in form:
         if f.variable in merged:
@@ -330,13 +323,12 @@ def _value_errors(key: str, spec: Any) -> list[str]:
     if not isinstance(spec, str):
         kind = "nothing (null)" if spec is None else f"a {type(spec).__name__}"
         return [f"{key}: must be a text template, a number or true/false, not {kind}"]
-    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(spec)} - set(STANDARD_INPUTS))
+    unknown = sorted(set(names_in(spec)) - set(STANDARD_INPUTS))
     errors = [
         f"{key}: unknown placeholder {{{{ {name} }}}}; available: " + ", ".join(STANDARD_INPUTS)
         for name in unknown
     ]
-    rest = _PLACEHOLDER.sub("", spec)
-    if "{{" in rest or "}}" in rest:
+    if is_broken(spec):
         errors.append(f"{key}: broken placeholder; write values as {{{{ diff }}}}")
     return errors
 
@@ -346,7 +338,7 @@ def _form_errors(key: str, spec: Any, declared: Mapping[str, InputField]) -> lis
     if f is None:
         names = ", ".join(declared) or "none"
         return [f"{key}: the Dify app has no input of that name (its inputs: {names})"]
-    literal = isinstance(spec, str) and not _PLACEHOLDER.search(spec)
+    literal = isinstance(spec, str) and not names_in(spec)
     if f.type == "select" and literal and spec not in f.options:
         return [f"{key}: {spec!r} is not one of the options {f.options}"]
     return []
@@ -374,8 +366,8 @@ def diff_budget_for(form: Sequence[InputField] | None, mapping: Any, default_bud
         spec = mapping.get(f.variable, "{{ diff }}" if f.variable == "diff" else None)
         if f.type not in _TEXT_TYPES or f.max_length is None or not isinstance(spec, str):
             continue
-        uses = sum(1 for m in _PLACEHOLDER.finditer(spec) if m.group(1) == "diff")
+        uses = names_in(spec).count("diff")
         if uses:
-            room = f.max_length - len(_PLACEHOLDER.sub("", spec))
+            room = f.max_length - len(without_names(spec))
             budget = min(budget, max(room // uses, 0))
     return budget

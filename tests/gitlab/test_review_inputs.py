@@ -10,7 +10,7 @@ import pytest
 
 from integrations.dify.inputs import InputField, validate_inputs
 from integrations.gitlab.events import MR_HOOK, NOTE_HOOK, ReviewRules, classify
-from integrations.gitlab.inputs import (
+from integrations.gitlab.review_inputs import (
     LOCK_FILES,
     STANDARD_INPUTS,
     DiffBundle,
@@ -18,10 +18,10 @@ from integrations.gitlab.inputs import (
     check_mapping,
     diff_budget_for,
     fit_inputs,
-    render_template,
     standard_inputs,
 )
 from integrations.gitlab.types import FileDiff, MergeRequest
+from integrations.placeholders import render_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gitlab"
 HUNK = "@@ -1,3 +1,4 @@\n import time\n+import random\n \n def capture():\n"
@@ -339,7 +339,7 @@ def test_mapping_templates_and_literals():
 
 
 def test_an_unknown_placeholder_stays_visible():
-    assert render_template("{{ nope }} and {{ title }}", VALUES) == "{{ nope }} and <title>"
+    assert render_text("{{ nope }} and {{ title }}", VALUES) == "{{ nope }} and <title>"
 
 
 def test_text_is_cut_to_max_length():

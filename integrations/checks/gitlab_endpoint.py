@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from integrations.apps_check import CheckReport
+from integrations.checks import CheckReport
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.types import User
 from integrations.models import GitLabEndpoint

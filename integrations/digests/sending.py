@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from integrations import placeholders
 from integrations.digests import schedule
 from integrations.models import Run
 from integrations.runs.delivery import begin, recipient_targets, settle_now, undeliverable
@@ -10,7 +11,7 @@ from integrations.runs.outputs import OutputError, select_output
 SETTING = "Output to send"
 
 
-def start_deliveries(run: Run) -> None:
+def send(run: Run) -> None:
     """Follow-up of a succeeded digest run; called inside the run's final transaction."""
     digest = run.digest
     if digest is None:
@@ -48,7 +49,7 @@ def compose(run: Run) -> dict:
     text = select_output(run.outputs, digest.output_key, setting=SETTING)
     context = schedule.slot_context(run.slot or run.created_at, digest.timezone, digest.name)
     return {
-        "title": schedule.render(digest.title, context),
+        "title": placeholders.render(digest.title, context),
         "text": text,
-        "footer": schedule.render(digest.footer, context),
+        "footer": placeholders.render(digest.footer, context),
     }
