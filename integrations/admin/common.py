@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django_object_actions import action
+from django_object_actions import DjangoObjectActions, action
 
 
 def pretty_json(value) -> str:
@@ -73,15 +78,43 @@ def _estimated_rows(table: str) -> int:
     return int(row[0]) if row and row[0] and row[0] > 0 else 0
 
 
-def button(label: str, description: str, *, confirm: str = ""):
-    """A button on an object's page (django-object-actions): a POST form, since every one
-    of them changes something. `confirm` asks the browser to confirm first."""
+class ObjectButtons(DjangoObjectActions):
+    """The admin's buttons on an object's page (django-object-actions), one permission rule:
+    a button works for whoever may change the object (`may_act`); anyone else is told so,
+    and nothing happens."""
+
+    def may_act(self, request: HttpRequest, obj: Model) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def get_change_actions(self, request: HttpRequest, object_id: str, form_url: str):
+        actions = super().get_change_actions(request, object_id, form_url)
+        obj = self.get_object(request, object_id)
+        return actions if obj is not None and self.may_act(request, obj) else ()
+
+
+def _guarded(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def guarded(self: ObjectButtons, request: HttpRequest, obj: Model):
+        if not self.may_act(request, obj):
+            name = obj._meta.verbose_name_plural
+            self.message_user(request, f"You may look at {name}, not change them.", messages.ERROR)
+            return None
+        return method(self, request, obj)
+
+    return guarded
+
+
+def button(label: str, description: str, *, confirm: str = "") -> Callable:
+    """A button on an object's page: a POST form, since every one of them changes
+    something. `confirm` asks the browser to confirm first."""
     attrs = {"onclick": f"return confirm({json.dumps(confirm)})"} if confirm else None
-    return action(
+    chosen = action(
         label=label, description=description, attrs=attrs, methods=("POST",), button_type="form"
     )
+    return lambda method: chosen(_guarded(method))
 
 
-def page_button(label: str, description: str):
+def page_button(label: str, description: str) -> Callable:
     """A button that opens a page of its own (a form to fill in before anything happens)."""
-    return action(label=label, description=description, methods=("GET", "POST"), button_type="a")
+    chosen = action(label=label, description=description, methods=("GET", "POST"), button_type="a")
+    return lambda method: chosen(_guarded(method))

@@ -9,9 +9,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django_object_actions import DjangoObjectActions
 
 from integrations.admin.common import (
+    ObjectButtons,
     SecretInput,
     button,
     keep_secret_when_blank,
@@ -23,6 +23,17 @@ from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import DifyApp, Run
 from integrations.runs.create import create_run
 from integrations.runs.outputs import listing
+
+# How the hub calls the app: the form's second half and the page's "Calling" section.
+CALLING_FIELDS = (
+    "response_mode",
+    "connect_timeout",
+    "read_timeout",
+    "first_event_timeout",
+    "run_timeout",
+    "max_concurrent_runs",
+    "ca_bundle",
+)
 
 
 class DifyAppForm(forms.ModelForm):
@@ -47,13 +58,7 @@ class DifyAppForm(forms.ModelForm):
             "base_url",
             "api_key",
             "enabled",
-            "response_mode",
-            "connect_timeout",
-            "read_timeout",
-            "first_event_timeout",
-            "run_timeout",
-            "max_concurrent_runs",
-            "ca_bundle",
+            *CALLING_FIELDS,
         )
 
     def __init__(self, *args, **kwargs):
@@ -122,7 +127,7 @@ class RunNowForm(forms.Form):
 
 
 @admin.register(DifyApp)
-class DifyAppAdmin(DjangoObjectActions, admin.ModelAdmin):
+class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
     form = DifyAppForm
     list_display = ("name", "mode", "base_url", "response_mode", "enabled", "connection")
     list_filter = ("enabled", "mode")
@@ -163,17 +168,7 @@ class DifyAppAdmin(DjangoObjectActions, admin.ModelAdmin):
         ),
         (
             "Calling",
-            {
-                "fields": (
-                    "response_mode",
-                    "connect_timeout",
-                    "read_timeout",
-                    "first_event_timeout",
-                    "run_timeout",
-                    "max_concurrent_runs",
-                    "ca_bundle",
-                )
-            },
+            {"fields": CALLING_FIELDS},
         ),
     )
 
@@ -247,13 +242,10 @@ class DifyAppAdmin(DjangoObjectActions, admin.ModelAdmin):
 
     @button("Check connection", "Read the app's mode and input form (GET /info, /parameters).")
     def check_connection(self, request, app: DifyApp):
-        if self.has_change_permission(request, app):
-            self._report_check(request, app)
+        self._report_check(request, app)
 
     @page_button("Run now", "Run the app once with inputs you type in.")
     def run_now(self, request, app: DifyApp):
-        if not self.has_change_permission(request, app):
-            return HttpResponseRedirect(reverse("admin:integrations_difyapp_change", args=[app.pk]))
         return self.run_now_view(request, app)
 
     def run_now_view(self, request, app: DifyApp):

@@ -6,9 +6,8 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django_object_actions import DjangoObjectActions
 
-from integrations.admin.common import button
+from integrations.admin.common import ObjectButtons, button
 from integrations.digests import schedule
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
@@ -42,7 +41,7 @@ class DigestForm(forms.ModelForm):
 
 
 @admin.register(Digest)
-class DigestAdmin(DjangoObjectActions, admin.ModelAdmin):
+class DigestAdmin(ObjectButtons, admin.ModelAdmin):
     form = DigestForm
     list_display = (
         "name",
@@ -132,7 +131,5 @@ class DigestAdmin(DjangoObjectActions, admin.ModelAdmin):
 
     @button("Run now", "Run the digest once now, outside its schedule.")
     def run_once(self, request, digest: Digest):
-        if self.has_change_permission(request, digest):
-            run = self._run_now(request, digest)
-            return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[run.pk]))
-        return None
+        run = self._run_now(request, digest)
+        return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[run.pk]))

@@ -5,9 +5,8 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django_object_actions import DjangoObjectActions, action
 
-from integrations.admin.common import LargeTablePaginator, pretty_json
+from integrations.admin.common import LargeTablePaginator, ObjectButtons, button, pretty_json
 from integrations.models import Delivery, Run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
@@ -20,6 +19,19 @@ STATUS_COLOURS = {
     Run.Status.CANCELLED: "#777",
     Run.Status.SUPERSEDED: "#777",
 }
+
+
+# The "Times" section of a run's page (also read-only fields).
+TIME_FIELDS = (
+    "created_at",
+    "started_at",
+    "finished_at",
+    "took",
+    "next_attempt_at",
+    "stop_requested_at",
+    "stop_requested_by",
+    "celery_task_id",
+)
 
 
 class ReadOnlyAdminMixin:
@@ -75,7 +87,7 @@ def attempts_table(delivery: Delivery) -> str:
 
 
 @admin.register(Run)
-class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     list_display = (
@@ -149,18 +161,7 @@ class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
         (
             "Times",
-            {
-                "fields": (
-                    "created_at",
-                    "started_at",
-                    "finished_at",
-                    "took",
-                    "next_attempt_at",
-                    "stop_requested_at",
-                    "stop_requested_by",
-                    "celery_task_id",
-                )
-            },
+            {"fields": TIME_FIELDS},
         ),
     )
     review_fieldset = (
@@ -201,14 +202,7 @@ class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         "waits",
         "total_tokens",
         "dify_elapsed",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "took",
-        "next_attempt_at",
-        "stop_requested_at",
-        "stop_requested_by",
-        "celery_task_id",
+        *TIME_FIELDS,
     )
 
     def has_view_permission(self, request, obj=None):
@@ -232,15 +226,8 @@ class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             return ["redeliver", "retry"]
         return ["retry"]
 
-    @action(
-        label="Stop",
-        description="A queued run ends at once; a running one is stopped in Dify.",
-        methods=("POST",),
-        button_type="form",
-    )
+    @button("Stop", "A queued run ends at once; a running one is stopped in Dify.")
     def stop(self, request, run: Run):
-        if not request.user.has_perm("integrations.change_run"):
-            return self._refuse(request)
         try:
             outcome = request_stop(run, by=request.user.get_username())
         except NotStoppable as exc:
@@ -256,15 +243,8 @@ class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         return None
 
-    @action(
-        label="Retry",
-        description="Run the app again with the same inputs, as a new linked run.",
-        methods=("POST",),
-        button_type="form",
-    )
+    @button("Retry", "Run the app again with the same inputs, as a new linked run.")
     def retry(self, request, run: Run):
-        if not request.user.has_perm("integrations.change_run"):
-            return self._refuse(request)
         try:
             new = retry_run(run)
         except RunNotFinal as exc:
@@ -273,15 +253,8 @@ class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Run #{run.pk} retried as run #{new.pk}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[new.pk]))
 
-    @action(
-        label="Retry delivery",
-        description="Send the output again where it failed, without running Dify again.",
-        methods=("POST",),
-        button_type="form",
-    )
+    @button("Retry delivery", "Send the output again where it failed, without running Dify again.")
     def redeliver(self, request, run: Run):
-        if not request.user.has_perm("integrations.change_run"):
-            return self._refuse(request)
         try:
             count = redeliver(run)
         except NotRedeliverable as exc:
@@ -294,9 +267,10 @@ class RunAdmin(DjangoObjectActions, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return None
 
-    def _refuse(self, request):
-        self.message_user(request, "You may look at runs, not change them.", messages.ERROR)
-        return None
+    def may_act(self, request, obj: Run) -> bool:
+        # The page itself is read-only (has_change_permission is False); the buttons are
+        # for whoever holds the model's change permission.
+        return request.user.has_perm("integrations.change_run")
 
     @admin.display(description="Status", ordering="status")
     def coloured_status(self, obj: Run) -> str:

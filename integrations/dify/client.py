@@ -216,18 +216,6 @@ class DifyClient(HttpClient):
             return self._blocking(path, body, kind, trace_id, on_started)
         return self._streaming(path, body, kind, trace_id, on_started, on_silence)
 
-    def run_workflow(self, inputs: dict, *, user: str, **kwargs: Any) -> RunResult:
-        """POST /workflows/run."""
-        return self.run_app("workflow", inputs, user=user, **kwargs)
-
-    def run_chat(self, query: str, inputs: dict, *, user: str, **kwargs: Any) -> RunResult:
-        """POST /chat-messages (chat, agent-chat, advanced-chat). outputs = {"answer": ...}."""
-        return self.run_app("chat", inputs, user=user, query=query, **kwargs)
-
-    def run_completion(self, inputs: dict, *, user: str, **kwargs: Any) -> RunResult:
-        """POST /completion-messages (text generator apps). outputs = {"answer": ...}."""
-        return self.run_app("completion", inputs, user=user, **kwargs)
-
     def _blocking(self, path, body, kind, trace_id, on_started) -> RunResult:
         headers = self._headers(stream=False, trace_id=trace_id)
         data = self._json("POST", path, idempotent=False, json=body, headers=headers)

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from integrations.gitlab.signing import token_matches
@@ -362,6 +363,26 @@ def test_it_checks_the_connection_and_names_the_bot_user(admin, endpoint, fake_g
     endpoint.refresh_from_db()
     assert endpoint.bot_user_id == fake_gitlab.user["id"] and endpoint.check_error == ""
     assert fake_gitlab.token not in page and SECRET not in page
+
+
+def test_staff_who_may_only_view_an_endpoint_cannot_press_its_buttons(
+    client, endpoint, fake_gitlab
+):
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_gitlabendpoint"))
+    client.force_login(viewer)
+    stored_hash = endpoint.secret_token_hash
+    for tool in ("check_connection", "regenerate_token"):
+        url = reverse(
+            "admin:integrations_gitlabendpoint_actions", kwargs={"pk": endpoint.pk, "tool": tool}
+        )
+
+        response = client.post(url, follow=True)
+
+        assert messages_of(response) == ["You may look at GitLab endpoints, not change them."]
+    assert fake_gitlab.requests == []
+    endpoint.refresh_from_db()
+    assert endpoint.secret_token_hash == stored_hash
 
 
 def test_it_reports_a_refused_token_in_plain_words(admin, endpoint, fake_gitlab):

@@ -77,3 +77,24 @@ def test_staff_without_the_change_permission_see_no_buttons_and_cannot_press(cli
     html = press(client, run, "stop").content.decode()
     assert "You may look at runs, not change them." in html
     assert Run.objects.get(pk=run.pk).status == Run.Status.QUEUED
+
+
+@pytest.mark.parametrize("model", ["difyapp", "recipient", "digest", "gitlabendpoint", "run"])
+def test_staff_who_may_only_view_get_every_page_and_no_buttons(
+    client, model, make_run, make_digest, rocketchat_recipient, endpoint
+):
+    objects = {
+        "difyapp": make_run().app,
+        "recipient": rocketchat_recipient,
+        "digest": make_digest(),
+        "gitlabendpoint": endpoint,
+        "run": make_run(status=Run.Status.FAILED),
+    }
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename=f"view_{model}"))
+    client.force_login(user)
+
+    response = client.get(f"/admin/integrations/{model}/{objects[model].pk}/change/")
+
+    assert response.status_code == 200
+    assert "/actions/" not in response.content.decode()

@@ -36,9 +36,10 @@ def test_it_returns_a_chat_answer_with_its_task_id_and_tokens(make, response_mod
     fake.script("chat", success(answer="Looks fine; one nit on line 12."))
     seen = []
 
-    result = client.run_chat(
-        "Review this",
+    result = client.run_app(
+        "chat",
         {"topic": "code review"},
+        query="Review this",
         user="hub:chat",
         response_mode=response_mode,
         on_started=lambda *ids: seen.append(ids),
@@ -61,8 +62,12 @@ def test_it_reads_a_chatflow_stream_to_the_end_in_either_order(make, finish_orde
     fake.script("chat", success(answer="the final answer", finish_order=finish_order))
     seen = []
 
-    result = client.run_chat(
-        "q?", {"topic": "x"}, user="u", on_started=lambda *ids: seen.append(ids)
+    result = client.run_app(
+        "advanced-chat",
+        {"topic": "x"},
+        query="q?",
+        user="u",
+        on_started=lambda *ids: seen.append(ids),
     )
 
     assert result.status == "succeeded"
@@ -117,11 +122,11 @@ def test_it_raises_the_in_stream_chat_error(make):
     )
 
     with pytest.raises(DifyPermanentError) as info:
-        client.run_chat("hi", {"topic": "x"}, user="u")
+        client.run_app("chat", {"topic": "x"}, query="hi", user="u")
     assert info.value.code == "completion_request_error"
     assert info.value.task_id
     with pytest.raises(DifyRetryableError):
-        client.run_chat("hi", {"topic": "x"}, user="u")
+        client.run_app("chat", {"topic": "x"}, query="hi", user="u")
 
 
 def test_it_reports_a_cut_chatflow_stream_with_its_run_id(make):
@@ -129,7 +134,7 @@ def test_it_reports_a_cut_chatflow_stream_with_its_run_id(make):
     fake.script("chat", cut_after_started())
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_chat("hi", {"topic": "x"}, user="u")
+        client.run_app("chat", {"topic": "x"}, query="hi", user="u")
 
     assert info.value.code == "connection_lost"
     assert info.value.workflow_run_id in fake.runs
@@ -139,7 +144,7 @@ def test_it_reports_the_wrong_route_for_the_app_mode(make):
     _, client = make("chat")
 
     with pytest.raises(DifyPermanentError) as info:
-        client.run_workflow({"topic": "x"}, user="u")
+        client.run_app("workflow", {"topic": "x"}, user="u")
 
     assert info.value.code == "not_workflow_app"
 

@@ -29,7 +29,8 @@ def test_it_parses_the_real_blocking_run_answer(fake, client):
     serve_json(fake, "run", "01_run_blocking_ok.json")
     seen = []
 
-    result = client.run_workflow(
+    result = client.run_app(
+        "workflow",
         {"query": "hello world", "count": 3, "color": "green"},
         user="capture-user-1",
         response_mode="blocking",
@@ -49,7 +50,9 @@ def test_it_parses_the_real_blocking_run_answer(fake, client):
 def test_it_parses_a_real_blocking_run_with_optional_inputs_omitted(fake, client):
     serve_json(fake, "run", "03_run_blocking_optional_inputs_omitted.json")
 
-    result = client.run_workflow({"query": "only required"}, user="u", response_mode="blocking")
+    result = client.run_app(
+        "workflow", {"query": "only required"}, user="u", response_mode="blocking"
+    )
 
     assert result.outputs == {"echo": "only required", "count": None, "color": None}
 
@@ -66,8 +69,8 @@ def test_it_reads_the_real_stream_chunked_as_dify_sent_it(fake, client):
     )
     seen = []
 
-    result = client.run_workflow(
-        {"query": "hello world"}, user="u", on_started=lambda *ids: seen.append(ids)
+    result = client.run_app(
+        "workflow", {"query": "hello world"}, user="u", on_started=lambda *ids: seen.append(ids)
     )
 
     assert result.status == "succeeded"
@@ -91,7 +94,7 @@ def test_it_survives_the_real_25s_node_replayed_faster_thanks_to_the_pings(fake)
     )
     client = DifyClient(fake.url, fake.api_key, read_timeout=0.7, first_event_timeout=0.7)
 
-    result = client.run_workflow({"query": "hello world"}, user="u")
+    result = client.run_app("workflow", {"query": "hello world"}, user="u")
 
     assert result.status == "succeeded"
     assert result.outputs["http_body"] == '{"slow":"done"}'
@@ -105,7 +108,7 @@ def test_it_reports_the_real_stopped_stream_as_a_stopped_run(fake, client):
         ),
     )
 
-    result = client.run_workflow({"query": "hello world"}, user="u")
+    result = client.run_app("workflow", {"query": "hello world"}, user="u")
 
     assert result.status == "stopped"
     assert not result.succeeded
@@ -121,7 +124,7 @@ def test_it_reports_the_real_ping_only_stream_as_stalled(fake, client, name):
     fake.script("run", raw_response(200, capture_bytes(f"{name}.sse.txt"), content_type=SSE))
 
     with pytest.raises(DifyStreamStalled) as info:
-        client.run_workflow({"count": 1}, user="u")
+        client.run_app("workflow", {"count": 1}, user="u")
 
     assert "invalid inputs" in info.value.message
 

@@ -23,7 +23,7 @@ def test_it_reports_a_refused_connection_as_retryable(response_mode):
     client = DifyClient(f"http://127.0.0.1:{closed_port()}/v1", "app-x", connect_timeout=1)
 
     with pytest.raises(DifyRetryableError) as info:
-        client.run_workflow({"query": "q"}, user="u", response_mode=response_mode)
+        client.run_app("workflow", {"query": "q"}, user="u", response_mode=response_mode)
 
     assert info.value.code == "connection_failed"
     assert "nothing was sent" in info.value.message
@@ -46,7 +46,7 @@ def test_it_reports_a_connect_timeout_as_retryable():
     try:
         started = time.monotonic()
         with pytest.raises(DifyRetryableError) as info:
-            client.run_workflow({"query": "q"}, user="u")
+            client.run_app("workflow", {"query": "q"}, user="u")
         assert info.value.code == "connection_failed"
         assert time.monotonic() - started < 3
     finally:
@@ -68,7 +68,7 @@ def test_it_verifies_tls_against_the_given_ca_bundle(tls_fake, tls_files):
 
     assert tls_fake.url.startswith("https://")
     assert client.info().name == "echo-workflow"
-    assert client.run_workflow({"query": "over tls"}, user="u").outputs["echo"] == "over tls"
+    assert client.run_app("workflow", {"query": "over tls"}, user="u").outputs["echo"] == "over tls"
 
 
 def test_it_rejects_an_unknown_ca_with_a_hint_about_the_ca_bundle(tls_fake, monkeypatch):

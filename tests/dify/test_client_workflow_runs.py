@@ -54,8 +54,12 @@ def test_it_runs_a_workflow_and_returns_outputs_ids_and_usage(fake, client, mode
     fake.script("run", success(total_tokens=42))
     seen = []
 
-    result = client.run_workflow(
-        GOOD, user="hub:test", response_mode=mode, on_started=lambda *ids: seen.append(ids)
+    result = client.run_app(
+        "workflow",
+        GOOD,
+        user="hub:test",
+        response_mode=mode,
+        on_started=lambda *ids: seen.append(ids),
     )
 
     assert result.succeeded and result.status == "succeeded"
@@ -75,7 +79,7 @@ def test_it_reports_the_ids_while_the_streaming_run_is_still_running(fake, clien
     def on_started(task_id, run_id):
         seen.append((task_id, run_id, fake.runs[run_id]["status"]))
 
-    result = client.run_workflow(GOOD, user="u", on_started=on_started)
+    result = client.run_app("workflow", GOOD, user="u", on_started=on_started)
 
     assert seen == [(result.task_id, result.workflow_run_id, "running")]
     assert result.status == "succeeded"
@@ -84,8 +88,8 @@ def test_it_reports_the_ids_while_the_streaming_run_is_still_running(fake, clien
 def test_it_sends_the_key_json_headers_user_agent_trace_id_and_user(fake):
     client = DifyClient(fake.url + "/", fake.api_key)
 
-    client.run_workflow(
-        GOOD, user="hub:integration-7", trace_id="job-123_abc", response_mode="blocking"
+    client.run_app(
+        "workflow", GOOD, user="hub:integration-7", trace_id="job-123_abc", response_mode="blocking"
     )
 
     (request,) = run_posts(fake)
@@ -103,7 +107,7 @@ def test_it_sends_the_key_json_headers_user_agent_trace_id_and_user(fake):
 
 
 def test_it_asks_for_an_event_stream_in_streaming_mode(fake, client):
-    client.run_workflow(GOOD, user="u")
+    client.run_app("workflow", GOOD, user="u")
 
     (request,) = run_posts(fake)
     assert request.json["response_mode"] == "streaming"
@@ -113,14 +117,14 @@ def test_it_asks_for_an_event_stream_in_streaming_mode(fake, client):
 
 def test_it_refuses_a_trace_id_dify_would_ignore_before_sending_anything(fake, client):
     with pytest.raises(ValueError, match="trace_id"):
-        client.run_workflow(GOOD, user="u", trace_id="has spaces/and slashes")
+        client.run_app("workflow", GOOD, user="u", trace_id="has spaces/and slashes")
 
     assert fake.requests == []
 
 
 def test_it_refuses_an_empty_user(fake, client):
     with pytest.raises(DifyInputError):
-        client.run_workflow(GOOD, user="")
+        client.run_app("workflow", GOOD, user="")
 
     assert fake.requests == []
 
@@ -129,7 +133,7 @@ def test_it_refuses_an_empty_user(fake, client):
 def test_it_returns_a_failed_run_when_a_node_fails(fake, client, mode):
     fake.script("run", node_failed("Node Review run failed: [openai] Rate limit reached"))
 
-    result = client.run_workflow(GOOD, user="u", response_mode=mode)
+    result = client.run_app("workflow", GOOD, user="u", response_mode=mode)
 
     assert result.status == "failed"
     assert not result.succeeded
@@ -142,7 +146,7 @@ def test_it_returns_a_failed_run_when_a_node_fails(fake, client, mode):
 def test_it_returns_a_paused_run(fake, client, mode):
     fake.script("run", paused())
 
-    result = client.run_workflow(GOOD, user="u", response_mode=mode)
+    result = client.run_app("workflow", GOOD, user="u", response_mode=mode)
 
     assert result.status == "paused"
     assert result.workflow_run_id
@@ -171,7 +175,7 @@ def test_it_raises_the_right_error_for_each_dify_error_answer(
     fake.script("run", behaviour)
 
     with pytest.raises(DifyError) as info:
-        client.run_workflow(GOOD, user="u", response_mode=mode)
+        client.run_app("workflow", GOOD, user="u", response_mode=mode)
 
     assert type(info.value) is cls
     assert (info.value.code, info.value.http_status) == (code, status)
@@ -200,11 +204,11 @@ def test_it_does_not_retry_a_429_itself_but_the_next_call_succeeds(fake, client)
     fake.script("run", too_many_requests(retry_after=2), success())
 
     with pytest.raises(DifyRetryableError) as info:
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
     assert info.value.retry_after == 2.0
     assert len(run_posts(fake)) == 1
 
-    result = client.run_workflow(GOOD, user="u")
+    result = client.run_app("workflow", GOOD, user="u")
 
     assert result.succeeded
     assert len(run_posts(fake)) == 2
@@ -215,7 +219,9 @@ def test_it_reports_an_unknown_outcome_with_the_run_id_when_the_stream_is_cut(fa
     started = []
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_workflow(GOOD, user="hub:cut", on_started=lambda *ids: started.append(ids))
+        client.run_app(
+            "workflow", GOOD, user="hub:cut", on_started=lambda *ids: started.append(ids)
+        )
 
     error = info.value
     assert error.code == "connection_lost"
@@ -231,7 +237,7 @@ def test_it_finds_a_run_lost_in_a_cut_blocking_call_through_the_logs(fake, clien
     fake.script("run", drop_connection())
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_workflow(GOOD, user="hub:drop", response_mode="blocking")
+        client.run_app("workflow", GOOD, user="hub:drop", response_mode="blocking")
 
     assert info.value.code == "connection_lost"
     assert info.value.workflow_run_id is None
@@ -248,7 +254,7 @@ def test_it_reports_an_unknown_outcome_for_a_gateway_timeout_while_the_run_goes_
     fake.script("run", gateway_error(504, run_seconds=0.6))
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_workflow(GOOD, user="hub:gw", response_mode=mode)
+        client.run_app("workflow", GOOD, user="hub:gw", response_mode=mode)
 
     assert info.value.http_status == 504
     assert info.value.code == "gateway_timeout"
@@ -269,7 +275,9 @@ def test_it_gives_up_on_a_stalled_stream_after_first_event_timeout(fake):
     started = time.monotonic()
 
     with pytest.raises(DifyStreamStalled) as info:
-        client.run_workflow({"count": 1}, user="u")  # required 'query' missing: Dify goes silent
+        client.run_app(
+            "workflow", {"count": 1}, user="u"
+        )  # required 'query' missing: Dify goes silent
 
     elapsed = time.monotonic() - started
     assert 0.4 < elapsed < 5
@@ -284,7 +292,7 @@ def test_it_gives_up_on_a_scripted_stall_even_when_inputs_are_valid(fake):
     started = time.monotonic()
 
     with pytest.raises(DifyStreamStalled):
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
     assert time.monotonic() - started < 5
 
@@ -295,7 +303,7 @@ def test_it_does_not_count_pings_as_the_first_event(fake):
     started = time.monotonic()
 
     with pytest.raises(DifyStreamStalled):
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
     assert time.monotonic() - started < 2
 
@@ -304,7 +312,7 @@ def test_it_keeps_reading_a_slow_stream_kept_alive_by_pings(fake):
     fake.script("run", slow(1.0, ping_interval=0.2))
     client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.4, read_timeout=0.5)
 
-    result = client.run_workflow(GOOD, user="u")
+    result = client.run_app("workflow", GOOD, user="u")
 
     assert result.succeeded
     assert result.elapsed_time >= 1.0  # twice read_timeout, more than first_event_timeout
@@ -316,7 +324,7 @@ def test_it_times_out_between_chunks_after_read_timeout(fake):
     started = time.monotonic()
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
     assert type(info.value) is DifyOutcomeUnknown
     assert info.value.code == "timeout"
@@ -329,7 +337,7 @@ def test_it_reports_a_blocking_read_timeout_as_an_unknown_outcome(fake):
     client = DifyClient(fake.url, fake.api_key, read_timeout=0.5)
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_workflow(GOOD, user="u", response_mode="blocking")
+        client.run_app("workflow", GOOD, user="u", response_mode="blocking")
 
     assert info.value.code == "timeout"
 
@@ -340,7 +348,7 @@ def test_it_raises_the_mapped_error_of_an_in_stream_error_event_with_the_ids(fak
     )
 
     with pytest.raises(DifyPermanentError) as info:
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
     assert info.value.code == "provider_not_initialize"
     assert info.value.http_status == 400
@@ -356,14 +364,16 @@ def test_it_treats_an_in_stream_invalid_param_as_permanent_and_500_as_retryable(
     )
 
     with pytest.raises(DifyPermanentError):
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
     with pytest.raises(DifyRetryableError):
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
 
 def test_it_reports_a_real_blocking_input_error_from_dify(fake, client):
     with pytest.raises(DifyPermanentError) as info:
-        client.run_workflow({"query": "x", "color": "purple"}, user="u", response_mode="blocking")
+        client.run_app(
+            "workflow", {"query": "x", "color": "purple"}, user="u", response_mode="blocking"
+        )
 
     assert (
         info.value.message
@@ -378,7 +388,7 @@ def test_it_stops_a_running_task_and_the_stream_ends_stopped(fake, client):
         client.stop(task_id, user="someone-else")  # Dify does not check the user
 
     started = time.monotonic()
-    result = client.run_workflow(GOOD, user="u", on_started=stop_right_away)
+    result = client.run_app("workflow", GOOD, user="u", on_started=stop_right_away)
 
     assert time.monotonic() - started < 3
     assert result.status == "stopped"
@@ -406,11 +416,11 @@ def test_it_maps_run_detail_errors(fake, client):
 
 
 def test_it_finds_only_this_users_runs_after_the_given_time(fake, client):
-    old = client.run_workflow(GOOD, user="hub:a", response_mode="blocking")
+    old = client.run_app("workflow", GOOD, user="hub:a", response_mode="blocking")
     time.sleep(1.05)  # Dify timestamps are whole seconds
     after = dt.datetime.now(dt.UTC)
-    mine = client.run_workflow(GOOD, user="hub:a", response_mode="blocking")
-    client.run_workflow(GOOD, user="hub:b", response_mode="blocking")
+    mine = client.run_app("workflow", GOOD, user="hub:a", response_mode="blocking")
+    client.run_app("workflow", GOOD, user="hub:b", response_mode="blocking")
 
     entries = client.find_runs(user="hub:a", created_after=after)
 
@@ -442,7 +452,7 @@ def test_it_never_puts_the_api_key_in_an_error_message(fake, client):
     )
 
     with pytest.raises(DifyError) as info:
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
     assert fake.api_key not in str(info.value)
     assert fake.api_key not in repr(info.value)
@@ -453,7 +463,7 @@ def test_it_reports_a_non_json_success_answer_as_unknown_outcome_for_runs(fake, 
     fake.script("run", raw_response(200, "<html>proxy login</html>", content_type="text/html"))
 
     with pytest.raises(DifyOutcomeUnknown) as info:
-        client.run_workflow(GOOD, user="u", response_mode="blocking")
+        client.run_app("workflow", GOOD, user="u", response_mode="blocking")
 
     assert info.value.code == "bad_response"
 
@@ -468,7 +478,7 @@ def test_it_keeps_reading_when_events_trickle_in_slower_than_first_event_timeout
     fake.script("run", success(event_delay=0.1, ping_interval=0.05))
     client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.25, read_timeout=0.4)
 
-    result = client.run_workflow(GOOD, user="u")
+    result = client.run_app("workflow", GOOD, user="u")
 
     assert result.succeeded
     assert result.outputs["color"] == "green"
@@ -497,7 +507,7 @@ def test_it_allows_read_timeout_not_first_event_timeout_between_events_once_star
     fake.script("run", slow(1.0, ping_interval=100))
     client = DifyClient(fake.url, fake.api_key, first_event_timeout=0.3, read_timeout=3)
 
-    result = client.run_workflow(GOOD, user="u")
+    result = client.run_app("workflow", GOOD, user="u")
 
     assert result.succeeded
 
@@ -510,6 +520,6 @@ def test_it_shrinks_the_socket_timeout_to_the_remaining_first_event_budget(fake)
     started = time.monotonic()
 
     with pytest.raises(DifyStreamStalled):
-        client.run_workflow(GOOD, user="u")
+        client.run_app("workflow", GOOD, user="u")
 
     assert time.monotonic() - started < 0.8
