@@ -16,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 
 @dataclass
@@ -45,8 +45,9 @@ class _Server(ThreadingHTTPServer):
         context = self.fake.ssl_context
         if context is not None:
             try:
-                request.settimeout(10)
+                request.settimeout(10)  # for the handshake only: handlers set their own
                 request = context.wrap_socket(request, server_side=True)
+                request.settimeout(None)
             except (OSError, ssl.SSLError):
                 with contextlib.suppress(OSError):
                     request.close()
@@ -61,7 +62,12 @@ class _Server(ThreadingHTTPServer):
         pass  # clients that hang up are part of the game
 
 
-class FakeServer:
+# What a fake records of each request: a RecordedRequest, unless it keeps its own (the chat
+# receiver keeps headers as sent).
+Record = TypeVar("Record")
+
+
+class FakeServer(Generic[Record]):
     """Base of the fakes. Subclasses set `handler` (a BaseHTTPRequestHandler subclass)."""
 
     handler: type[BaseHTTPRequestHandler]
@@ -75,7 +81,7 @@ class FakeServer:
         self.ssl_context = ssl_context
         self.lock = threading.RLock()
         self.shutting_down = threading.Event()
-        self._requests: list[RecordedRequest] = []
+        self._requests: list[Record] = []
         self._scripts: dict[str, deque] = {}
         self._connections: set[Any] = set()
         self._timers: list[threading.Timer] = []
@@ -148,16 +154,22 @@ class FakeServer:
     # -- what the tests read and script ------------------------------------------------
 
     @property
-    def requests(self) -> list[RecordedRequest]:
+    def requests(self) -> list[Record]:
         with self.lock:
             return list(self._requests)
 
-    def requests_to(self, path_suffix: str) -> list[RecordedRequest]:
+    def requests_to(self, path_suffix: str) -> list[Record]:
         return [r for r in self.requests if r.path.endswith(path_suffix)]
 
-    def record(self, request: RecordedRequest) -> None:
+    def record(self, request: Record) -> None:
         with self.lock:
             self._requests.append(request)
+
+    def reset(self) -> None:
+        """Forget the requests received and the answers still scripted."""
+        with self.lock:
+            self._requests.clear()
+            self._scripts.clear()
 
     def queue(self, kind: str, *answers: Any) -> None:
         with self.lock:

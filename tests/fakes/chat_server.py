@@ -1,6 +1,7 @@
 """A local receiver that speaks like the chat services' incoming webhooks.
 
-It listens on 127.0.0.1 (an ephemeral port unless told otherwise), records
+It listens on 127.0.0.1 (an ephemeral port unless told otherwise; the lifecycle and
+the request log are the shared fake base's, tests/fakes/base.py), records
 every request (method, path, query, headers, raw body, parsed JSON) and
 answers from a script. Answers are the services' real ones, byte for byte
 (status, content type, body), kept as JSON files in tests/fixtures/chat/:
@@ -38,14 +39,15 @@ import json
 import socket
 import ssl
 import sys
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.base import FakeServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "chat"
 
@@ -130,9 +132,71 @@ class Received:
         return None
 
 
-class ChatServer:
+# -- HTTP plumbing -----------------------------------------------------------
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    """HTTP/1.0, one request per connection (``Connection: close``), as the services do."""
+
+    server_version = "fake-chat"
+    sys_version = ""
+
+    def do_POST(self) -> None:
+        self.dispatch()
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+
+    def dispatch(self) -> None:
+        receiver = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        request = Received(
+            method=self.command,
+            path=parts.path,
+            raw_query=parts.query,
+            headers=dict(self.headers.items()),
+            body=body,
+        )
+        answer = receiver._next_answer(request)
+        if receiver._on_request:
+            receiver._on_request(request, answer)
+        if answer.delay and receiver.shutting_down.wait(answer.delay):
+            return  # shutting down: hang up without answering
+        if answer.hang_up:
+            self.close_connection = True
+            return
+        self.send_answer(answer)
+
+    def send_answer(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        for name, plus_ms in answer.now_ms_headers:
+            self.send_header(name, str(int(time.time() * 1000) + plus_ms))
+        if answer.status not in (204, 304):
+            self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if answer.status in (204, 304):
+            return
+        if not answer.drip:
+            self.wfile.write(answer.body)
+            return
+        for index in range(len(answer.body)):
+            self.wfile.write(answer.body[index : index + 1])
+            self.wfile.flush()
+            if self.server.fake.shutting_down.wait(answer.drip):
+                return
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class ChatServer(FakeServer[Received]):
     """Base receiver: a generic JSON webhook that answers 200 {"ok":true}."""
 
+    handler = ChatHandler
     kind = "webhook"
     path = "/webhooks/dify-hub"
     query = "token=Wh7kQ2xR9mTs4Lp1"
@@ -160,54 +224,19 @@ class ChatServer:
         host: str = "127.0.0.1",
         *,
         default: str | Answer = "success",
-        on_request=None,
+        on_request: Callable[[Received, Answer], Any] | None = None,
         tls: tuple[str, str] | None = None,
     ) -> None:
-        self.host, self.port = host, port
-        self.requests: list[Received] = []
+        context = None
+        if tls:  # (certfile, keyfile): serve https
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+        super().__init__(host=host, port=port, ssl_context=context)
         self.answers_given: list[Answer] = []
         self._default = self._resolve(default)
-        self._script: deque[Answer] = deque()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._on_request = on_request
-        self._tls = tls  # (certfile, keyfile): serve https
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self) -> ChatServer:
-        self._server = _Server((self.host, self.port), _handler_for(self))
-        self.port = self._server.server_address[1]
-        if self._tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*self._tls)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers that are hanging
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ChatServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- addresses -----------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"{'https' if self._tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -225,9 +254,7 @@ class ChatServer:
 
     def answer(self, *answers: str | Answer, times: int = 1) -> None:
         """Queue answers for the next requests (after those already queued)."""
-        with self._lock:
-            for _ in range(times):
-                self._script.extend(self._resolve(a) for a in answers)
+        self.queue("answer", *(self._resolve(a) for _ in range(times) for a in answers))
 
     def always(self, answer: str | Answer) -> None:
         """Answer every request (once the queue is empty) with this."""
@@ -238,15 +265,12 @@ class ChatServer:
         self.answer(self._resolve(answer).delayed(seconds))
 
     def reset(self) -> None:
-        with self._lock:
-            self.requests.clear()
+        with self.lock:
+            super().reset()
             self.answers_given.clear()
-            self._script.clear()
 
     def wait_for(self, count: int, timeout: float = 2.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.wait_until(lambda: len(self.requests) >= count, timeout)
         return self.requests
 
     @classmethod
@@ -262,9 +286,11 @@ class ChatServer:
         return Answer.from_fixture(answer)  # a fixture file name
 
     def _next_answer(self, request: Received) -> Answer:
-        with self._lock:
-            self.requests.append(request)
-            answer = self._script.popleft() if self._script else self._default
+        with self.lock:  # a request and its answer are logged together
+            self.record(request)
+            answer = self.pop("answer")
+            if answer is None:
+                answer = self._default
             self.answers_given.append(answer)
         return answer
 
@@ -467,75 +493,6 @@ def refused_url(path: str = "/hooks/abc/Zt3kPq9VmW2xLr8NcY4bJh6D") -> str:
     return f"http://127.0.0.1:{port}{path}"
 
 
-# -- HTTP plumbing -----------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address) -> None:
-        # A client that timed out and hung up is expected, not an error.
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        super().handle_error(request, client_address)
-
-
-def _handler_for(receiver: ChatServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "fake-chat"
-        sys_version = ""
-
-        def do_POST(self) -> None:
-            self._handle()
-
-        do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            request = Received(
-                method=self.command,
-                path=parts.path,
-                raw_query=parts.query,
-                headers=dict(self.headers.items()),
-                body=body,
-            )
-            answer = receiver._next_answer(request)
-            if receiver._on_request:
-                receiver._on_request(request, answer)
-            if answer.delay and receiver._stopping.wait(answer.delay):
-                return  # shutting down: hang up without answering
-            if answer.hang_up:
-                self.close_connection = True
-                return
-            self.send_response(answer.status)
-            for name, value in answer.headers:
-                self.send_header(name, value)
-            for name, plus_ms in answer.now_ms_headers:
-                self.send_header(name, str(int(time.time() * 1000) + plus_ms))
-            if answer.status not in (204, 304):
-                self.send_header("Content-Length", str(len(answer.body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if answer.status in (204, 304):
-                return
-            if not answer.drip:
-                self.wfile.write(answer.body)
-                return
-            for index in range(len(answer.body)):
-                self.wfile.write(answer.body[index : index + 1])
-                self.wfile.flush()
-                if receiver._stopping.wait(answer.drip):
-                    return
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
 # -- standalone ----------------------------------------------------------------
 
 
@@ -574,13 +531,8 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     print(f"{receiver_class.__name__} answering '{args.answer}' at:\n  {server.url}")
     print("Ctrl-C to stop.")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    sys.stdout.flush()
+    server.serve_forever()
 
 
 if __name__ == "__main__":
