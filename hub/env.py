@@ -29,7 +29,7 @@ def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name)
     if value is None or value == "":
         if default is None:
-            raise ImproperlyConfigured(f"{name} is not set. See README.md, section Configuration.")
+            raise ImproperlyConfigured(f"{name} is not set. See docs/configuration.md.")
         return default
     return value
 

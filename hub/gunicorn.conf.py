@@ -1,11 +1,18 @@
 """gunicorn's settings for the hub's web process (hub/processes.py starts it with this file).
 
 Sync workers, 2 x cores + 1 by default: measured faster for webhooks than threads on this
-design (benchmarks/RESULTS.md). HUB_BIND and HUB_WEB_WORKERS override.
+design (docs/benchmarks.md). HUB_BIND and HUB_WEB_WORKERS override, from the environment or
+from .env, as every other setting.
 """
 
 import multiprocessing
 import os
+from pathlib import Path
+
+from hub.env import load_env_files
+
+_ROOT = Path(__file__).resolve().parent.parent
+load_env_files(_ROOT / ".env", _ROOT / "var" / "local.env")
 
 bind = os.environ.get("HUB_BIND") or "127.0.0.1:8000"
 workers = int(os.environ.get("HUB_WEB_WORKERS") or 2 * multiprocessing.cpu_count() + 1)

@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.env import load_env_files
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -204,6 +206,8 @@ def write_deploy(target: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    # The process settings (HUB_WORKER_PROCESSES, HUB_STOP_SECONDS…) may come from .env too.
+    load_env_files(BASE_DIR / ".env", BASE_DIR / "var" / "local.env")
     what = argv[0] if argv else "supervisord"
     if what == "supervisord":
         var = BASE_DIR / "var"

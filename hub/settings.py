@@ -1,4 +1,4 @@
-"""Settings for dify-hub, read from the environment (see README.md, Configuration).
+"""Settings for dify-hub, read from the environment (see docs/configuration.md).
 
 Variables set in the process environment win over `.env` (the operator's file) and
 `var/local.env` (the secrets `make run` generates on first start).
@@ -223,7 +223,8 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 HUB_DIGEST_CATCHUP_GRACE = env_int("HUB_DIGEST_CATCHUP_GRACE", 3600, minimum=0)
 HUB_RUN_MAX_ATTEMPTS = env_int("HUB_RUN_MAX_ATTEMPTS", 5, minimum=1)
 HUB_DELIVERY_MAX_ATTEMPTS = env_int("HUB_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
-# Retry backoff: base * 2**(attempt-1), capped, with full jitter. Tests shorten these.
+# Retry backoff: base * 2**(attempt-1), capped, with equal jitter (runs/backoff.py). Tests
+# shorten these.
 HUB_RETRY_BASE_SECONDS = env_int("HUB_RETRY_BASE_SECONDS", 10, minimum=0)
 HUB_RETRY_MAX_SECONDS = env_int("HUB_RETRY_MAX_SECONDS", 600, minimum=0)
 # The hub's public address, for the webhook URLs the admin shows (e.g. behind a proxy);

@@ -32,7 +32,11 @@ class DatabaseUnavailable:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         log.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
-        if request.path.startswith(("/hooks/", "/api/", "/healthz")):
+        if request.path.startswith("/api/"):  # the REST API's own error shape
+            response = JsonResponse(
+                {"code": "database_unavailable", "message": MESSAGE}, status=503
+            )
+        elif request.path.startswith(("/hooks/", "/healthz")):
             response = JsonResponse({"error": MESSAGE}, status=503)
         else:
             response = HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")

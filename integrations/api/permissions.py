@@ -1,4 +1,5 @@
-"""Scopes: `read` lists and reads runs; `trigger` also runs digests and retries runs."""
+"""Scopes: `read` lists and reads runs; `trigger` also runs digests, and retries, stops and
+redelivers runs."""
 
 from __future__ import annotations
 

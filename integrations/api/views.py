@@ -179,7 +179,10 @@ class RunStop(APIView):
         responses={
             202: StoppedRunSerializer,
             404: ErrorSerializer,
-            409: OpenApiResponse(ErrorSerializer, "The run has ended already."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                "The run has no Dify work left to stop: it has ended or is delivering.",
+            ),
             **AUTH_ERRORS,
         },
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from integrations.checks.dify_app import CHECKED_FIELDS
+from integrations.checks import CheckReport
+from integrations.checks.dify_app import CHECKED_FIELDS, load_from_dify
 from integrations.config.loader import ConfigError, load_file
 from integrations.config.plan import (
     CHANGE,
@@ -18,6 +19,7 @@ from integrations.config.plan import (
     build_plan,
 )
 from integrations.config.schema import ORDER
+from integrations.models import DifyApp
 
 # Digests and endpoints go first (frees their slugs and their hold on apps), apps and
 # recipients last (after the kept objects stopped pointing at them).
@@ -33,13 +35,38 @@ def plan_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
 def apply_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
     """Apply `path`; either everything in it is applied or nothing is (ConfigError)."""
     config = load_file(path)
+    checks = _Checks()
+    if check:
+        # Dify is asked before the transaction opens, so no lock is held while it answers
+        # (on SQLite that would be the one write lock); the planning inside replays it.
+        build_plan(config, prune=prune, check=True, load=checks.ask_dify)
     try:
         with transaction.atomic():
-            plan = build_plan(config, prune=prune, check=check)
+            plan = build_plan(config, prune=prune, check=check, load=checks.replay)
             execute(plan)
     except (IntegrityError, ProtectedError) as exc:
         raise ConfigError([f"{path}: nothing was applied: {exc}"]) from None
     return plan
+
+
+class _Checks:
+    """What --check read from Dify per app, so the plan made in the transaction reuses it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[dict, CheckReport]] = {}
+
+    def ask_dify(self, app: DifyApp) -> CheckReport:
+        report = load_from_dify(app)
+        self.seen[app.name] = ({name: getattr(app, name) for name in CHECKED_FIELDS}, report)
+        return report
+
+    def replay(self, app: DifyApp) -> CheckReport:
+        if app.name not in self.seen:
+            return self.ask_dify(app)
+        fields, report = self.seen[app.name]
+        for name, value in fields.items():
+            setattr(app, name, value)
+        return report
 
 
 def execute(plan: Plan) -> None:

@@ -8,6 +8,7 @@ with the model's own `full_clean()` plus the few rules the admin forms add, so t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 
 from integrations.channels.base import OptionsError
 from integrations.channels.registry import TRANSPORTS, get_transport
+from integrations.checks import CheckReport
 from integrations.checks.dify_app import load_from_dify
 from integrations.config.loader import Config, ConfigError, Item
 from integrations.config.schema import LABELS, ORDER, SECTIONS, SIGNING_KINDS, key_for_field
@@ -69,18 +71,27 @@ class Plan:
         return [s for s in self.steps if s.section == section and s.action in actions]
 
 
-def build_plan(config: Config, *, prune: bool = False, check: bool = False) -> Plan:
+def build_plan(
+    config: Config,
+    *,
+    prune: bool = False,
+    check: bool = False,
+    load: Callable[[DifyApp], CheckReport] = load_from_dify,
+) -> Plan:
     """The plan for `config`; ConfigError listing every problem if there is any. With
-    `check`, each app of the file has its mode and input form read from Dify first, so the
-    digests and endpoints on it are checked against them."""
-    return _Planner(config, prune, check).plan()
+    `check`, each app of the file has its mode and input form read (`load`: from Dify) first,
+    so the digests and endpoints on it are checked against them."""
+    return _Planner(config, prune, check, load).plan()
 
 
 class _Planner:
-    def __init__(self, config: Config, prune: bool, check: bool) -> None:
+    def __init__(
+        self, config: Config, prune: bool, check: bool, load: Callable[[DifyApp], CheckReport]
+    ) -> None:
         self.config = config
         self.prune = prune
         self.check = check
+        self.load = load
         self.problems: list[str] = []
         self.steps: list[Step] = []
         self.existing = {section: _existing(section) for section in ORDER}
@@ -139,7 +150,7 @@ class _Planner:
             return Step(section, item.name, action, obj)
         step = self._step(item, existing, before, obj, recipients)
         if section == "dify_apps" and self.check:
-            report = load_from_dify(obj)
+            report = self.load(obj)
             if not report.ok:
                 self._problem(item, None, f"--check: {report.summary}")
             step.checked, step.note = True, f"checked: {report.summary}"

@@ -50,6 +50,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("url", "webhook_url", STR, required=True, secret=True),
         Key("options", "options", OBJECT),
         Key("secret", "secret", STR, secret=True),
+        Key("enabled", "enabled", BOOL),
     ),
     "digests": (
         Key("name", "name", STR, required=True),
@@ -72,6 +73,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("app", "app", STR, required=True),
         Key("gitlab_url", "gitlab_url", STR, required=True),
         Key("access_token", "access_token", STR, required=True, secret=True),
+        Key("ca_bundle", "ca_bundle", STR),
         Key("triggers", "triggers", NAMES),
         Key("target_branches", "target_branches", NAMES),
         Key("inputs", "input_mapping", OBJECT),

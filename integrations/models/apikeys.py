@@ -24,7 +24,7 @@ class HubAPIKey(models.Model):
 
     class Scope(models.TextChoices):
         READ = "read", "Read (list and read runs)"
-        TRIGGER = "trigger", "Trigger (read, run digests, retry runs)"
+        TRIGGER = "trigger", "Trigger (read; run digests; retry, stop and redeliver runs)"
 
     name = models.CharField(
         max_length=100, unique=True, help_text="Who or what uses the key, e.g. 'ci' or 'grafana'."

@@ -203,6 +203,27 @@ def test_omitted_optional_keys_take_the_defaults(env, reviewer, write):
     assert DifyApp.objects.get(name="weather").run_timeout == 1500
 
 
+def test_a_recipient_can_be_disabled_and_an_endpoint_given_a_ca_bundle(env, reviewer, write):
+    hub("apply", write(ISSUE_YAML.read_text()))
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+    out = hub(
+        "apply",
+        write(
+            edited(
+                lambda d: (
+                    d["recipients"][0].__setitem__("enabled", False),
+                    d["gitlab_endpoints"][0].__setitem__("ca_bundle", pem),
+                )
+            )
+        ),
+    )
+
+    assert "      enabled: true -> false" in out
+    assert Recipient.objects.get(name="family").enabled is False
+    assert GitLabEndpoint.objects.get().ca_bundle == pem
+
+
 # --- errors: the file, the object and the key; nothing changes ------------------------------
 
 

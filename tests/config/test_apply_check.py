@@ -64,6 +64,8 @@ def test_check_loads_the_form_and_keeps_it(chatflow, write):
     assert "not loaded" not in out
     app = DifyApp.objects.get()
     assert app.mode == "advanced-chat" and app.form_loaded_at is not None
+    # Dify is asked once per app, before the transaction; the plan in it reuses the answer.
+    assert [r.path for r in chatflow.requests] == ["/v1/info", "/v1/parameters"]
     # Applied again, unchanged: the check is kept as well.
     DifyApp.objects.update(form_loaded_at=None)
     out = hub("apply", "--check", write(config(chatflow, '    query: "Good morning"')))

@@ -58,6 +58,7 @@ def test_export_writes_every_key_and_placeholders_for_secrets(env, reviewer, wri
             "kind": "rocketchat",
             "url": "${RECIPIENT_FAMILY_URL}",
             "options": {"alias": "Weather", "emoji": ":sunny:"},
+            "enabled": True,
         }
     ]
     digest = data["digests"][0]
@@ -72,6 +73,7 @@ def test_export_writes_every_key_and_placeholders_for_secrets(env, reviewer, wri
     assert endpoint["secret_token"] == "${GITLAB_TEAM_REVIEWS_SECRET_TOKEN}"
     assert endpoint["access_token"] == "${GITLAB_TEAM_REVIEWS_ACCESS_TOKEN}"
     assert endpoint["signing_secret"] == ""  # not set: nothing to ask for
+    assert endpoint["ca_bundle"] == "" and endpoint["enabled"] is True
     assert endpoint["triggers"] == ["open", "reopen", "new_commits", "ready", "review_command"]
 
 

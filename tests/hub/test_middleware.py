@@ -26,6 +26,13 @@ def test_a_webhook_gets_json_that_says_nothing_was_stored():
     assert "5432" not in body["error"]  # no connection details leak
 
 
+def test_an_api_client_gets_the_apis_error_shape():
+    response = answer("/api/v1/runs/")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    body = json.loads(response.content)
+    assert body["code"] == "database_unavailable" and "nothing was stored" in body["message"]
+
+
 def test_a_person_gets_a_short_page():
     response = answer("/admin/integrations/run/")
     assert response.status_code == 503

@@ -42,7 +42,10 @@ class Command(BaseCommand):
         runs.add_argument("--kind", choices=Run.Kind.values)
         runs.add_argument("--source", help="A digest's or GitLab endpoint's name, or a source.")
         runs.add_argument("--limit", type=positive_int, default=20, help="At most N runs (20).")
-        sub.add_parser("check", help="Check every app (GET /info, mode) and every recipient.")
+        sub.add_parser(
+            "check",
+            help="Check every app (GET /info, mode), recipient, digest and GitLab endpoint (GET /user).",
+        )
         apikey = sub.add_parser("apikey", help="Create or revoke a REST API key.")
         apikey_sub = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")
         create = apikey_sub.add_parser("create", help="Create a key and print it, once.")
