@@ -196,15 +196,25 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # Long Dify calls and quick chat posts get queues of their own, so a worker pool can be
 # sized for each (`celery worker -Q hub.deliveries` on another machine, say).
 HUB_QUEUES = {"default": "hub", "runs": "hub.runs", "deliveries": "hub.deliveries"}
-CELERY_TASK_DEFAULT_QUEUE = HUB_QUEUES["default"]
-# A worker started without -Q consumes every queue named here.
-CELERY_TASK_QUEUES = [Queue(name) for name in HUB_QUEUES.values()]
-CELERY_TASK_ROUTES = {
-    "integrations.tasks.execute_run": {"queue": HUB_QUEUES["runs"]},
-    "integrations.tasks.reconcile_run": {"queue": HUB_QUEUES["runs"]},
-    "integrations.tasks.deliver": {"queue": HUB_QUEUES["deliveries"]},
-    "integrations.tasks.stop_dify_run": {"queue": HUB_QUEUES["deliveries"]},
-}
+
+
+def celery_queues(queues: dict[str, str]) -> tuple[str, list[Queue], dict[str, dict]]:
+    """The default queue, every queue (a worker started without -Q consumes them all) and
+    the routes, for these names (the test settings use names of their own)."""
+    routes = {
+        "integrations.tasks.execute_run": queues["runs"],
+        "integrations.tasks.reconcile_run": queues["runs"],
+        "integrations.tasks.deliver": queues["deliveries"],
+        "integrations.tasks.stop_dify_run": queues["deliveries"],
+    }
+    return (
+        queues["default"],
+        [Queue(name) for name in queues.values()],
+        {task: {"queue": queue} for task, queue in routes.items()},
+    )
+
+
+CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(HUB_QUEUES)
 # A thread pool sized for I/O: a worker thread spends its time waiting for Dify or a chat
 # service, and releases its database connection while it waits (runs/connections.py).
 CELERY_WORKER_POOL = "threads"

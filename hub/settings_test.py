@@ -4,20 +4,11 @@ Queues get their own names (a dev worker on the same Redis never takes a test's 
 the file broker its own folder, and password hashing is made cheap.
 """
 
-from kombu import Queue
-
 from hub.settings import *  # noqa: F403
-from hub.settings import CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, VAR_DIR
+from hub.settings import CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, VAR_DIR, celery_queues
 
 HUB_QUEUES = {"default": "hub-test", "runs": "hub-test.runs", "deliveries": "hub-test.deliveries"}
-CELERY_TASK_DEFAULT_QUEUE = HUB_QUEUES["default"]
-CELERY_TASK_QUEUES = [Queue(name) for name in HUB_QUEUES.values()]
-CELERY_TASK_ROUTES = {
-    "integrations.tasks.execute_run": {"queue": HUB_QUEUES["runs"]},
-    "integrations.tasks.reconcile_run": {"queue": HUB_QUEUES["runs"]},
-    "integrations.tasks.deliver": {"queue": HUB_QUEUES["deliveries"]},
-    "integrations.tasks.stop_dify_run": {"queue": HUB_QUEUES["deliveries"]},
-}
+CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(HUB_QUEUES)
 if not REDIS_URL:
     _folder = VAR_DIR / "test-broker"
     for _sub in ("queue", "processed", "control"):
