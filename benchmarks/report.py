@@ -41,6 +41,7 @@ def write_report(results: dict, path: Path) -> None:
     ]
     lines += _ingest(results)
     lines += _reviews(results)
+    lines += _drain(results)
     lines += _digest(results)
     lines += _runlog(results)
     path.write_text("\n".join(lines) + "\n")
@@ -110,6 +111,27 @@ def _reviews(results: dict) -> list[str]:
         f"- Worker peak memory: {r['worker_peak_rss_mib']} MiB, "
         f"{r['worker_peak_threads']} threads.",
         f"- Webhooks meanwhile: {r['webhook_rps']} requests/s, p99 {r['webhook_p99_ms']} ms.",
+        "",
+    ]
+
+
+def _drain(results: dict) -> list[str]:
+    d = results.get("drain")
+    if not d:
+        return []
+    bound = d["ideal_seconds"] * 1.2 + 60
+    return [
+        "## 2b. A backlog with the defaults",
+        "",
+        f"{d['events']} MR events sent one after the other to an app with the shipped "
+        f"`max_concurrent_runs` ({d['max_concurrent_runs']}); the workflow takes "
+        f"{d['node_seconds']} s. Ideal drain N x T / C = {d['ideal_seconds']:.0f} s.",
+        "",
+        f"- First webhook to last note: **{d['wall_seconds']} s** (target within 20 % plus one "
+        f"sweep interval, {bound:.0f} s: {_mark(d['wall_seconds'] <= bound)}).",
+        f"- Runs that started in the order their events arrived: "
+        f"{d['started_in_arrival_order']} of {d['events']}.",
+        f"- Notes delivered: {d['notes_delivered']}.",
         "",
     ]
 

@@ -6,7 +6,7 @@ are started with hub/processes.py's own command lines, so they run exactly as `m
 README's production notes have them. The fake Dify, GitLab and chat servers from tests/fakes/
 run as separate processes. Figures are printed and written; nothing here fails on timing.
 
-    .venv/bin/python benchmarks/run.py [--only ingest,reviews,digest,runlog] [--runs 1000000]
+    .venv/bin/python benchmarks/run.py [--only ingest,reviews,drain,digest,runlog] [--runs 1000000]
 """
 
 from __future__ import annotations
@@ -355,6 +355,69 @@ def bench_reviews(results: dict, count: int = 500, concurrency: int = 50) -> Non
     }
 
 
+def bench_drain(results: dict, count: int = 60, node_seconds: float = 2.0) -> None:
+    """A backlog of reviews for an app with the settings a user gets (max_concurrent_runs 2):
+    how long it takes to drain against N x T / C, and whether runs start in arrival order."""
+    from django.db.models import Max, Min
+
+    from integrations.checks.dify_app import check_app
+    from integrations.models import Delivery, DifyApp, GitLabEndpoint, Run, WebhookEvent
+
+    app = DifyApp.objects.create(
+        name="bench-defaults",
+        base_url=f"http://127.0.0.1:{DIFY_PORT}/v1",
+        api_key=DIFY_KEY,
+        mode=DifyApp.Mode.WORKFLOW,
+    )
+    check_app(app)
+    endpoint = GitLabEndpoint(
+        name="bench-defaults",
+        slug="bench-defaults",
+        app=app,
+        gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
+        access_token=GITLAB_TOKEN,
+        input_mapping={"query": "Review {{ title }}"},
+        output_key="echo",
+    )
+    endpoint.set_secret_token(HOOK_SECRET)
+    endpoint.full_clean()
+    endpoint.save()
+    web = Proc("web-drain", procfile_command("web"))
+    worker = Proc("worker-drain", procfile_command("worker"))
+    first_iid = 200_000
+    keys = [f"{PROJECT}!{iid}" for iid in range(first_iid, first_iid + count)]
+    notes = Delivery.objects.filter(run__merge_request_key__in=keys, kind="gitlab_note")
+    try:
+        wait_http(f"http://{WEB}/healthz")
+        time.sleep(3)  # let the worker connect to the broker
+        # One at a time, so the arrival order is the order of the MR numbers.
+        loadgen(f"http://{WEB}/hooks/gitlab/bench-defaults/", count, 1, first_iid=first_iid)
+        wait_until(
+            lambda: notes.filter(status__in=Delivery.FINAL).count() >= count,
+            count * node_seconds * 3 + 120,
+            "the drained review notes",
+        )
+    finally:
+        worker.stop()
+        web.stop()
+    events = WebhookEvent.objects.filter(merge_request_key__in=keys)
+    first = events.aggregate(t=Min("received_at"))["t"]
+    last = notes.aggregate(t=Max("finished_at"))["t"]
+    runs = Run.objects.filter(merge_request_key__in=keys)
+    arrival = list(runs.order_by("created_at", "id").values_list("id", flat=True))
+    started = list(runs.order_by("started_at", "id").values_list("id", flat=True))
+    ideal = count * node_seconds / app.max_concurrent_runs
+    results["drain"] = {
+        "events": count,
+        "node_seconds": node_seconds,
+        "max_concurrent_runs": app.max_concurrent_runs,
+        "ideal_seconds": ideal,
+        "wall_seconds": round((last - first).total_seconds(), 2),
+        "started_in_arrival_order": sum(a == b for a, b in zip(arrival, started, strict=True)),
+        "notes_delivered": notes.filter(status="delivered").count(),
+    }
+
+
 def bench_digest(results: dict, recipients: int = 200) -> None:
     from django.db.models import Max, Min
     from django.utils import timezone
@@ -421,7 +484,7 @@ def bench_runlog(results: dict, runs: int) -> None:
             INSERT INTO integrations_run (kind, source, app_id, status, inputs, query, outputs,
                 error_code, error_message, dify_user, dify_task_id, dify_workflow_run_id,
                 attempts, celery_task_id, created_at, started_at, finished_at, updated_at,
-                merge_request_key, head_sha)
+                merge_request_key, head_sha, error_source, holder, waits, stop_requested_by)
             SELECT CASE WHEN n %% 3 = 0 THEN 'merge_request_review' ELSE 'digest' END,
                    'bench source ' || (n %% 500), %s,
                    CASE WHEN n %% 20 = 0 THEN 'failed' ELSE 'succeeded' END,
@@ -430,7 +493,8 @@ def bench_runlog(results: dict, runs: int) -> None:
                    CASE WHEN n %% 20 = 0 THEN 'The workflow failed in Dify: boom ' || n ELSE '' END,
                    'hub:bench', md5(n::text), md5((n * 7)::text), 1, '',
                    now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval,
-                   now() - (n || ' seconds')::interval, now(), '', ''
+                   now() - (n || ' seconds')::interval, now(), '', '',
+                   CASE WHEN n %% 20 = 0 THEN 'dify' ELSE '' END, '', 0, ''
             FROM generate_series(1, %s) AS n
             """,
             [app.pk, runs],
@@ -438,8 +502,10 @@ def bench_runlog(results: dict, runs: int) -> None:
         cursor.execute(
             """
             INSERT INTO integrations_delivery (run_id, recipient_name, kind, status, attempts,
-                parts_total, parts, parts_sent, error, created_at, updated_at)
-            SELECT id, 'room', 'rocketchat', 'delivered', 1, 1, '[]', 1, '', created_at, now()
+                attempts_before, parts_total, parts, parts_sent, error, error_source, holder,
+                created_at, updated_at)
+            SELECT id, 'room', 'rocketchat', 'delivered', 1, 0, 1, '[]', 1, '', '', '',
+                created_at, now()
             FROM integrations_run WHERE source LIKE 'bench source %%'
             """
         )
@@ -545,7 +611,7 @@ def machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="ingest,reviews,digest,runlog")
+    parser.add_argument("--only", default="ingest,reviews,drain,digest,runlog")
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     args = parser.parse_args()
@@ -610,6 +676,9 @@ def main() -> None:
         if "reviews" in chosen:
             bench_reviews(results)
             print(json.dumps(results["reviews"]))
+        if "drain" in chosen:
+            bench_drain(results)
+            print(json.dumps(results["drain"]))
         if "digest" in chosen:
             bench_digest(results)
             print(json.dumps(results["digest"]))
