@@ -198,7 +198,7 @@ def django_setup() -> None:
 
 
 def create_config():
-    from integrations.models import DifyApp, GitLabEndpoint
+    from integrations.models import DifyApp
 
     app = DifyApp.objects.create(
         name="bench",
@@ -213,9 +213,16 @@ def create_config():
     report = check_app(app)
     if not report.ok:
         raise SystemExit(f"fake Dify check failed: {report.summary}")
+    return app, review_endpoint("bench", app)
+
+
+def review_endpoint(name: str, app):
+    """A GitLab endpoint on the fake GitLab, reviewing with `app` (slug = name)."""
+    from integrations.models import GitLabEndpoint
+
     endpoint = GitLabEndpoint(
-        name="bench",
-        slug="bench",
+        name=name,
+        slug=name,
         app=app,
         gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
         access_token=GITLAB_TOKEN,
@@ -225,7 +232,7 @@ def create_config():
     endpoint.set_secret_token(HOOK_SECRET)
     endpoint.full_clean()
     endpoint.save()
-    return app, endpoint
+    return endpoint
 
 
 def loadgen(url: str, count: int, concurrency: int, first_iid: int) -> dict:
@@ -361,7 +368,7 @@ def bench_drain(results: dict, count: int = 60, node_seconds: float = 2.0) -> No
     from django.db.models import Max, Min
 
     from integrations.checks.dify_app import check_app
-    from integrations.models import Delivery, DifyApp, GitLabEndpoint, Run, WebhookEvent
+    from integrations.models import Delivery, DifyApp, Run, WebhookEvent
 
     app = DifyApp.objects.create(
         name="bench-defaults",
@@ -370,18 +377,7 @@ def bench_drain(results: dict, count: int = 60, node_seconds: float = 2.0) -> No
         mode=DifyApp.Mode.WORKFLOW,
     )
     check_app(app)
-    endpoint = GitLabEndpoint(
-        name="bench-defaults",
-        slug="bench-defaults",
-        app=app,
-        gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
-        access_token=GITLAB_TOKEN,
-        input_mapping={"query": "Review {{ title }}"},
-        output_key="echo",
-    )
-    endpoint.set_secret_token(HOOK_SECRET)
-    endpoint.full_clean()
-    endpoint.save()
+    review_endpoint("bench-defaults", app)
     web = Proc("web-drain", procfile_command("web"))
     worker = Proc("worker-drain", procfile_command("worker"))
     first_iid = 200_000
