@@ -128,6 +128,7 @@ class _Planner:
         for step in self.steps:
             if step.action == DELETE and step.section == "dify_apps":
                 self._check_app_deletable(step.instance)
+        self._check_digests_keep_a_recipient()
         if self.problems:
             raise ConfigError(self.problems)
         return Plan(self.config.path, self.steps)
@@ -284,6 +285,24 @@ class _Planner:
                         f"{self.config.path}: dify_apps: --prune would delete Dify app "
                         f"'{app.name}', but {LABELS[section]} '{name}' uses it"
                     )
+
+    def _check_digests_keep_a_recipient(self) -> None:
+        """An enabled digest the file does not name must not lose its last recipient to
+        --prune (the file's own digests are checked by their `recipients` key)."""
+        gone = self.deleting["recipients"]
+        if not gone:
+            return
+        named = {item.name for item in self.config.sections.get("digests", [])}
+        for name, digest in self.pool["digests"].items():
+            if name in named or not digest.enabled:
+                continue
+            recipients = {recipient.name for recipient in digest.recipients.all()}
+            if recipients and recipients <= gone:
+                self.problems.append(
+                    f"{self.config.path}: recipients: --prune would delete "
+                    f"{', '.join(repr(r) for r in sorted(recipients))}, the last recipient(s) "
+                    f"of enabled digest '{name}'; keep one in the file, or disable the digest"
+                )
 
     def _problem(self, item: Item, key: str | None, message: str) -> None:
         self.problems.append(item.where(key, message))

@@ -156,6 +156,22 @@ def test_prune_refuses_to_delete_an_app_a_kept_digest_uses(env, make_digest, wri
         hub("apply", write("dify_apps: []\n"), "--prune")
 
 
+def test_prune_refuses_to_leave_an_enabled_digest_without_recipients(
+    env, make_digest, rocketchat_recipient, write
+):
+    digest = make_digest()
+    digest.recipients.set([rocketchat_recipient])
+
+    with pytest.raises(CommandError) as refused:
+        hub("apply", "--prune", write("recipients: []\n"))
+
+    assert "the last recipient(s) of enabled digest" in str(refused.value)
+    assert Recipient.objects.filter(pk=rocketchat_recipient.pk).exists()
+    Digest.objects.filter(pk=digest.pk).update(enabled=False)
+    hub("apply", "--prune", write("recipients: []\n"))
+    assert not Recipient.objects.exists()
+
+
 def test_a_reference_to_an_object_prune_would_delete_is_an_error(env, reviewer, write):
     text = edited(lambda d: None)  # names weather but not reviewer, which the endpoint uses
     before = db_state()
