@@ -248,14 +248,7 @@ def reconcile_now(run: Run, *, cause: DifyError | None) -> Next:
         return DONE
     if detail.status == "running":
         if stopping.confirmed_by_time(run):
-            lifecycle.end(
-                run,
-                Run.Status.CANCELLED,
-                "stopped",
-                "The hub: stopped on request. Dify's own record of the run may keep saying "
-                "'running' (a Dify 1.14 quirk); the hub trusts its stop.",
-            )
-            return DONE
+            return stopping.stopped_after_grace(run)
         return lifecycle.park(run, f"{reason}; Dify says it is still running", RECONCILE_INTERVAL)
     lifecycle.finish(run, detail)
     return DONE

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # Dify keeps a stopped run "running" in its records (captures 63, 97e): after a stop the
 # hub waits this long for the stream's end, then trusts its own decision.
 STOP_GRACE = timedelta(seconds=30)
+# Dify 1.14 keeps a stopped run "running" in its run detail and logs (captures 63, 97c–97f).
+QUIRK = "Dify's own record of it may keep saying 'running' (a Dify 1.14 quirk)."
 
 
 class NotStoppable(Exception):
@@ -69,26 +71,23 @@ def stopped_by(run: Run) -> str:
 
 
 def stopped_before_dify(run: Run) -> Next:
-    by = stopped_by(run)
-    lifecycle.end(
-        run,
-        Run.Status.CANCELLED,
-        "stopped",
-        f"The hub: stopped on request by {by} before Dify ran it.",
-        uncount=True,
-    )
-    return DONE
+    return _end_stopped(run, " before Dify ran it.", uncount=True)
 
 
 def stopped_in_dify(run: Run) -> Next:
-    by = stopped_by(run)
-    lifecycle.end(
-        run,
-        Run.Status.CANCELLED,
-        "stopped",
-        f"The hub: stopped on request by {by}; the stream ended after Dify was asked to stop "
-        "the run. Dify's own record of it may keep saying 'running' (a Dify 1.14 quirk).",
+    return _end_stopped(run, f"; the stream ended after Dify was asked to stop it. {QUIRK}")
+
+
+def stopped_after_grace(run: Run) -> Next:
+    """Dify still says running STOP_GRACE after the stop: the hub trusts its own decision."""
+    return _end_stopped(
+        run, f"; Dify still said running {STOP_GRACE.seconds} s after the stop. {QUIRK}"
     )
+
+
+def _end_stopped(run: Run, how: str, *, uncount: bool = False) -> Next:
+    message = f"The hub: stopped on request by {stopped_by(run)}{how}"
+    lifecycle.end(run, Run.Status.CANCELLED, "stopped", message, uncount=uncount)
     return DONE
 
 

@@ -87,3 +87,45 @@ def test_a_chat_run_is_stopped_through_the_chat_messages_stop(make_run, fake_dif
     run.refresh_from_db()
     assert fake_dify.requests_to(f"/chat-messages/{run.dify_task_id}/stop")
     assert run.status == Run.Status.CANCELLED, run.error_message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_run_dify_still_calls_running_is_ended_after_the_grace(make_run, fake_dify):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fake_dify.script("run", fd.slow(4, ping_interval=0.2))
+    run = make_run()
+    worker = threading.Thread(target=engine.execute, args=(run.pk,))
+    worker.start()
+    try:
+        assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_workflow_run_id)
+        stopping.request_stop(Run.objects.get(pk=run.pk), by="dave")
+        stopping.send_stop(run.pk)
+    finally:
+        worker.join(10)
+    # As if the worker had died before the stream's end: only Dify's record is left, and
+    # Dify keeps a stopped run "running" there (captures 63, 97e).
+    asked = timezone.now()
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.RUNNING, finished_at=None, stop_requested_at=asked
+    )
+
+    step = engine.reconcile_now(Run.objects.get(pk=run.pk), cause=None)
+
+    assert step != engine.DONE  # within the grace: look again later
+    assert Run.objects.get(pk=run.pk).status == Run.Status.RUNNING
+    Run.objects.filter(pk=run.pk).update(
+        stop_requested_at=asked - stopping.STOP_GRACE - timedelta(seconds=1)
+    )
+
+    assert engine.reconcile_now(Run.objects.get(pk=run.pk), cause=None) == engine.DONE
+
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED and run.error_code == "stopped"
+    assert run.error_message == (
+        "The hub: stopped on request by dave; Dify still said running 30 s after the stop. "
+        "Dify's own record of it may keep saying 'running' (a Dify 1.14 quirk)."
+    )
+    assert len(fake_dify.requests_to("/workflows/run")) == 1
