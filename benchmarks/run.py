@@ -6,7 +6,7 @@ are started with hub/processes.py's own command lines, so they run exactly as `m
 README's production notes have them. The fake Dify, GitLab and chat servers from tests/fakes/
 run as separate processes. Figures are printed and written; nothing here fails on timing.
 
-    .venv/bin/python benchmarks/run.py [--only ingest,reviews,drain,digest,runlog] [--runs 1000000]
+    .venv/bin/python benchmarks/run.py [--only units,ingest,reviews,drain,digest,runlog] [--runs 1000000]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 WEB = "127.0.0.1:8100"
 DIFY_PORT, CHAT_PORT, GITLAB_PORT, BASELINE_PORT = 5101, 5102, 5103, 5150
+QUICK_DIFY_PORT = 5104  # a workflow that answers at once, for the per-unit counts
 DIFY_KEY, GITLAB_TOKEN, HOOK_SECRET = "app-bench", "glpat-bench", "dhgl_bench-secret-token-01234567"
 PROJECT = 1187  # the fake GitLab's demo project; --any-mr serves any iid of it
 
@@ -79,15 +80,50 @@ class Proc:
         self.log.close()
 
 
-def procfile_command(kind: str) -> str:
-    """The command line `make run` uses for this process (hub/processes.py), with its env."""
+def procfile_command(kind: str, workers: int = 1) -> str:
+    """The command line `make run` uses for this process (hub/processes.py), with its env;
+    `kind` "worker-2" is the second of `workers` worker processes."""
     from hub.processes import programs
 
-    for program in programs(Path(PY).parent, env=hub_env()):
+    env = hub_env(HUB_WORKER_PROCESSES=str(max(workers, 1)))
+    for program in programs(Path(PY).parent, env=env):
         if program.name == kind or program.name == f"{kind}-1":
             env = " ".join(f"{key}={value}" for key, value in program.environment.items())
             return f"{env} " + " ".join(program.command).replace("%h", "bench")
     raise SystemExit(f"hub/processes.py has no '{kind}' process")
+
+
+class Workers:
+    """`count` worker processes as `make run` starts them on a machine with that many cores."""
+
+    def __init__(self, tag: str, count: int, env: dict | None = None) -> None:
+        self.procs = [
+            Proc(f"{tag}-{n}", procfile_command(f"worker-{n}", count), env=env)
+            for n in range(1, count + 1)
+        ]
+        self.command = procfile_command("worker-1", count)
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.process.pid for proc in self.procs]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User + system CPU seconds so far of these processes, their threads and children."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for root in roots:
+        for pid in tree_pids(root):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def tree_pids(root: int) -> list[int]:
@@ -120,8 +156,8 @@ def status_field(pid: int, field: str) -> int:
 class PeakSampler:
     """Peak resident memory (MiB) and thread count of a process tree, sampled every 0.1 s."""
 
-    def __init__(self, root_pid: int) -> None:
-        self.root = root_pid
+    def __init__(self, *root_pids: int) -> None:
+        self.roots = root_pids
         self.peak_rss_mib = 0.0
         self.peak_threads = 0
         self._stop = threading.Event()
@@ -137,7 +173,7 @@ class PeakSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pids = tree_pids(self.root)
+            pids = [pid for root in self.roots for pid in tree_pids(root)]
             rss = sum(status_field(pid, "VmRSS") for pid in pids) / 1024
             threads = sum(status_field(pid, "Threads") for pid in pids)
             self.peak_rss_mib = max(self.peak_rss_mib, rss)
@@ -274,10 +310,13 @@ def bench_ingest(results: dict, count: int = 5000, concurrency: int = 50) -> Non
         wait_http(f"http://{WEB}/healthz")
         hook = f"http://{WEB}/hooks/gitlab/bench/"
         loadgen(hook, 200, concurrency, first_iid=900_000)  # warm-up, not counted
+        cpu_before = cpu_seconds([web.process.pid])
         with PeakSampler(web.process.pid) as memory:
             figures = loadgen(hook, count, concurrency, first_iid=1)
+        web_cpu = cpu_seconds([web.process.pid]) - cpu_before
     finally:
         web.stop()
+    figures["web_cpu_ms_per_webhook"] = round(web_cpu * 1000 / count, 2)
     mr_keys = [f"{PROJECT}!{iid}" for iid in range(1, count + 1)]
     stored = WebhookEvent.objects.filter(merge_request_key__in=mr_keys, outcome="accepted")
     runs = Run.objects.filter(merge_request_key__in=mr_keys, status=Run.Status.QUEUED)
@@ -321,44 +360,75 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def bench_reviews(results: dict, count: int = 500, concurrency: int = 50) -> None:
+def bench_units(results: dict) -> None:
+    import redis
+
+    from benchmarks import units
+    from benchmarks.loadgen import build_bodies
+
+    def clear_queues() -> None:
+        redis.Redis.from_url(REDIS_URL).delete(*HUB_QUEUE_NAMES)
+
+    results["units"] = units.run(
+        dify_url=f"http://127.0.0.1:{QUICK_DIFY_PORT}/v1",
+        dify_key=DIFY_KEY,
+        chat_url=f"http://127.0.0.1:{CHAT_PORT}/hooks/bench/units",
+        gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
+        gitlab_token=GITLAB_TOKEN,
+        hook_secret=HOOK_SECRET,
+        build_bodies=lambda count, first: build_bodies(count, PROJECT, first),
+        clear_queues=clear_queues,
+    )
+
+
+HUB_QUEUE_NAMES = ("hub", "hub.runs", "hub.deliveries")
+
+
+def bench_reviews(
+    results: dict, *, workers: int, label: str, first_iid: int, count: int = 500, concurrency=50
+) -> None:
+    """500 reviews at once (the app's cap above the fan-out): webhook to last note."""
     from django.db.models import Max, Min
 
     from integrations.models import Delivery, Run, WebhookEvent
 
-    web = Proc("web-reviews", procfile_command("web"))
-    worker = Proc("worker", procfile_command("worker"))
-    first_iid = 100_000
+    web = Proc(f"web-{label}", procfile_command("web"))
+    pool = Workers(label, workers)
     keys = [f"{PROJECT}!{iid}" for iid in range(first_iid, first_iid + count)]
+    notes = Delivery.objects.filter(run__merge_request_key__in=keys, kind="gitlab_note")
     try:
         wait_http(f"http://{WEB}/healthz")
-        time.sleep(3)  # let the worker connect to the broker
-        with PeakSampler(worker.process.pid) as memory:
+        time.sleep(3)  # let the workers connect to the broker
+        cpu_before = cpu_seconds(pool.pids)
+        with PeakSampler(*pool.pids) as memory:
             figures = loadgen(
                 f"http://{WEB}/hooks/gitlab/bench/", count, concurrency, first_iid=first_iid
             )
-            notes = Delivery.objects.filter(run__merge_request_key__in=keys, kind="gitlab_note")
             wait_until(
                 lambda: notes.filter(status__in=Delivery.FINAL).count() >= count,
                 300,
                 "the review notes",
             )
+        worker_cpu = cpu_seconds(pool.pids) - cpu_before
     finally:
-        worker.stop()
+        pool.stop()
         web.stop()
     first = WebhookEvent.objects.filter(merge_request_key__in=keys).aggregate(t=Min("received_at"))
     last = notes.aggregate(t=Max("finished_at"))
     runs = Run.objects.filter(merge_request_key__in=keys)
-    results["reviews"] = {
+    results[label] = {
         "events": count,
+        "worker_processes": workers,
         "webhook_rps": figures["rps"],
+        "webhook_p50_ms": figures["p50_ms"],
         "webhook_p99_ms": figures["p99_ms"],
         "wall_seconds": round((last["t"] - first["t"]).total_seconds(), 2),
         "notes_delivered": notes.filter(status="delivered").count(),
         "runs_succeeded": runs.filter(status=Run.Status.SUCCEEDED).count(),
+        "worker_cpu_ms_per_review": round(worker_cpu * 1000 / count, 2),
         "worker_peak_rss_mib": round(memory.peak_rss_mib, 1),
         "worker_peak_threads": memory.peak_threads,
-        "worker_command": procfile_command("worker"),
+        "worker_command": pool.command,
     }
 
 
@@ -379,7 +449,7 @@ def bench_drain(results: dict, count: int = 60, node_seconds: float = 2.0) -> No
     check_app(app)
     review_endpoint("bench-defaults", app)
     web = Proc("web-drain", procfile_command("web"))
-    worker = Proc("worker-drain", procfile_command("worker"))
+    worker = Workers("worker-drain", os.cpu_count() or 1)  # as `make run` starts them
     first_iid = 200_000
     keys = [f"{PROJECT}!{iid}" for iid in range(first_iid, first_iid + count)]
     notes = Delivery.objects.filter(run__merge_request_key__in=keys, kind="gitlab_note")
@@ -442,13 +512,15 @@ def bench_digest(results: dict, recipients: int = 200) -> None:
     ]
     Recipient.objects.bulk_create(rooms)
     digest.recipients.set(Recipient.objects.filter(name__startswith="room "))
-    worker = Proc("worker-digest", procfile_command("worker"))
+    worker = Workers("worker-digest", os.cpu_count() or 1)
     try:
         time.sleep(3)
+        cpu_before = cpu_seconds(worker.pids)
         run = run_now(digest, requested_by="bench", now=timezone.now())
         wait_until(
             lambda: Run.objects.get(pk=run.pk).is_final, 120, "the digest run to be delivered"
         )
+        worker_cpu = cpu_seconds(worker.pids) - cpu_before
     finally:
         worker.stop()
     run.refresh_from_db()
@@ -458,6 +530,7 @@ def bench_digest(results: dict, recipients: int = 200) -> None:
         "receiver_delay_ms": 100,
         "status": run.status,
         "delivered": run.deliveries.filter(status="delivered").count(),
+        "worker_cpu_ms_per_delivery": round(worker_cpu * 1000 / recipients, 2),
         "output_to_last_delivery_seconds": round(
             (spans["last"] - spans["first"]).total_seconds(), 2
         ),
@@ -607,7 +680,7 @@ def machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="ingest,reviews,drain,digest,runlog")
+    parser.add_argument("--only", default="units,ingest,reviews,drain,digest,runlog")
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     args = parser.parse_args()
@@ -630,6 +703,20 @@ def main() -> None:
                 "2",
                 "--ping-interval",
                 "0.5",
+            ],
+        ),
+        Proc(
+            "fake-dify-quick",
+            [
+                PY,
+                "-m",
+                "tests.fakes.dify",
+                "--port",
+                str(QUICK_DIFY_PORT),
+                "--api-key",
+                DIFY_KEY,
+                "--node-seconds",
+                "0",
             ],
         ),
         Proc(
@@ -663,15 +750,22 @@ def main() -> None:
     ]
     results: dict = {}
     try:
-        for port in (DIFY_PORT, GITLAB_PORT, CHAT_PORT):
+        for port in (DIFY_PORT, QUICK_DIFY_PORT, GITLAB_PORT, CHAT_PORT):
             wait_until(lambda port=port: _port_open(port), 30, f"fake on port {port}")
         create_config()
+        if "units" in chosen:
+            bench_units(results)
         if "ingest" in chosen:
             bench_ingest(results)
             print(json.dumps({k: results[k] for k in ("ingest_hub", "ingest_baseline")}))
         if "reviews" in chosen:
-            bench_reviews(results)
+            # The shipped layout (one worker process per core) against a single process.
+            cores = os.cpu_count() or 1
+            bench_reviews(results, workers=cores, label="reviews", first_iid=100_000)
             print(json.dumps(results["reviews"]))
+            if cores > 1:
+                bench_reviews(results, workers=1, label="reviews_one_worker", first_iid=150_000)
+                print(json.dumps(results["reviews_one_worker"]))
         if "drain" in chosen:
             bench_drain(results)
             print(json.dumps(results["drain"]))
@@ -685,13 +779,18 @@ def main() -> None:
         for fake in fakes:
             fake.stop()
     results["web_command"] = procfile_command("web")
-    results["worker_command"] = procfile_command("worker")
+    results["worker_command"] = procfile_command("worker-1", os.cpu_count() or 1)
     results["machine"] = machine()
     results["total_seconds"] = round(time.monotonic() - began, 1)
+    results["finished_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (LOGS / "results.json").write_text(json.dumps(results, indent=2, default=str))
     from benchmarks.report import write_report
 
-    write_report(results, Path(args.out))
+    kept = ROOT / "benchmarks" / "results.json"  # the figures RESULTS.md shows
+    previous = json.loads(kept.read_text()) if kept.exists() else None
+    write_report(results, Path(args.out), previous)
+    if Path(args.out) == ROOT / "benchmarks" / "RESULTS.md":
+        kept.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"wrote {args.out} in {results['total_seconds']} s")
 
 

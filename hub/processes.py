@@ -9,7 +9,7 @@ command line, so the benchmarks and the fault harness run exactly what users run
     python -m hub.processes supervisord          # var/supervisord.conf for `make run`
     python -m hub.processes deploy [DIR]         # regenerate deploy/ (checked by a test)
 
-Settings (environment): HUB_WORKER_PROCESSES (worker processes on this machine, 1) and
+Settings (environment): HUB_WORKER_PROCESSES (worker processes on this machine, one per core) and
 HUB_STOP_SECONDS (how long a stop waits for work in flight, 15) shape the config; HUB_BIND,
 HUB_WEB_WORKERS (hub/gunicorn.conf.py) and HUB_WORKER_CONCURRENCY (settings) are read when a
 process starts.
@@ -64,10 +64,10 @@ def programs(bin_dir: str | Path, *, env: dict[str, str] | None = None) -> list[
                 "--without-gossip",
                 "--without-mingle",
             ],
-            {"HUB_PROCESS": f"worker-{number}", "HUB_DB_CONN_MAX_AGE": "0"},
+            {"HUB_PROCESS": f"worker-{number}"},
             stop_seconds=stop,
         )
-        for number in range(1, int(env.get("HUB_WORKER_PROCESSES") or 1) + 1)
+        for number in range(1, worker_processes(env) + 1)
     ]
     beat = Program(
         "beat",
@@ -78,6 +78,15 @@ def programs(bin_dir: str | Path, *, env: dict[str, str] | None = None) -> list[
         stop_seconds=10,
     )
     return [web, *workers, beat]
+
+
+def worker_processes(env: dict[str, str]) -> int:
+    """Worker processes on this machine: one per core unless HUB_WORKER_PROCESSES says.
+
+    Each runs a thread pool sized for I/O (HUB_WORKER_CONCURRENCY); the processes give the
+    Python work (parsing Dify's stream, building notes) every core, which one process with
+    its interpreter lock cannot (docs/benchmarks.md has the 1 against 2 figures)."""
+    return int(env.get("HUB_WORKER_PROCESSES") or os.cpu_count() or 1)
 
 
 # --- supervisord ----------------------------------------------------------------------------
@@ -153,7 +162,7 @@ def systemd_unit(prog: Program, *, directory: str, env_file: str, user: str) -> 
     )
     if prog.name.startswith("worker"):
         command = command.replace(f"-n worker{prog.name.split('-')[1]}@%h", "-n worker%i@%H")
-        environment = 'Environment="HUB_PROCESS=worker-%i" "HUB_DB_CONN_MAX_AGE=0"'
+        environment = 'Environment="HUB_PROCESS=worker-%i"'
     else:
         environment = f'Environment="HUB_PROCESS={prog.name}"'
     return "\n".join(
@@ -189,7 +198,9 @@ def write_deploy(target: Path) -> list[Path]:
     """deploy/: the supervisor config and the systemd units for /opt/dify-hub."""
     root, run_dir = "/opt/dify-hub", "/var/lib/dify-hub"
     env_file, user = "/etc/dify-hub/env", "dify-hub"
-    progs = programs(f"{root}/.venv/bin", env={})
+    # Two workers for a two-core server; with more cores add sections (supervisor) or
+    # enable dify-hub-worker@3, @4… (systemd), one per core.
+    progs = programs(f"{root}/.venv/bin", env={"HUB_WORKER_PROCESSES": "2"})
     files = {
         target / "supervisor" / "dify-hub.conf": supervisord_conf(
             progs, directory=root, run_dir=run_dir, foreground=False

@@ -98,15 +98,22 @@ STORAGES = {
 # --- Database --------------------------------------------------------------------------------
 _SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'hub.sqlite3'}"
 try:
-    # Web processes keep their connection between requests (saves a connect per webhook);
-    # the Celery worker, a pool of many threads, sets HUB_DB_CONN_MAX_AGE=0 (hub/processes.py)
-    # so idle threads do not each hold one of PostgreSQL's connections.
-    _db = dj_database_url.parse(
-        env_str("DATABASE_URL", _SQLITE_DEFAULT),
-        conn_max_age=env_int("HUB_DB_CONN_MAX_AGE", 60, minimum=0),
-    )
+    _db = dj_database_url.parse(env_str("DATABASE_URL", _SQLITE_DEFAULT))
 except ValueError as exc:  # unknown scheme, unparsable URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+
+# PostgreSQL connections come from one pool per process (psycopg_pool, through Django's
+# OPTIONS["pool"]): a task or request takes a connection when it first queries and gives it
+# back when Django closes it, at the end of the request or task and before every long Dify or
+# chat call (runs/connections.py). So a worker's hundred threads share a few connections, and
+# none pays a reconnect per task. Sizes per process (docs/operations.md has the formula for
+# max_connections): a gunicorn sync worker serves one request at a time; a Celery worker's
+# threads mostly wait on Dify without a connection.
+HUB_PROCESS = os.environ.get("HUB_PROCESS", "")
+_POOL_DEFAULT = 10 if HUB_PROCESS.startswith("worker") else 2
+HUB_DB_POOL_SIZE = env_int("HUB_DB_POOL_SIZE", _POOL_DEFAULT, minimum=0)
+# How long a thread waits for a free pooled connection before the database counts as down.
+HUB_DB_POOL_TIMEOUT = env_int("HUB_DB_POOL_TIMEOUT", 30, minimum=1)
 
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat write to one file at once: WAL lets readers run beside a writer,
@@ -122,7 +129,25 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # per test process, so two test runs in one checkout never share (and corrupt) it.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-hub-{os.getpid()}.sqlite3")}
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+elif _db["ENGINE"] == "django.db.backends.postgresql" and HUB_DB_POOL_SIZE:
+    _db["CONN_MAX_AGE"] = 0  # Django's rule with a pool: "closing" returns it to the pool
+    # Django hands this to the pool as its `check`: a connection is tested as it leaves the
+    # pool, so after a PostgreSQL restart no request or task gets a dead one.
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["OPTIONS"] = {
+        **_db.get("OPTIONS", {}),
+        "pool": {
+            "min_size": 1,
+            "max_size": HUB_DB_POOL_SIZE,
+            "timeout": HUB_DB_POOL_TIMEOUT,
+            # Closed after five idle minutes, so a quiet hub holds one connection per process.
+            "max_idle": 300,
+        },
+    }
 else:
+    # Without a pool (HUB_DB_POOL_SIZE=0, say behind PgBouncer; or another database) a
+    # process keeps its connection between requests this long, checked before reuse.
+    _db["CONN_MAX_AGE"] = env_int("HUB_DB_CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
 

@@ -79,8 +79,7 @@ def _remember_what_was_read(run: Run, event: MergeRequestEvent, mr: MergeRequest
         "url": mr.web_url or event.url,
         "head_sha": mr.sha or event.head_sha,
     }
-    run.context = context
-    Run.objects.filter(pk=run.pk).update(context=context)
+    run.context = context  # stored with the inputs (runs/engine.py), in one UPDATE
 
 
 def send_note(run: Run) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -108,7 +108,11 @@ def _deliver(delivery_id: int) -> float | None:
         updated_at=now,
     ):
         return None  # delivered, failed, or another worker has it
-    delivery = Delivery.objects.select_related("run", "recipient").get(pk=delivery_id)
+    # One read for everything the sender needs (the run's message, the recipient, the
+    # GitLab endpoint of a review note).
+    delivery = Delivery.objects.select_related("run", "run__gitlab_endpoint", "recipient").get(
+        pk=delivery_id
+    )
     try:
         sender = _sender(delivery)
     except TargetGone as exc:
@@ -118,7 +122,10 @@ def _deliver(delivery_id: int) -> float | None:
     if not parts:
         parts = sender.build(Message(**(delivery.run.message or {"text": ""})))
         delivery.parts, delivery.parts_total = parts, len(parts)
-        Delivery.objects.filter(pk=delivery.pk).update(parts=parts, parts_total=len(parts))
+        if len(parts) > 1:
+            # Stored before the first part goes out, so a retry resumes after the last part
+            # sent instead of repeating it; a single part is stored when the delivery ends.
+            Delivery.objects.filter(pk=delivery.pk).update(parts=parts, parts_total=len(parts))
     for index in range(delivery.parts_sent, len(parts)):
         started = timezone.now()
         release_idle_connections()
@@ -130,10 +137,17 @@ def _deliver(delivery_id: int) -> float | None:
             return _after_error(delivery, exc)
         _record_attempt(delivery, index, started, clock, status=reply.status, body=reply.body)
         delivery.parts_sent = index + 1
-        Delivery.objects.filter(pk=delivery.pk).update(parts_sent=delivery.parts_sent)
-    finish(delivery, Delivery.Status.DELIVERED, "", "")
-    if delivery.recipient_id is not None:
-        Recipient.objects.filter(pk=delivery.recipient_id).update(last_success_at=timezone.now())
+        if delivery.parts_sent < len(parts):
+            Delivery.objects.filter(pk=delivery.pk).update(parts_sent=delivery.parts_sent)
+    finish(
+        delivery,
+        Delivery.Status.DELIVERED,
+        "",
+        "",
+        parts=parts,
+        parts_total=len(parts),
+        parts_sent=len(parts),
+    )
     return None
 
 
@@ -176,6 +190,7 @@ def _after_error(delivery: Delivery, exc: HubError) -> float | None:
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.PENDING,
+        parts_total=len(delivery.parts or []),
         error=f"Attempt {delivery.attempts} failed, retrying in {delay:.0f} s: {error}",
         error_source=exc.source,
         next_attempt_at=now + timedelta(seconds=delay),
@@ -199,8 +214,9 @@ def _record_attempt(delivery, index, started, clock, *, status=None, body="", ex
     )
 
 
-def finish(delivery: Delivery, status: str, error: str, source: str) -> bool:
-    """sending -> delivered or failed (only from sending), then settle the run."""
+def finish(delivery: Delivery, status: str, error: str, source: str, **fields) -> bool:
+    """sending -> delivered or failed (only from sending), then settle the run. `fields`:
+    what else the delivery's last UPDATE stores (its parts)."""
     now = timezone.now()
     done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=status,
@@ -210,6 +226,7 @@ def finish(delivery: Delivery, status: str, error: str, source: str) -> bool:
         next_attempt_at=None,
         holder="",
         updated_at=now,
+        **fields,
     )
     if done:
         settle(delivery.run_id)
@@ -217,35 +234,89 @@ def finish(delivery: Delivery, status: str, error: str, source: str) -> bool:
 
 
 def settle(run_id: int) -> str | None:
-    """When every delivery of a run is final, give the run its final status."""
-    with transaction.atomic():
-        run = Run.objects.select_for_update(no_key=True).filter(pk=run_id).first()
-        if run is None or run.status != Run.Status.DELIVERING:
-            return None
-        rows = list(run.deliveries.values_list("status", "recipient_name", "error_source"))
-        if any(status not in Delivery.FINAL for status, _, _ in rows):
-            return None
-        failed = [(name, source) for status, name, source in rows if status != "delivered"]
-        if not failed:
-            final, message, source = Run.Status.SUCCEEDED, "", ""
-        elif len(failed) < len(rows):
-            final = Run.Status.PARTIALLY_DELIVERED
-            names = ", ".join(name for name, _ in failed)
-            message = (
-                f"Delivered to {len(rows) - len(failed)} of {len(rows)} recipients; not to {names}."
-            )
-            source = failed[0][1] or "hub"
-        else:
-            final, source = Run.Status.FAILED, failed[0][1] or "hub"
-            message = "No recipient received the message."
-        Run.objects.filter(pk=run.pk).update(
-            status=final,
-            error_code="" if final == Run.Status.SUCCEEDED else "delivery_failed",
-            error_message=message,
-            error_source=source,
-            finished_at=timezone.now(),
-        )
+    """When every delivery of a run is final, give the run its final status.
+
+    One conditional UPDATE, run after the delivery's own commit: it matches only while the
+    run is delivering and none of its deliveries is still open, so of two deliveries ending
+    at once the later commit settles the run, and a second settle finds nothing to do. The
+    last delivery then stamps the recipients that got the message, or names those that did
+    not."""
+    now = timezone.now()
+    final = _settle_statement(run_id, now)
+    if final is None:
+        return None
+    if final == Run.Status.SUCCEEDED:
+        _stamp_recipients(run_id, now)
         return final
+    rows = list(
+        Delivery.objects.filter(run_id=run_id).values_list(
+            "status", "recipient_name", "error_source"
+        )
+    )
+    failed = [(name, source) for status, name, source in rows if status != "delivered"]
+    if final == Run.Status.PARTIALLY_DELIVERED:
+        names = ", ".join(name for name, _ in failed)
+        message = (
+            f"Delivered to {len(rows) - len(failed)} of {len(rows)} recipients; not to {names}."
+        )
+    else:
+        message = "No recipient received the message."
+    Run.objects.filter(pk=run_id).update(
+        error_message=message, error_source=(failed[0][1] if failed else "") or "hub"
+    )
+    if final == Run.Status.PARTIALLY_DELIVERED:
+        _stamp_recipients(run_id, now)
+    return final
+
+
+# RETURNING (PostgreSQL; SQLite 3.35+) tells the settling worker the outcome in the same
+# round trip; the ORM's update() only says how many rows matched.
+_SETTLE = """
+UPDATE {run} SET
+    status = CASE
+        WHEN NOT EXISTS (SELECT 1 FROM {delivery} d WHERE d.run_id = {run}.id
+                         AND d.status <> %(delivered)s) THEN %(succeeded)s
+        WHEN EXISTS (SELECT 1 FROM {delivery} d WHERE d.run_id = {run}.id
+                     AND d.status = %(delivered)s) THEN %(partial)s
+        ELSE %(failed)s END,
+    error_code = CASE
+        WHEN NOT EXISTS (SELECT 1 FROM {delivery} d WHERE d.run_id = {run}.id
+                         AND d.status <> %(delivered)s) THEN ''
+        ELSE 'delivery_failed' END,
+    error_message = '',
+    error_source = '',
+    finished_at = %(now)s
+WHERE id = %(run_id)s AND status = %(delivering)s
+  AND NOT EXISTS (SELECT 1 FROM {delivery} d WHERE d.run_id = {run}.id
+                  AND d.status NOT IN (%(delivered)s, %(failed_delivery)s))
+RETURNING status
+"""
+
+
+def _settle_statement(run_id: int, now: datetime) -> str | None:
+    sql = _SETTLE.format(run=Run._meta.db_table, delivery=Delivery._meta.db_table)
+    params = {
+        "run_id": run_id,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "delivered": Delivery.Status.DELIVERED,
+        "failed_delivery": Delivery.Status.FAILED,
+        "delivering": Run.Status.DELIVERING,
+        "succeeded": Run.Status.SUCCEEDED,
+        "partial": Run.Status.PARTIALLY_DELIVERED,
+        "failed": Run.Status.FAILED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _stamp_recipients(run_id: int, now: datetime) -> None:
+    """Each recipient this run reached: its last success is now (one UPDATE per run)."""
+    reached = Delivery.objects.filter(
+        run_id=run_id, status=Delivery.Status.DELIVERED, recipient__isnull=False
+    ).values("recipient_id")
+    Recipient.objects.filter(pk__in=reached).update(last_success_at=now)
 
 
 def undeliverable(run: Run, targets: list[Target], problem: str) -> None:

@@ -78,7 +78,11 @@ def execute(run_id: int, *, celery_task_id: str = "", follow: list[Next] | None 
             break
         if claimed.pk != run_id:
             log.debug("message for run %s starts run %s of its app", run_id, claimed.pk)
-        steps[claimed.pk] = attempt(claimed)
+        if turn + 1 < RUNS_PER_TASK:
+            with slots.continuing(run.app_id):  # the next turn claims the freed slot
+                steps[claimed.pk] = attempt(claimed)
+        else:
+            steps[claimed.pk] = attempt(claimed)
     if not steps:
         return DONE
     first, *others = steps.values()
@@ -105,8 +109,8 @@ def _attempt(run: Run) -> Next:
         )
         return DONE
     try:
-        inputs = _inputs_for(run)
-        if stopping.stop_requested(run):
+        inputs, stop_asked = _inputs_for(run)
+        if stop_asked:
             return stopping.stopped_before_dify(run)
         result = dify_call.call(run, inputs)
     except DATABASE_DOWN:
@@ -117,13 +121,25 @@ def _attempt(run: Run) -> Next:
     return DONE
 
 
-def _inputs_for(run: Run) -> dict:
-    """The kind's inputs for this attempt (stored when they changed), checked against the form."""
+def _inputs_for(run: Run) -> tuple[dict, bool]:
+    """The kind's inputs for this attempt, checked against the form, and whether a stop was
+    asked for meanwhile. What the kind read (inputs, context) is stored in the same UPDATE
+    that checks for a stop."""
+    context = run.context
     inputs = kinds.prepare(run)
+    changed = {}
     if inputs is not run.inputs:
-        run.inputs = inputs
-        Run.objects.filter(pk=run.pk).update(inputs=inputs, updated_at=timezone.now())
-    return dify_call.checked_inputs(run.app, inputs)
+        changed["inputs"] = run.inputs = inputs
+    if run.context is not context:
+        changed["context"] = run.context
+    if changed:
+        stored = Run.objects.filter(pk=run.pk, stop_requested_at__isnull=True).update(
+            updated_at=timezone.now(), **changed
+        )
+        stop_asked = not stored
+    else:
+        stop_asked = stopping.stop_requested(run)
+    return dify_call.checked_inputs(run.app, inputs), stop_asked
 
 
 def _after_failure(run: Run, exc: Exception) -> Next:

@@ -47,7 +47,9 @@ def transition(
     now = timezone.now()
     if uncount:
         fields["attempts"] = Greatest(F("attempts") - 1, 0)
-    with transaction.atomic():
+    # Inside a caller's transaction (finish) no savepoint of its own: a failure rolls back
+    # the caller's whole step, which is what the caller handles.
+    with transaction.atomic(savepoint=False):
         updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=status, updated_at=now, **fields
         )

@@ -7,6 +7,8 @@
 - A run that finds no free slot does nothing (no polling): it is handed a slot when a run of
   its app ends, however it ends (`release` then `hand_off` after the commit), and the
   recovery sweep hands out any slot that is free while runs wait (`pending_hand_offs`).
+- The thread that ran a run goes on with its app's next one (engine.execute), so the slot
+  it frees is not handed off through the broker as well (`continuing`).
 - Claims do not wait on each other: on PostgreSQL each claimer locks a free slot row and the
   oldest free run row with SKIP LOCKED. SQLite has one writer at a time, which is enough.
 - After Dify refused a run at its own concurrency limit, the slot cools down for a while, so
@@ -15,6 +17,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -77,7 +82,9 @@ def _start_oldest(
     app: DifyApp, slot: RunSlot, now: datetime, holder: str, celery_task_id: str
 ) -> Run | None:
     run = (
-        Run.objects.select_for_update(skip_locked=True)
+        Run.objects.select_for_update(skip_locked=True, of=("self",))
+        # What the kinds read next (the endpoint, the digest), in this same query.
+        .select_related("gitlab_endpoint", "digest")
         .filter(eligible(now), app_id=app.pk)
         .order_by("id")
         .first()
@@ -107,13 +114,29 @@ def _start_oldest(
     return run
 
 
+# Apps whose freed slots this thread fills itself (engine.execute claims the app's next run
+# when its run ends), so releasing a slot sends no hand-off message for them.
+_continuing: ContextVar[frozenset[int]] = ContextVar("hub_slots_continuing", default=frozenset())
+
+
+@contextmanager
+def continuing(app_id: int) -> Iterator[None]:
+    """Within this block the calling thread claims the app's next run itself afterwards."""
+    token = _continuing.set(_continuing.get() | {app_id})
+    try:
+        yield
+    finally:
+        _continuing.reset(token)
+
+
 def release(run: Run, *, cool_until: datetime | None = None) -> bool:
     """Free the slot `run` holds (inside the caller's transaction) and, once that commits,
-    hand it to the next run of the app. `cool_until` keeps the slot out of use until then."""
+    hand it to the next run of the app (unless this thread goes on with the app itself).
+    `cool_until` keeps the slot out of use until then."""
     freed = RunSlot.objects.filter(run_id=run.pk).update(
         run=None, taken_at=None, cooling_until=cool_until
     )
-    if freed:
+    if freed and run.app_id not in _continuing.get():
         app_id = run.app_id
         transaction.on_commit(lambda: hand_off(app_id))
     return bool(freed)

@@ -78,7 +78,7 @@ class CeleryProcess:
 
 
 def start_worker(concurrency: int = 8) -> CeleryProcess:
-    """A worker as hub/processes.py starts one: a thread pool, no kept database connections."""
+    """A worker as hub/processes.py starts one: a thread pool sharing pooled connections."""
     queues = ",".join(settings.HUB_QUEUES.values())
     worker = CeleryProcess(
         "worker",
@@ -91,7 +91,7 @@ def start_worker(concurrency: int = 8) -> CeleryProcess:
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
-        HUB_DB_CONN_MAX_AGE="0",
+        HUB_PROCESS="worker-e2e",
     )
     wait_for(lambda: "ready." in worker.output(), 60, worker, "the worker to start")
     return worker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from supervisor.options import ServerOptions
@@ -47,7 +48,16 @@ def test_make_run_supervises_web_workers_and_beat(tmp_path):
     # Each worker has its own node name: its runs are recovered by name and pid.
     assert "-n worker1@%h" in groups["worker-1"].command
     assert "-n worker2@%h" in groups["worker-2"].command
-    assert groups["worker-1"].environment["HUB_DB_CONN_MAX_AGE"] == "0"
+    # Workers share pooled connections (settings): nothing forces a reconnect per task.
+    assert "HUB_DB_CONN_MAX_AGE" not in groups["worker-1"].environment
+
+
+def test_one_worker_process_per_core_unless_told():
+    cores = os.cpu_count() or 1
+    assert processes.worker_processes({}) == cores
+    assert processes.worker_processes({"HUB_WORKER_PROCESSES": "3"}) == 3
+    names = [p.name for p in processes.programs("/venv/bin", env={})]
+    assert names == ["web", *[f"worker-{n}" for n in range(1, cores + 1)], "beat"]
 
 
 def test_command_lines_hold_nothing_machine_specific():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from integrations.gitlab.note import marker
@@ -20,6 +18,7 @@ from tests.reviews.support import (
     SECOND_HEAD,
     delivery,
 )
+from tests.threads import worker_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -318,7 +317,7 @@ def test_an_app_never_checked_has_its_input_form_read_first(accept, review_dify,
 def test_a_review_superseded_while_dify_runs_posts_nothing(accept, review_dify, fake_gitlab):
     review_dify.script("run", fd.slow(1.5, ping_interval=0.2, outputs={"review": "stale"}))
     old = accept()
-    worker = threading.Thread(target=engine.execute, args=(old.pk,))
+    worker = worker_thread(engine.execute, old.pk)
     worker.start()
     assert _wait_until(lambda: Run.objects.get(pk=old.pk).dify_task_id)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from integrations.models import Run
 from integrations.runs import engine, stopping
 from tests.fakes import dify as fd
+from tests.threads import worker_thread
 
 
 def _wait_until(check, timeout: float = 5.0) -> bool:
@@ -45,7 +45,7 @@ def test_an_ended_run_cannot_be_stopped(make_run):
 def test_a_running_run_stops_in_dify_and_ends_cancelled_when_dify_confirms(make_run, fake_dify):
     fake_dify.script("run", fd.slow(4, ping_interval=0.2))
     run = make_run()
-    worker = threading.Thread(target=engine.execute, args=(run.pk,))
+    worker = worker_thread(engine.execute, run.pk)
     worker.start()
     try:
         assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_task_id)
@@ -76,7 +76,7 @@ def test_a_chat_run_is_stopped_through_the_chat_messages_stop(make_run, fake_dif
     DifyApp.objects.update(mode="advanced-chat")
     fake_dify.script("chat", fd.slow(4, ping_interval=0.2))
     run = make_run(query="hello")
-    worker = threading.Thread(target=engine.execute, args=(run.pk,))
+    worker = worker_thread(engine.execute, run.pk)
     worker.start()
     try:
         assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_task_id)
@@ -97,7 +97,7 @@ def test_a_stopped_run_dify_still_calls_running_is_ended_after_the_grace(make_ru
 
     fake_dify.script("run", fd.slow(4, ping_interval=0.2))
     run = make_run()
-    worker = threading.Thread(target=engine.execute, args=(run.pk,))
+    worker = worker_thread(engine.execute, run.pk)
     worker.start()
     try:
         assert _wait_until(lambda: Run.objects.get(pk=run.pk).dify_workflow_run_id)

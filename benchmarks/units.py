@@ -1,0 +1,212 @@
+"""`make bench` step "units": SQL queries, wall and CPU milliseconds per unit of work.
+
+Three units, each done many times in this process against the benchmark's PostgreSQL and
+the fake servers, with Django's query capture around it:
+
+- one webhook accepted: a GitLab MR `open` POSTed through Django's full request stack;
+- one review, from the claim of its run to its GitLab note: the engine's `execute` (claim,
+  the MR and its diff from the fake GitLab, the Dify call, the finish) and the note's
+  delivery, with a Dify workflow that answers at once;
+- one digest delivery: one recipient's message posted to the fake Rocket.Chat.
+
+CPU milliseconds are this process's user + sys time (time.process_time) divided by the
+units; the fakes run in processes of their own, so their CPU is not counted. Messages the
+engine publishes meanwhile are cleared afterwards (no worker runs during this step).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+# Budgets of the performance issue: queries per unit.
+BUDGETS = {"webhook": 6, "review": 20, "delivery": 4}
+
+
+class Capture:
+    """The queries of one unit, less those of the harness's own checks (`apart()`)."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self._apart = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self._apart:
+            self.queries.append(sql)
+        return execute(sql, params, many, context)
+
+    @contextmanager
+    def apart(self) -> Iterator[None]:
+        self._apart = True
+        try:
+            yield
+        finally:
+            self._apart = False
+
+
+def measure(label: str, units: list[Callable[[Capture], object]]) -> dict:
+    """Run each unit with its queries captured; median and max counts, ms per unit."""
+    from django.db import connection
+
+    counts: list[int] = []
+    verbs: Counter = Counter()
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+    for unit in units:
+        capture = Capture()
+        with connection.execute_wrapper(capture):
+            unit(capture)
+        counts.append(len(capture.queries))
+        verbs.update(sql.split(None, 1)[0].upper() for sql in capture.queries)
+    wall = (time.perf_counter() - wall_started) * 1000 / len(units)
+    cpu = (time.process_time() - cpu_started) * 1000 / len(units)
+    return {
+        "unit": label,
+        "count": len(units),
+        "queries_median": statistics.median(counts),
+        "queries_max": max(counts),
+        "queries_by_verb": {verb: round(n / len(units), 2) for verb, n in verbs.most_common()},
+        "wall_ms": round(wall, 2),
+        "cpu_ms": round(cpu, 2),
+        "budget": BUDGETS[label],
+        # The last unit's statements, shortened: what a unit costs, statement by statement.
+        "last_unit": [_short(sql) for sql in capture.queries],
+    }
+
+
+def _short(sql: str) -> str:
+    verb = sql.split(None, 1)[0].upper()
+    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(?:integrations_)?(\w+)', sql)
+    return f"{verb} {table.group(1)}" if table else verb
+
+
+def webhook_poster(client, slug: str, token: str) -> Callable[[bytes], None]:
+    def post(body: bytes) -> None:
+        response = client.post(
+            f"/hooks/gitlab/{slug}/",
+            data=body,
+            content_type="application/json",
+            headers={"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": token},
+        )
+        if response.status_code != 202:
+            raise SystemExit(f"units: webhook answered {response.status_code}: {response.content}")
+
+    return post
+
+
+def webhook_units(post: Callable[[bytes], None], bodies: list[bytes]) -> list[Callable]:
+    return [lambda capture, body=body: post(body) for body in bodies]
+
+
+def review_units(post: Callable[[bytes], None], bodies: list[bytes]) -> list[Callable]:
+    """Each unit: a webhook (not counted) makes one queued review; then the worker's part."""
+    from integrations.models import Delivery, Run
+    from integrations.runs import delivery, engine
+
+    def review(capture: Capture, body: bytes) -> None:
+        with capture.apart():
+            post(body)
+            run_id = Run.objects.order_by("-id").values_list("pk", flat=True).first()
+        engine.execute(run_id)
+        with capture.apart():  # what a worker learns from the message, not from a query
+            notes = list(Delivery.objects.filter(run_id=run_id).values_list("pk", flat=True))
+        for delivery_id in notes:
+            delivery.deliver_one(delivery_id)
+        with capture.apart():
+            status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        if status != Run.Status.SUCCEEDED:
+            raise SystemExit(f"units: review run {run_id} ended {status}")
+
+    return [lambda capture, body=body: review(capture, body) for body in bodies]
+
+
+def delivery_units(delivery_ids: list[int]) -> list[Callable]:
+    from integrations.runs import delivery
+
+    return [lambda capture, pk=pk: delivery.deliver_one(pk) for pk in delivery_ids]
+
+
+def run(
+    *,
+    dify_url: str,
+    dify_key: str,
+    chat_url: str,
+    gitlab_url: str,
+    gitlab_token: str,
+    hook_secret: str,
+    build_bodies: Callable[[int, int], list[bytes]],
+    count: int = 100,
+    clear_queues: Callable[[], None],
+) -> dict:
+    """All three units; returns {"webhook": {...}, "review": {...}, "delivery": {...}}."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from integrations.checks.dify_app import check_app
+    from integrations.digests.firing import run_now
+    from integrations.models import Delivery, DifyApp, Digest, GitLabEndpoint, Recipient, Run
+    from integrations.runs import engine
+
+    app = DifyApp.objects.create(
+        name="bench-units",
+        base_url=dify_url,
+        api_key=dify_key,
+        mode=DifyApp.Mode.WORKFLOW,
+        max_concurrent_runs=1000,
+    )
+    check_app(app)
+    endpoint = GitLabEndpoint(
+        name="bench-units",
+        slug="bench-units",
+        app=app,
+        gitlab_url=gitlab_url,
+        access_token=gitlab_token,
+        input_mapping={"query": "Review {{ title }}"},
+        output_key="echo",
+    )
+    endpoint.set_secret_token(hook_secret)
+    endpoint.full_clean()
+    endpoint.save()
+
+    post = webhook_poster(Client(HTTP_HOST="127.0.0.1"), "bench-units", hook_secret)
+    results: dict = {}
+    measure("webhook", webhook_units(post, build_bodies(10, 300_000)))  # warm-up
+    bodies = build_bodies(count, 300_100)
+    results["webhook"] = measure("webhook", webhook_units(post, bodies))
+    # The reviews below must each find only their own run queued.
+    Run.objects.filter(app=app, status=Run.Status.QUEUED).update(status=Run.Status.CANCELLED)
+
+    # Warm-up: the form, the HTTP sessions, the code paths.
+    measure("review", review_units(post, build_bodies(10, 310_000)))
+    results["review"] = measure("review", review_units(post, build_bodies(count, 310_100)))
+
+    recipient = Recipient.objects.create(
+        name="bench-units room", kind="rocketchat", webhook_url=chat_url
+    )
+    digest = Digest(
+        name="bench units digest",
+        app=app,
+        inputs={"query": "Weather"},
+        output_key="echo",
+        cron="0 8 * * *",
+        timezone="UTC",
+    )
+    digest.full_clean()
+    digest.save()
+    digest.recipients.set([recipient])
+    delivery_ids = []
+    for _ in range(count + 10):
+        digest_run = run_now(digest, requested_by="bench", now=timezone.now())
+        engine.execute(digest_run.pk)
+        delivery_ids += list(Delivery.objects.filter(run=digest_run).values_list("pk", flat=True))
+    measure("delivery", delivery_units(delivery_ids[:10]))  # warm-up
+    results["delivery"] = measure("delivery", delivery_units(delivery_ids[10:]))
+    delivered = Delivery.objects.filter(pk__in=delivery_ids, status="delivered").count()
+    results["delivery"]["delivered"] = delivered
+    clear_queues()
+    print(json.dumps(results))
+    return results

@@ -1,0 +1,93 @@
+"""How many SQL statements the hub's units of work cost, against the real fakes.
+
+`make bench` measures the same units on PostgreSQL (benchmarks/units.py); these tests keep
+a change from quietly adding round trips. Transaction control (BEGIN, SAVEPOINT…) is left
+out: the test's own transaction adds savepoints a worker does not have.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from integrations.digests.firing import run_now
+from integrations.models import Delivery, DifyApp, Digest, GitLabEndpoint, Recipient, Run
+from integrations.runs import delivery, engine, slots
+from tests.fakes import dify as fd
+from tests.fakes.chat_server import RocketChatReceiver
+from tests.reviews.support import REVIEW_TEXT
+from tests.reviews.support import delivery as hook_delivery
+
+pytestmark = pytest.mark.django_db
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(CONTROL):
+            self.sql.append(sql)
+        return execute(sql, params, many, context)
+
+
+def counted(work) -> tuple[object, list[str]]:
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        result = work()
+    return result, statements.sql
+
+
+def test_a_webhook_is_accepted_in_at_most_six_statements(endpoint, post_hook):
+    response, sql = counted(lambda: post_hook(endpoint, *hook_delivery("mr_open")))
+    assert response.status_code == 202
+    assert len(sql) <= 6, sql
+
+
+def test_a_review_from_claim_to_note_takes_at_most_twenty(
+    endpoint, post_hook, review_dify, fake_gitlab
+):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    # What the hub does once, not per review, done already: the app's slot rows, the bot's
+    # identity, the app's output names.
+    slots.ensure_slots(endpoint.app)
+    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=fake_gitlab.user["id"])
+    DifyApp.objects.filter(pk=endpoint.app_id).update(output_names=["review"])
+    run_id = post_hook(endpoint, *hook_delivery("mr_open")).json()["run"]
+
+    def review() -> None:
+        engine.execute(run_id)
+        (note,) = Delivery.objects.filter(run_id=run_id).values_list("pk", flat=True)
+        delivery.deliver_one(note)
+
+    _, sql = counted(review)
+
+    assert Run.objects.get(pk=run_id).status == Run.Status.SUCCEEDED
+    # One of these is the test's own read of the note's id (a worker has it from its message).
+    assert len(sql) - 1 <= 20, sql
+
+
+def test_a_digest_delivery_takes_four_statements_and_two_to_settle(dify_app, fake_dify):
+    fake_dify.script("run", fd.success({"echo": "Sunny"}))
+    with RocketChatReceiver() as chat:
+        room = Recipient.objects.create(name="family", kind="rocketchat", webhook_url=chat.url)
+        digest = Digest(name="weather", app=dify_app, inputs={"query": "hi"}, output_key="echo")
+        digest.full_clean()
+        digest.save()
+        digest.recipients.set([room])
+        run = run_now(digest, requested_by="test", now=timezone.now())
+        engine.execute(run.pk)
+        item = Delivery.objects.get(run=run)
+
+        _, sql = counted(lambda: delivery.deliver_one(item.pk))
+
+    assert chat.requests and Delivery.objects.get(pk=item.pk).status == "delivered"
+    run.refresh_from_db()
+    room.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED and room.last_success_at is not None
+    # claim, read (delivery, run, recipient), the attempt row, the end; then the run's
+    # settle and the recipients' last success, once per run.
+    assert len(sql) <= 6, sql
