@@ -10,7 +10,8 @@ command line, so the benchmarks and the fault harness run exactly what users run
     python -m hub.processes deploy [DIR]         # regenerate deploy/ (checked by a test)
 
 Settings (environment): HUB_WORKER_PROCESSES (worker processes on this machine, one per core) and
-HUB_STOP_SECONDS (how long a stop waits for work in flight, 15) shape the config; HUB_BIND,
+HUB_STOP_SECONDS (how long a stop waits for work in flight, 15) and HUB_WORKER_NICE (the
+workers' CPU priority below the web server's, 5; 0 for none) shape the config; HUB_BIND,
 HUB_WEB_WORKERS (hub/gunicorn.conf.py) and HUB_WORKER_CONCURRENCY (settings) are read when a
 process starts.
 """
@@ -49,10 +50,15 @@ def programs(bin_dir: str | Path, *, env: dict[str, str] | None = None) -> list[
         {"HUB_PROCESS": "web"},
         stop_seconds=15,
     )
+    # Workers run at a lower CPU priority than the web server: a fan-out that keeps every
+    # core busy must not make GitLab wait for its webhook answer (docs/benchmarks.md).
+    nice = int(env.get("HUB_WORKER_NICE") or 5)
+    niced = ["nice", "-n", str(nice)] if nice else []
     workers = [
         Program(
             f"worker-{number}",
             [
+                *niced,
                 f"{bin_dir}/celery",
                 "-A",
                 "hub",
@@ -156,7 +162,10 @@ def supervisord_conf(progs: list[Program], *, directory: str, run_dir: str, fore
 
 
 def systemd_unit(prog: Program, *, directory: str, env_file: str, user: str) -> str:
-    command = " ".join(prog.command)
+    words, priority = list(prog.command), []
+    if words[0] == "nice":  # systemd sets the priority itself
+        priority, words = [f"Nice={words[2]}"], words[3:]
+    command = " ".join(words)
     description = {"web": "web server", "beat": "scheduler (exactly one per hub)"}.get(
         prog.name, "Celery worker"
     )
@@ -178,6 +187,7 @@ def systemd_unit(prog: Program, *, directory: str, env_file: str, user: str) -> 
             f"WorkingDirectory={directory}",
             f"EnvironmentFile={env_file}",
             environment,
+            *priority,
             f"ExecStart={command}",
             "Restart=always",
             "RestartSec=2",

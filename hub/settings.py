@@ -102,15 +102,15 @@ try:
 except ValueError as exc:  # unknown scheme, unparsable URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 
-# PostgreSQL connections come from one pool per process (psycopg_pool, through Django's
-# OPTIONS["pool"]): a task or request takes a connection when it first queries and gives it
-# back when Django closes it, at the end of the request or task and before every long Dify or
-# chat call (runs/connections.py). So a worker's hundred threads share a few connections, and
-# none pays a reconnect per task. Sizes per process (docs/operations.md has the formula for
-# max_connections): a gunicorn sync worker serves one request at a time; a Celery worker's
-# threads mostly wait on Dify without a connection.
+# A Celery worker's PostgreSQL connections come from one pool per process (psycopg_pool,
+# through Django's OPTIONS["pool"]): a task takes a connection when it first queries and gives
+# it back when Django closes it, at the end of the task and before every long Dify or chat
+# call (runs/connections.py). So a worker's hundred threads share a few connections, and none
+# pays a reconnect per task. A gunicorn sync worker serves one request at a time, so it keeps
+# one persistent connection instead (measured: a pool there costs 2 ms of CPU per webhook,
+# docs/benchmarks.md). docs/operations.md has the formula for max_connections.
 HUB_PROCESS = os.environ.get("HUB_PROCESS", "")
-_POOL_DEFAULT = 10 if HUB_PROCESS.startswith("worker") else 2
+_POOL_DEFAULT = 10 if HUB_PROCESS.startswith("worker") else 0
 HUB_DB_POOL_SIZE = env_int("HUB_DB_POOL_SIZE", _POOL_DEFAULT, minimum=0)
 # How long a thread waits for a free pooled connection before the database counts as down.
 HUB_DB_POOL_TIMEOUT = env_int("HUB_DB_POOL_TIMEOUT", 30, minimum=1)
@@ -145,7 +145,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and HUB_DB_POOL_SIZE:
         },
     }
 else:
-    # Without a pool (HUB_DB_POOL_SIZE=0, say behind PgBouncer; or another database) a
+    # Without a pool (web and beat; HUB_DB_POOL_SIZE=0 anywhere, say behind PgBouncer) a
     # process keeps its connection between requests this long, checked before reuse.
     _db["CONN_MAX_AGE"] = env_int("HUB_DB_CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True

@@ -11,20 +11,28 @@ What it guarantees, so no client has to:
   turns into its own HubError; the secrets it knows are redacted from every message.
 
 No retries happen here: whether to try again is the caller's decision, on the error's fields.
+
+Connections are kept: every client in a process sends through one urllib3 pool (a client is
+made per run or per delivery, and a TCP and TLS handshake per request would cost more than
+the request). urllib3 keys its pools by host and TLS settings, so a client with its own CA
+bundle never shares a connection with one without.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import requests.adapters
 import urllib3
 from requests.structures import CaseInsensitiveDict
 
@@ -36,6 +44,16 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "dify-hub"
 _READ_SIZE = 65536
+
+# One pool for the process, sized for a worker's threads all talking to one Dify at once;
+# beyond it a connection is opened and closed after use (never waited for).
+_SHARED = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=128, max_retries=0)
+# requests reads the environment on every request (a few ms each on a busy worker): proxy
+# variables, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, and ~/.netrc for requests without
+# credentials. The CA bundle is read here once, as requests would; the proxies only matter
+# when one is set; credentials come from the hub's own settings, never from ~/.netrc.
+_ENV_PROXIES = bool(urllib.request.getproxies())
+_ENV_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
 class HeaderAuth(requests.auth.AuthBase):
@@ -117,18 +135,23 @@ class HttpClient:
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
         self.total_timeout = total_timeout
-        self.verify = verify
+        # requests' own rule for verify=True: the environment's CA bundle when it names one.
+        self.verify = (_ENV_CA_BUNDLE or True) if verify is True else verify
         self.max_body = max_body
         self.truncate_body = truncate_body
         self.redact = Redactor(secrets)
         self._auth = auth
         self._session = requests.Session()
+        self._session.trust_env = _ENV_PROXIES
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, _SHARED)
         self._session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
 
     def __repr__(self) -> str:  # never the auth, never a URL that may carry a token
         return f"<{type(self).__name__} {self.who}>"
 
     def close(self) -> None:
+        self._session.adapters.clear()  # the shared pool outlives this client
         self._session.close()
 
     def __enter__(self):

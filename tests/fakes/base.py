@@ -84,6 +84,7 @@ class FakeServer(Generic[Record]):
         self._requests: list[Record] = []
         self._scripts: dict[str, deque] = {}
         self._connections: set[Any] = set()
+        self.connections_accepted = 0
         self._timers: list[threading.Timer] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -195,6 +196,7 @@ class FakeServer(Generic[Record]):
         with self.lock:
             if add:
                 self._connections.add(conn)
+                self.connections_accepted += 1
             else:
                 self._connections.discard(conn)
 

@@ -50,6 +50,9 @@ def test_make_run_supervises_web_workers_and_beat(tmp_path):
     assert "-n worker2@%h" in groups["worker-2"].command
     # Workers share pooled connections (settings): nothing forces a reconnect per task.
     assert "HUB_DB_CONN_MAX_AGE" not in groups["worker-1"].environment
+    # ...and yield the CPU to the web server, which must answer GitLab in milliseconds.
+    assert groups["worker-1"].command.startswith("nice -n 5 /venv/bin/celery")
+    assert "nice" not in groups["web"].command
 
 
 def test_one_worker_process_per_core_unless_told():

@@ -80,3 +80,43 @@ def test_missing_encryption_keys_name_the_variable(monkeypatch):
     monkeypatch.delenv("HUB_ENCRYPTION_KEYS", raising=False)
     with pytest.raises(ImproperlyConfigured, match="HUB_ENCRYPTION_KEYS is not set"):
         env_fernet_keys("HUB_ENCRYPTION_KEYS")
+
+
+def database_settings(tmp_path, **env: str) -> str:
+    """The default database's CONN_MAX_AGE and pool options as a process gets them."""
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "db = settings.DATABASES['default']; "
+        "print(db['CONN_MAX_AGE'], db.get('OPTIONS', {}).get('pool'))"
+    )
+    inherited = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={
+            **inherited,
+            "DJANGO_SETTINGS_MODULE": "hub.settings",
+            "PYTHONPATH": str(ROOT),
+            **GOOD,
+            "DATABASE_URL": "postgres://hub@db.example:5432/hub",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_a_worker_process_shares_a_pool_of_postgresql_connections(tmp_path):
+    age, pool = database_settings(tmp_path, HUB_PROCESS="worker-2").split(" ", 1)
+    assert age == "0"  # closing a connection gives it back to the pool
+    assert "'max_size': 10" in pool and "'timeout': 30" in pool
+    sized = database_settings(tmp_path, HUB_PROCESS="worker-1", HUB_DB_POOL_SIZE="4")
+    assert "'max_size': 4" in sized
+
+
+def test_a_web_process_keeps_one_persistent_connection(tmp_path):
+    assert database_settings(tmp_path, HUB_PROCESS="web") == "60 None"
+    assert database_settings(tmp_path, HUB_PROCESS="worker-1", HUB_DB_POOL_SIZE="0") == "60 None"
