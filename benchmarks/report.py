@@ -50,7 +50,8 @@ def write_report(results: dict, path: Path, previous: dict | None = None) -> Non
         "",
         f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` "
         f"({results.get('total_seconds', '?')} s in all). Previous figures, in brackets, are "
-        f"from the run of {when}.",
+        f"from the run of {when}. What holds back each missed target, measured: "
+        "[docs/benchmarks.md](../docs/benchmarks.md#what-holds-back-the-missed-targets).",
         "",
     ]
     m = results.get("machine", {})
@@ -185,6 +186,7 @@ def _reviews(results: dict, previous: dict | None) -> list[str]:
         ("webhooks meanwhile, p50 (ms)", "webhook_p50_ms"),
         ("webhooks meanwhile, p99 (ms)", "webhook_p99_ms"),
         ("worker CPU ms per review", "worker_cpu_ms_per_review"),
+        ("web CPU ms per webhook meanwhile", "web_cpu_ms_per_webhook"),
         ("notes delivered", "notes_delivered"),
         ("worker peak memory (MiB)", "worker_peak_rss_mib"),
         ("worker peak threads", "worker_peak_threads"),
@@ -276,20 +278,29 @@ def _projection(results: dict) -> list[str]:
     r, hub = results.get("reviews"), results.get("ingest_hub")
     if not r or not hub:
         return []
-    per_review = r["worker_cpu_ms_per_review"] + hub.get("web_cpu_ms_per_webhook", 0)
+    web = hub.get("web_cpu_ms_per_webhook", 0)
+    per_review = r["worker_cpu_ms_per_review"] + web
     cpu_bound = 3_600_000 / per_review if per_review else 0
     threads = int(os.environ.get("HUB_WORKER_CONCURRENCY") or 100)
-    wait_bound = threads * 3600 / 10  # one process's threads, each waiting 10 s per review
+    workflow = 10
+    thread_bound = threads * 3600 / workflow  # one process's threads, each waiting per review
+    needed = cpu_bound * workflow / 3600
+    limit = (
+        f"so with one process per core the threads, not the CPU, are the limit at a "
+        f"{workflow} s workflow: raise HUB_WORKER_CONCURRENCY to about {needed:,.0f} to use a "
+        "whole core"
+        if thread_bound < cpu_bound
+        else "so per core the CPU, not the threads, is the limit"
+    )
     return [
         "## 5. What this implies",
         "",
-        f"- One review costs {r['worker_cpu_ms_per_review']} ms of worker CPU and "
-        f"{hub.get('web_cpu_ms_per_webhook', '—')} ms of web CPU: **{cpu_bound:,.0f} reviews "
-        "per hour per core** at most, whatever the workflow takes, since a thread waiting on "
-        "Dify uses no CPU.",
-        f"- At a 10 s workflow one worker process's {threads} threads hold {threads} reviews "
-        f"at once, {wait_bound:,.0f} an hour; so per core the CPU, not the threads, is the "
-        "limit, and each added core adds about the figure above (Dify's own "
-        "`max_active_requests` and the app's `max_concurrent_runs` permitting).",
+        f"- One review costs {r['worker_cpu_ms_per_review']} ms of worker CPU (claim to note, "
+        f"2 worker processes) and {web} ms of web CPU: **{cpu_bound:,.0f} reviews per hour "
+        "per core** at most, whatever the workflow takes, since a thread waiting on Dify uses "
+        "no CPU. Each added core adds about that much, Dify's own `max_active_requests` and "
+        "the app's `max_concurrent_runs` permitting.",
+        f"- At a {workflow} s workflow one worker process's {threads} threads hold {threads} "
+        f"reviews at once, {thread_bound:,.0f} an hour; {limit}.",
         "",
     ]

@@ -401,9 +401,11 @@ def bench_reviews(
         time.sleep(3)  # let the workers connect to the broker
         cpu_before = cpu_seconds(pool.pids)
         with PeakSampler(*pool.pids) as memory:
+            web_before = cpu_seconds([web.process.pid])
             figures = loadgen(
                 f"http://{WEB}/hooks/gitlab/bench/", count, concurrency, first_iid=first_iid
             )
+            web_cpu = cpu_seconds([web.process.pid]) - web_before
             wait_until(
                 lambda: notes.filter(status__in=Delivery.FINAL).count() >= count,
                 300,
@@ -426,6 +428,7 @@ def bench_reviews(
         "notes_delivered": notes.filter(status="delivered").count(),
         "runs_succeeded": runs.filter(status=Run.Status.SUCCEEDED).count(),
         "worker_cpu_ms_per_review": round(worker_cpu * 1000 / count, 2),
+        "web_cpu_ms_per_webhook": round(web_cpu * 1000 / count, 2),
         "worker_peak_rss_mib": round(memory.peak_rss_mib, 1),
         "worker_peak_threads": memory.peak_threads,
         "worker_command": pool.command,

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from integrations.digests.firing import claim_slot
 from integrations.models import Delivery, Recipient, Run
 from integrations.runs import engine
-from integrations.runs.delivery import deliver_one
+from integrations.runs.delivery import deliver_one, settle
 from integrations.runs.rerun import NotRedeliverable, redeliver
 from tests.digests.conftest import utc
 from tests.fakes import dify as fd
@@ -92,6 +92,14 @@ def test_one_dead_recipient_does_not_hold_up_the_others(
     assert run.error_source == "chat"
     dead.refresh_from_db()
     assert dead.last_error and refused_url() not in dead.last_error
+    # The run is settled once: the recipient that got the message is stamped, the dead one
+    # not, and settling again changes nothing.
+    rocketchat_recipient.refresh_from_db()
+    assert rocketchat_recipient.last_success_at is not None and dead.last_success_at is None
+    finished = run.finished_at
+    assert settle(run.pk) is None
+    run.refresh_from_db()
+    assert run.finished_at == finished and run.status == Run.Status.PARTIALLY_DELIVERED
 
 
 def test_a_permanent_error_fails_the_delivery_at_once(
