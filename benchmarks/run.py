@@ -234,41 +234,29 @@ def django_setup() -> None:
 
 
 def create_config():
-    from integrations.models import DifyApp
+    from benchmarks import objects
 
-    app = DifyApp.objects.create(
-        name="bench",
-        base_url=f"http://127.0.0.1:{DIFY_PORT}/v1",
-        api_key=DIFY_KEY,
-        mode=DifyApp.Mode.WORKFLOW,
+    app = objects.dify_app(
+        "bench",
+        f"http://127.0.0.1:{DIFY_PORT}/v1",
+        DIFY_KEY,
         max_concurrent_runs=1000,
         read_timeout=30,
     )
-    from integrations.checks.dify_app import check_app
-
-    report = check_app(app)
-    if not report.ok:
-        raise SystemExit(f"fake Dify check failed: {report.summary}")
     return app, review_endpoint("bench", app)
 
 
 def review_endpoint(name: str, app):
     """A GitLab endpoint on the fake GitLab, reviewing with `app` (slug = name)."""
-    from integrations.models import GitLabEndpoint
+    from benchmarks import objects
 
-    endpoint = GitLabEndpoint(
-        name=name,
-        slug=name,
-        app=app,
+    return objects.review_endpoint(
+        name,
+        app,
         gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
-        access_token=GITLAB_TOKEN,
-        input_mapping={"query": "Review {{ title }}"},
-        output_key="echo",
+        token=GITLAB_TOKEN,
+        secret=HOOK_SECRET,
     )
-    endpoint.set_secret_token(HOOK_SECRET)
-    endpoint.full_clean()
-    endpoint.save()
-    return endpoint
 
 
 def loadgen(url: str, count: int, concurrency: int, first_iid: int) -> dict:
@@ -440,16 +428,10 @@ def bench_drain(results: dict, count: int = 60, node_seconds: float = 2.0) -> No
     how long it takes to drain against N x T / C, and whether runs start in arrival order."""
     from django.db.models import Max, Min
 
-    from integrations.checks.dify_app import check_app
-    from integrations.models import Delivery, DifyApp, Run, WebhookEvent
+    from benchmarks import objects
+    from integrations.models import Delivery, Run, WebhookEvent
 
-    app = DifyApp.objects.create(
-        name="bench-defaults",
-        base_url=f"http://127.0.0.1:{DIFY_PORT}/v1",
-        api_key=DIFY_KEY,
-        mode=DifyApp.Mode.WORKFLOW,
-    )
-    check_app(app)
+    app = objects.dify_app("bench-defaults", f"http://127.0.0.1:{DIFY_PORT}/v1", DIFY_KEY)
     review_endpoint("bench-defaults", app)
     web = Proc("web-drain", procfile_command("web"))
     worker = Workers("worker-drain", os.cpu_count() or 1)  # as `make run` starts them
@@ -491,20 +473,11 @@ def bench_digest(results: dict, recipients: int = 200) -> None:
     from django.db.models import Max, Min
     from django.utils import timezone
 
+    from benchmarks import objects
     from integrations.digests.firing import run_now
-    from integrations.models import DifyApp, Digest, Recipient, Run
+    from integrations.models import DifyApp, Recipient, Run
 
     app = DifyApp.objects.get(name="bench")
-    digest = Digest(
-        name="bench digest",
-        app=app,
-        inputs={"query": "Weather for {{ date }}"},
-        output_key="echo",
-        cron="0 8 * * *",
-        timezone="UTC",
-    )
-    digest.full_clean()
-    digest.save()
     rooms = [
         Recipient(
             name=f"room {n:03d}",
@@ -514,7 +487,8 @@ def bench_digest(results: dict, recipients: int = 200) -> None:
         for n in range(recipients)
     ]
     Recipient.objects.bulk_create(rooms)
-    digest.recipients.set(Recipient.objects.filter(name__startswith="room "))
+    rooms = Recipient.objects.filter(name__startswith="room ")
+    digest = objects.digest("bench digest", app, rooms, query="Weather for {{ date }}")
     worker = Workers("worker-digest", os.cpu_count() or 1)
     try:
         time.sleep(3)

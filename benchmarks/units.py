@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from benchmarks import objects
+
 # Budgets of the performance issue: queries per unit.
 BUDGETS = {"webhook": 6, "review": 20, "delivery": 4}
 
@@ -146,31 +148,14 @@ def run(
     from django.test import Client
     from django.utils import timezone
 
-    from integrations.checks.dify_app import check_app
     from integrations.digests.firing import run_now
-    from integrations.models import Delivery, DifyApp, Digest, GitLabEndpoint, Recipient, Run
+    from integrations.models import Delivery, Recipient, Run
     from integrations.runs import engine
 
-    app = DifyApp.objects.create(
-        name="bench-units",
-        base_url=dify_url,
-        api_key=dify_key,
-        mode=DifyApp.Mode.WORKFLOW,
-        max_concurrent_runs=1000,
+    app = objects.dify_app("bench-units", dify_url, dify_key, max_concurrent_runs=1000)
+    objects.review_endpoint(
+        "bench-units", app, gitlab_url=gitlab_url, token=gitlab_token, secret=hook_secret
     )
-    check_app(app)
-    endpoint = GitLabEndpoint(
-        name="bench-units",
-        slug="bench-units",
-        app=app,
-        gitlab_url=gitlab_url,
-        access_token=gitlab_token,
-        input_mapping={"query": "Review {{ title }}"},
-        output_key="echo",
-    )
-    endpoint.set_secret_token(hook_secret)
-    endpoint.full_clean()
-    endpoint.save()
 
     post = webhook_poster(Client(HTTP_HOST="127.0.0.1"), "bench-units", hook_secret)
     results: dict = {}
@@ -184,20 +169,10 @@ def run(
     measure("review", review_units(post, build_bodies(10, 310_000)))
     results["review"] = measure("review", review_units(post, build_bodies(count, 310_100)))
 
-    recipient = Recipient.objects.create(
+    room = Recipient.objects.create(
         name="bench-units room", kind="rocketchat", webhook_url=chat_url
     )
-    digest = Digest(
-        name="bench units digest",
-        app=app,
-        inputs={"query": "Weather"},
-        output_key="echo",
-        cron="0 8 * * *",
-        timezone="UTC",
-    )
-    digest.full_clean()
-    digest.save()
-    digest.recipients.set([recipient])
+    digest = objects.digest("bench units digest", app, [room], query="Weather")
     delivery_ids = []
     for _ in range(count + 10):
         digest_run = run_now(digest, requested_by="bench", now=timezone.now())
