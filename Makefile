@@ -23,7 +23,7 @@ run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py hub ensure-admin
 	@$(BIN)/python -m hub.processes supervisord >/dev/null
-	@echo "dify-hub: admin at http://$${HUB_BIND:-127.0.0.1:8000}/admin/  (Ctrl-C stops web, worker and beat)"
+	@echo "dify-hub: admin at http://$${HUB_BIND:-127.0.0.1:8000}/admin/  (Ctrl-C stops web, workers and beat)"
 	exec $(BIN)/supervisord -n -c var/supervisord.conf
 
 test: venv

@@ -1,9 +1,10 @@
 """Database connections around long outbound calls.
 
 A worker thread waiting seconds for Dify (or a chat service) would otherwise hold one of the
-database's connections all that time; with a thread pool of 100 that exhausts PostgreSQL's
-default of 100 connections. Closing the idle connection first costs one reconnect (a few ms
-on a LAN) and lets the pool be sized for the I/O, not for the database.
+database's connections all that time, and a worker process's 100 threads share a pool of 10
+(settings: HUB_DB_POOL_SIZE). Closing the idle connection first gives it back to the pool, so
+the pool is sized for the threads in their database phase, not for those waiting on I/O.
+Without a pool (SQLite; HUB_DB_POOL_SIZE=0) closing costs one reconnect afterwards.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 def release_idle_connections() -> None:
-    """Close this thread's database connections unless a transaction is open on them."""
+    """Give back (close) this thread's database connections unless a transaction is open."""
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()
