@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.db import transaction
@@ -78,10 +79,9 @@ def execute(run_id: int, *, celery_task_id: str = "", follow: list[Next] | None 
             break
         if claimed.pk != run_id:
             log.debug("message for run %s starts run %s of its app", run_id, claimed.pk)
-        if turn + 1 < RUNS_PER_TASK:
-            with slots.continuing(run.app_id):  # the next turn claims the freed slot
-                steps[claimed.pk] = attempt(claimed)
-        else:
+        # Unless this is the last turn, the next one claims the slot this run frees.
+        last = turn + 1 == RUNS_PER_TASK
+        with nullcontext() if last else slots.continuing(run.app_id):
             steps[claimed.pk] = attempt(claimed)
     if not steps:
         return DONE
