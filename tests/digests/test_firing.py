@@ -21,7 +21,22 @@ def test_a_beat_fire_creates_the_run_for_its_slot_with_rendered_inputs(make_dige
     assert run.kind == Run.Kind.DIGEST
     assert run.inputs == {"query": "Weather for Saturday 2026-11-21 at 08:00"}
     assert run.dify_user == f"hub:digest:{digest.pk}"
-    assert "2026-11-21 08:00 Europe/Berlin" in run.source
+    assert run.source.endswith("slot 2026-11-21 08:00 Europe/Berlin, fired by beat")
+
+
+def test_a_fire_that_waited_past_the_next_slot_claims_both_slots(make_digest):
+    # A minutely digest whose 07:00 fire sat in a busy queue until 07:01:10.
+    digest = make_digest(cron="* * * * *", active_since=utc(2026, 11, 21, 6, 59, 30))
+    run = fire(digest, utc(2026, 11, 21, 7, 1, 10))
+    runs = list(Run.objects.filter(digest=digest).order_by("slot"))
+    assert [(r.slot, r.status) for r in runs] == [
+        (utc(2026, 11, 21, 7, 0), Run.Status.QUEUED),
+        (utc(2026, 11, 21, 7, 1), Run.Status.QUEUED),
+    ]
+    assert run == runs[-1]
+    assert runs[0].source.endswith("caught up after its time")
+    assert runs[1].source.endswith("fired by beat")
+    assert catch_up(digest, utc(2026, 11, 21, 7, 2, 30)) == []  # nothing left to the sweep
 
 
 def test_a_second_fire_for_the_same_slot_makes_no_second_run(make_digest):
@@ -59,6 +74,7 @@ def test_a_slot_missed_within_the_grace_runs_once_after_start_up(make_digest):
     )
     (run,) = catch_up(digest, now)
     assert run.slot == utc(2026, 11, 21, 7) and run.status == Run.Status.QUEUED
+    assert run.source.endswith("08:00 Europe/Berlin, caught up after its time")
     assert catch_up(digest, now + timedelta(minutes=1)) == []
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -112,17 +112,21 @@ def start_beat(schedule_dir: Path) -> CeleryProcess:
 def wait_for(
     condition: Callable[[], object],
     timeout: float,
-    process: CeleryProcess | None = None,
+    process: CeleryProcess | Sequence[CeleryProcess] | None = None,
     what: str = "the condition",
 ):
-    """Poll until `condition()` is truthy; fail with the process log if it never is."""
+    """Poll until `condition()` is truthy; fail with the processes' logs if it never is."""
+    processes = (
+        [] if process is None else [process] if isinstance(process, CeleryProcess) else process
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        if process is not None and process.process.poll() is not None:
-            raise AssertionError(f"{process.kind} exited early:\n{process.output()[-4000:]}")
+        for each in processes:
+            if each.process.poll() is not None:
+                raise AssertionError(f"{each.kind} exited early:\n{each.output()[-4000:]}")
         time.sleep(0.2)
-    log = process.output()[-4000:] if process is not None else ""
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{log}")
+    logs = "\n".join(f"--- {each.kind} ---\n{each.output()[-4000:]}" for each in processes)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{logs}")
