@@ -13,11 +13,18 @@ the classification table and the note command rules, with their sources.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from integrations.forges.common import (
+    FOCUS_LIMIT,
+    REVIEW_MARKER,
+    TRIGGER_LABELS,
+    TRIGGERS,
+    Classification,
+    parse_review_command,
+)
 from integrations.http import header
 
 from .payload import MergeRequestEvent, Missing, as_int, event_from, has_draft_prefix
@@ -38,29 +45,15 @@ __all__ = [
     "parse_review_command",
 ]
 
-TRIGGERS = ("open", "reopen", "new_commits", "ready", "review_command")
 # GitLab before about 10.x sent state "reopened" for a re-opened MR (a 2017 gitlab.com
 # capture in tests/fixtures/gitlab does); it is as open as "opened".
 OPEN_STATES = ("opened", "reopened")
-TRIGGER_LABELS = {
-    "open": "Merge request opened",
-    "reopen": "Merge request reopened",
-    "new_commits": "New commits pushed",
-    "ready": "Draft marked as ready",
-    "review_command": "/review comment",
-}
-# Every note the hub posts carries this marker, so its own notes are never read as commands.
-REVIEW_MARKER = "<!-- dify-hub:review"
-FOCUS_LIMIT = 2000
 
 MR_HOOK = "Merge Request Hook"
 NOTE_HOOK = "Note Hook"
 _APPROVAL_ACTIONS = frozenset({"approved", "unapproved", "approval", "unapproval"})
 # Fields GitLab lists in `changes` on nearly every update; naming them explains nothing.
 _NOISE_CHANGES = frozenset({"updated_at", "updated_by_id", "last_edited_at", "last_edited_by_id"})
-_COMMAND = re.compile(
-    r"^(?:@(?P<mention>[\w.-]+)\s+)?/review(?=\s|$)(?P<rest>.*)\Z", re.IGNORECASE | re.DOTALL
-)
 
 
 @dataclass(frozen=True)
@@ -69,14 +62,6 @@ class ReviewRules:
     target_branches: tuple[str, ...] = ()  # fnmatch globs; empty = any branch
     bot_user_id: int | None = None
     bot_username: str = ""
-
-
-@dataclass(frozen=True)
-class Classification:
-    accepted: bool
-    trigger: str  # the trigger the event matched, "" if none; kept when rules turned it away
-    reason: str
-    event: MergeRequestEvent | None = None  # set whenever the payload is about an MR
 
 
 # --- Headers and event names ----------------------------------------------------------------
@@ -271,24 +256,6 @@ def _written_by_bot(payload: Mapping, attrs: Mapping, body: Any, rules: ReviewRu
     if name and isinstance(username, str) and username.casefold() == name:
         return True
     return isinstance(body, str) and REVIEW_MARKER in body
-
-
-def parse_review_command(body: Any, bot_username: str = "") -> str | None:
-    """The focus text of a "/review ..." comment ("" for a bare /review), or None.
-
-    "/review" must open the comment (after whitespace, optionally after one @mention) and
-    stand alone as a word: "/reviewer" and "/review-all" are not it. When the bot's username
-    is known, only a mention of the bot counts: "@dana /review" asks Dana, not the hub.
-    """
-    if not isinstance(body, str):
-        return None
-    match = _COMMAND.match(body.lstrip())
-    if match is None:
-        return None
-    mention = match.group("mention")
-    if mention and bot_username and mention.casefold() != bot_username.casefold():
-        return None
-    return match.group("rest").strip()[:FOCUS_LIMIT].rstrip()
 
 
 def _apply_rules(

@@ -1,0 +1,1 @@
+"""GitHub (github.com and GitHub Enterprise Server): deliveries, events, REST client."""
