@@ -1,9 +1,9 @@
 """The one error tree: every failure the hub reports is a HubError.
 
-A HubError says who said it (`source`: dify, gitlab, chat or hub; `who`: the name a person
-reads, such as "Dify", "GitLab", "Rocket.Chat" or "The hub"), what happened (`code`, a short
-stable word, and `message`, a sentence that starts with who said it and ends with what to
-do), and whether trying again can help (`retryable`, with the service's `retry_after` hint in
+A HubError says who said it (`source`: dify, gitlab, github, chat or hub; `who`: the name a
+person reads, such as "Dify", "GitLab", "GitHub", "Rocket.Chat" or "The hub"), what happened
+(`code`, a short stable word, and `message`, a sentence that starts with who said it and ends
+with what to do), and whether trying again can help (`retryable`, with the service's `retry_after` hint in
 seconds when it gave one). `status` and `body` keep the HTTP answer when there was one.
 
 `OutcomeUnknown` is the one special case: the request may have been carried out (a run may
@@ -11,14 +11,14 @@ exist in Dify), so it must be looked up before it is sent again. It is not `retr
 
 The engine, the delivery code and the admin decide on these fields alone; each service's
 errors are subclasses with their own codes (integrations/dify/errors.py, gitlab/errors.py,
-channels/base.py). Pure Python: no Django, no requests.
+forges/github/errors.py, channels/base.py). Pure Python: no Django, no requests.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-SOURCES = ("dify", "gitlab", "chat", "hub")
+SOURCES = ("dify", "gitlab", "github", "chat", "hub")
 _MESSAGE_LIMIT = 2000
 
 

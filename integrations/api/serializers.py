@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from integrations.errors import SOURCES
 from integrations.models import Delivery, Run
 from integrations.runs.listing import parse_since
 from integrations.runs.present import present_run
@@ -26,9 +27,10 @@ class ValidationErrorSerializer(ErrorSerializer):
 class RunErrorSerializer(serializers.Serializer):
     code = serializers.CharField(allow_null=True, help_text="Dify's or the hub's error code.")
     source = serializers.ChoiceField(
-        choices=["dify", "gitlab", "chat", "hub"],
+        choices=list(SOURCES),
         allow_null=True,
-        help_text="Who said it: Dify, GitLab, the recipient's chat service, or the hub itself.",
+        help_text="Who said it: Dify, GitLab, GitHub, the recipient's chat service, or the hub "
+        "itself.",
     )
     message = serializers.CharField(help_text="Starts with who said it.")
 
