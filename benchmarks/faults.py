@@ -64,7 +64,7 @@ def setup_django(env: dict[str, str]) -> None:
 
 def create_config():
     from integrations.checks.dify_app import check_app
-    from integrations.models import DifyApp, GitLabEndpoint
+    from integrations.models import DifyApp, ReviewEndpoint
 
     app = DifyApp.objects.create(
         name="faults", base_url=f"http://127.0.0.1:{h.DIFY_PORT}/v1", api_key=h.DIFY_KEY
@@ -72,11 +72,11 @@ def create_config():
     report = check_app(app)
     if not report.ok:
         raise SystemExit(f"fake Dify check failed: {report.summary}")
-    endpoint = GitLabEndpoint(
+    endpoint = ReviewEndpoint(
         name="faults",
         slug="faults",
         app=app,
-        gitlab_url=f"http://127.0.0.1:{h.GITLAB_PORT}",
+        base_url=f"http://127.0.0.1:{h.GITLAB_PORT}",
         access_token=h.GITLAB_TOKEN,
         input_mapping={"query": "Review {{ title }}"},
         output_key="echo",
@@ -291,7 +291,7 @@ def dify_faults(hub, count=60, node=0.5, window=30.0) -> dict:
 
 
 def fuzz(hub, count=5000) -> dict:
-    from integrations.models import GitLabEndpoint, WebhookEvent
+    from integrations.models import ReviewEndpoint, WebhookEvent
 
     rng = random.Random(7)
     template = build_bodies(1, h.PROJECT, 900_000)[0]
@@ -335,7 +335,7 @@ def fuzz(hub, count=5000) -> dict:
             method = rng.choice(["GET", "PUT", "DELETE", "PATCH"])
         cases.append((kind, body, headers, path, method))
 
-    rejected_before = GitLabEndpoint.objects.get(slug="faults").rejected_count
+    rejected_before = ReviewEndpoint.objects.get(slug="faults").rejected_count
     results: dict[int, h.Burst] = {}
     stored_for_bad_tokens = 0
     for kind in range(12):
@@ -368,7 +368,7 @@ def fuzz(hub, count=5000) -> dict:
         "first_5xx": [a.body[:200] for a in fivexx[:3]],
         "by_kind": by_kind,
         "stored_for_bad_tokens": stored_for_bad_tokens,
-        "rejections_counted": GitLabEndpoint.objects.get(slug="faults").rejected_count
+        "rejections_counted": ReviewEndpoint.objects.get(slug="faults").rejected_count
         - rejected_before,
         "p99_ms": h.percentile_ms(answers, 99),
         "processes": processes(hub, exits_before),

@@ -19,13 +19,13 @@ def dify_app(name: str, url: str, key: str, **fields):
 
 def review_endpoint(name: str, app, *, gitlab_url: str, token: str, secret: str):
     """A GitLab endpoint on the fake GitLab, reviewing with `app` (slug = name)."""
-    from integrations.models import GitLabEndpoint
+    from integrations.models import ReviewEndpoint
 
-    endpoint = GitLabEndpoint(
+    endpoint = ReviewEndpoint(
         name=name,
         slug=name,
         app=app,
-        gitlab_url=gitlab_url,
+        base_url=gitlab_url,
         access_token=token,
         input_mapping={"query": "Review {{ title }}"},
         output_key="echo",

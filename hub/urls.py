@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from integrations.forges.github.views import github_webhook
 from integrations.gitlab.views import gitlab_webhook
 from integrations.views import health
 
@@ -19,6 +20,8 @@ urlpatterns = [
     # GitLab does not follow redirects and counts a 301 as a failed delivery, so the URL
     # works without its trailing slash too.
     path("hooks/gitlab/<slug:slug>", gitlab_webhook),
+    path("hooks/github/<slug:slug>/", github_webhook, name="github-webhook"),
+    path("hooks/github/<slug:slug>", github_webhook),
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
 ]

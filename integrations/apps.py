@@ -12,6 +12,9 @@ class IntegrationsConfig(AppConfig):
         # models can only be imported once Django's app registry is ready.
         from integrations import signals  # noqa: F401  (connects the model signals)
         from integrations.digests import sending
+        from integrations.forges import reviews
+        from integrations.forges.github import comment
+        from integrations.forges.github import review as github_review
         from integrations.gitlab import note, review
         from integrations.models import Run
         from integrations.runs import delivery, kinds
@@ -23,9 +26,10 @@ class IntegrationsConfig(AppConfig):
         kinds.register(
             Run.Kind.MERGE_REQUEST_REVIEW,
             kinds.RunKind(
-                prepare=review.prepare,
-                after_success=review.send_note,
-                compose=review.compose,
+                prepare=reviews.prepare,
+                after_success=reviews.after_success,
+                compose=reviews.compose,
             ),
         )
         delivery.register_target(review.NOTE_KIND, note.sender_for, resend_safe=True)
+        delivery.register_target(github_review.COMMENT_KIND, comment.sender_for, resend_safe=True)

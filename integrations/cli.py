@@ -16,7 +16,7 @@ from integrations.channels.base import OptionsError
 from integrations.checks.dify_app import check_app
 from integrations.checks.gitlab_endpoint import check_endpoint
 from integrations.config.schema import LABELS, key_for_field
-from integrations.models import DifyApp, Digest, GitLabEndpoint, HubAPIKey, Recipient, Run
+from integrations.models import DifyApp, Digest, HubAPIKey, Recipient, ReviewEndpoint, Run
 from integrations.runs.listing import filter_runs, for_presenting
 from integrations.runs.present import present_run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
@@ -85,7 +85,7 @@ def os_user() -> str:
 
 
 def _find_run(pk: int) -> Run:
-    run = Run.objects.select_related("app", "digest", "gitlab_endpoint").filter(pk=pk).first()
+    run = Run.objects.select_related("app", "digest", "review_endpoint").filter(pk=pk).first()
     if run is None:
         raise CLIError(f"No run #{pk}.")
     return run
@@ -141,13 +141,13 @@ def check_everything() -> list[Finding]:
     # After the apps: their forms and modes were just read, so the settings on them are
     # checked against what Dify says now (and outputs against the last successful run).
     findings += [check_settings(d) for d in Digest.objects.select_related("app")]
-    findings += [check_one_endpoint(e) for e in GitLabEndpoint.objects.order_by("name")]
+    findings += [check_one_endpoint(e) for e in ReviewEndpoint.objects.order_by("name")]
     return findings
 
 
-def check_settings(obj: Digest | GitLabEndpoint) -> Finding:
+def check_settings(obj: Digest | ReviewEndpoint) -> Finding:
     """A digest's or endpoint's settings against its app: inputs, query, output to send."""
-    section = "digests" if isinstance(obj, Digest) else "gitlab_endpoints"
+    section = "digests" if isinstance(obj, Digest) else f"{obj.forge}_endpoints"
     label = f"{LABELS[section]} '{obj.name}'"
     if not obj.enabled:
         label += " (disabled)"
@@ -163,8 +163,9 @@ def check_settings(obj: Digest | GitLabEndpoint) -> Finding:
     return Finding(True, f"{label}: settings fit app '{obj.app.name}'")
 
 
-def check_one_endpoint(endpoint: GitLabEndpoint) -> Finding:
-    label = f"GitLab endpoint '{endpoint.name}'{'' if endpoint.enabled else ' (disabled)'}"
+def check_one_endpoint(endpoint: ReviewEndpoint) -> Finding:
+    label = f"{endpoint.get_forge_display()} endpoint '{endpoint.name}'"
+    label += "" if endpoint.enabled else " (disabled)"
     report = check_endpoint(endpoint)
     settings = check_settings(endpoint)
     if not settings.ok:

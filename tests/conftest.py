@@ -162,15 +162,55 @@ def review_app(db, review_dify):
 
 @pytest.fixture
 def endpoint(review_app, fake_gitlab):
-    from integrations.models import GitLabEndpoint
+    from integrations.models import ReviewEndpoint
     from tests.reviews.support import SECRET
 
-    endpoint = GitLabEndpoint(
+    endpoint = ReviewEndpoint(
         name="team-reviews",
         slug="team-a",
         app=review_app,
-        gitlab_url=fake_gitlab.url,
+        base_url=fake_gitlab.url,
         access_token=fake_gitlab.token,
+        output_key="review",
+        input_mapping={"language": "en"},
+    )
+    endpoint.set_secret_token(SECRET)
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+@pytest.fixture
+def fake_github():
+    from tests.fakes.github_server import FakeGitHub, file_entry
+    from tests.github.support import HEAD, REPO
+
+    with FakeGitHub() as server:
+        server.add_pull_request(
+            REPO,
+            2,
+            files=[
+                file_entry("README.md", "@@ -1 +1 @@\n-Hello World\n+Hello, World!"),
+                file_entry("logo.png", None, status="added"),
+            ],
+        )
+        server.add_pull_request(REPO, 1, head_sha=HEAD)  # the PR the /review comments are on
+        yield server
+
+
+@pytest.fixture
+def github_endpoint(review_app, fake_github):
+    from integrations.models import ReviewEndpoint
+    from tests.fakes.github_server import DEFAULT_TOKEN
+    from tests.github.support import SECRET
+
+    endpoint = ReviewEndpoint(
+        name="oss-reviews",
+        forge="github",
+        slug="oss",
+        app=review_app,
+        base_url=fake_github.url,
+        access_token=DEFAULT_TOKEN,
         output_key="review",
         input_mapping={"language": "en"},
     )

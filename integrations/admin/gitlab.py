@@ -20,10 +20,11 @@ from integrations.admin.common import (
     pretty_json,
 )
 from integrations.checks.gitlab_endpoint import check_endpoint
+from integrations.forges.github.events import ASSOCIATIONS, DEFAULT_ASSOCIATIONS
 from integrations.gitlab.events import TRIGGER_LABELS, TRIGGERS
 from integrations.gitlab.review_inputs import STANDARD_INPUTS
 from integrations.gitlab.signing import generate_token
-from integrations.models import GitLabEndpoint, WebhookEvent
+from integrations.models import ReviewEndpoint, WebhookEvent
 
 
 def public_url(request: HttpRequest, path_: str) -> str:
@@ -32,24 +33,27 @@ def public_url(request: HttpRequest, path_: str) -> str:
     return f"{base}{path_}" if base else request.build_absolute_uri(path_)
 
 
-class GitLabEndpointForm(forms.ModelForm):
+class ReviewEndpointForm(forms.ModelForm):
     secret_token = forms.CharField(
         required=False,
         widget=SecretInput(),
         help_text="Leave empty to have one generated; it is shown once, after saving, to paste "
-        "into GitLab. Stored only as a hash.",
+        "into the forge's webhook. GitLab's is stored only as a hash, GitHub's (which signs "
+        "every delivery) encrypted.",
     )
     access_token = forms.CharField(
         required=False,
         widget=SecretInput(),
-        help_text="A project or group access token (or a bot user's token) with the api scope "
-        "and at least the Reporter role. Stored encrypted; never shown again.",
+        help_text="GitLab: a project or group access token (or a bot user's token) with the api "
+        "scope and at least the Reporter role. GitHub: a fine-grained token with Pull requests "
+        "(read and write) and Contents (read), or a classic token with the repo scope. Stored "
+        "encrypted; never shown again.",
     )
     signing_secret = forms.CharField(
         required=False,
         widget=SecretInput(),
-        help_text="Optional: GitLab's signing token (whsec_…). When set, every request must "
-        "carry a valid Standard Webhooks signature. Stored encrypted.",
+        help_text="GitLab only, optional: GitLab's signing token (whsec_…). When set, every "
+        "request must carry a valid Standard Webhooks signature. Stored encrypted.",
     )
     triggers = forms.MultipleChoiceField(
         choices=[(t, TRIGGER_LABELS.get(t, t)) for t in TRIGGERS],
@@ -61,26 +65,38 @@ class GitLabEndpointForm(forms.ModelForm):
         required=False,
         help_text="Comma-separated branch names or globs, e.g. main, release/*. Empty: any.",
     )
-    gitlab_url = forms.URLField(
-        label="GitLab URL",
+    base_url = forms.URLField(
+        label="Forge URL",
         assume_scheme="https",
-        help_text="e.g. https://gitlab.example.com. Diffs are read and notes posted here only; "
-        "URLs inside webhook payloads are never used with the token.",
+        help_text="e.g. https://gitlab.example.com, https://github.com or a GitHub Enterprise "
+        "Server's address. Diffs are read and comments posted here only; URLs inside webhook "
+        "payloads are never used with the token.",
+    )
+    review_command_from = forms.MultipleChoiceField(
+        label="Who may ask with /review (GitHub)",
+        choices=[(a, a) for a in ASSOCIATIONS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(DEFAULT_ASSOCIATIONS),
+        required=False,
+        help_text="GitHub's author association of the commenter. On public repositories anyone "
+        "can comment, and every review costs LLM tokens.",
     )
 
     class Meta:
-        model = GitLabEndpoint
+        model = ReviewEndpoint
         fields = (
             "name",
+            "forge",
             "slug",
             "enabled",
             "app",
-            "gitlab_url",
+            "base_url",
             "access_token",
             "ca_bundle",
             "secret_token",
             "signing_secret",
             "triggers",
+            "review_command_from",
             "target_branches",
             "input_mapping",
             "output_key",
@@ -149,12 +165,20 @@ class GitLabEndpointForm(forms.ModelForm):
         return endpoint
 
 
-@admin.register(GitLabEndpoint)
-class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
-    form = GitLabEndpointForm
-    list_display = ("name", "webhook_url_short", "app", "enabled", "last_event", "rejections")
-    list_filter = ("enabled", "app")
-    search_fields = ("name", "slug", "gitlab_url")
+@admin.register(ReviewEndpoint)
+class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
+    form = ReviewEndpointForm
+    list_display = (
+        "name",
+        "forge",
+        "webhook_url_short",
+        "app",
+        "enabled",
+        "last_event",
+        "rejections",
+    )
+    list_filter = ("forge", "enabled", "app")
+    search_fields = ("name", "slug", "base_url")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("recipients",)
     readonly_fields = (
@@ -165,12 +189,18 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
     )
     actions = ("check_connection_action",)
     change_actions = ("check_connection", "regenerate_token")
-    change_form_template = "admin/integrations/gitlabendpoint/change_form.html"
+    change_form_template = "admin/integrations/reviewendpoint/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # A forge is chosen once: events, runs and the secret's form depend on it.
+        return (*fields, "forge") if obj is not None else fields
 
     def get_fieldsets(self, request, obj=None):
         review = {
             "fields": (
                 "triggers",
+                "review_command_from",
                 "target_branches",
                 "input_mapping",
                 "output_key",
@@ -181,19 +211,19 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         }
         if obj is None:
             return [
-                (None, {"fields": ("name", "slug", "enabled", "app")}),
-                ("GitLab", {"fields": ("gitlab_url", "access_token", "ca_bundle")}),
+                (None, {"fields": ("name", "forge", "slug", "enabled", "app")}),
+                ("Forge", {"fields": ("base_url", "access_token", "ca_bundle")}),
                 ("Webhook security", {"fields": ("secret_token", "signing_secret")}),
                 ("Review", review),
             ]
         return [
-            (None, {"fields": ("name", "slug", "enabled", "app")}),
-            ("Requests GitLab sent that the hub refused", {"fields": ("rejected",)}),
+            (None, {"fields": ("name", "forge", "slug", "enabled", "app")}),
+            ("Requests the forge sent that the hub refused", {"fields": ("rejected",)}),
             (
-                "GitLab",
+                obj.get_forge_display(),
                 {
                     "fields": (
-                        "gitlab_url",
+                        "base_url",
                         "masked_access_token",
                         "access_token",
                         "bot_user",
@@ -210,21 +240,21 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         return super().get_queryset(request).annotate(latest_event_at=Max("events__received_at"))
 
     @admin.display(description="Webhook URL")
-    def webhook_url_short(self, obj: GitLabEndpoint) -> str:
+    def webhook_url_short(self, obj: ReviewEndpoint) -> str:
         return obj.webhook_path
 
     @admin.display(description="Stored access token")
-    def masked_access_token(self, obj: GitLabEndpoint) -> str:
+    def masked_access_token(self, obj: ReviewEndpoint) -> str:
         return mask_secret(obj.access_token)
 
     @admin.display(description="Bot user")
-    def bot_user(self, obj: GitLabEndpoint) -> str:
+    def bot_user(self, obj: ReviewEndpoint) -> str:
         if obj.bot_user_id is None:
             return "— (learnt on “Check connection” or the first review)"
         return f"@{obj.bot_username} (id {obj.bot_user_id}); its own notes never trigger a review"
 
     @admin.display(description="Last check")
-    def connection(self, obj: GitLabEndpoint) -> str:
+    def connection(self, obj: ReviewEndpoint) -> str:
         if obj.check_error:
             return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error)
         if obj.checked_at:
@@ -233,7 +263,7 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         return "not checked"
 
     @admin.display(description="Rejected requests")
-    def rejected(self, obj: GitLabEndpoint) -> str:
+    def rejected(self, obj: ReviewEndpoint) -> str:
         if not obj.rejected_count:
             return "none"
         return f"{obj.rejected_count}; last at {obj.last_rejected_at:%Y-%m-%d %H:%M:%S} UTC: " + (
@@ -245,7 +275,7 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         return obj.latest_event_at or "—"
 
     @admin.display(description="Rejected", ordering="rejected_count")
-    def rejections(self, obj: GitLabEndpoint) -> int:
+    def rejections(self, obj: ReviewEndpoint) -> int:
         return obj.rejected_count
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -261,7 +291,7 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
             # Kept on this request only: the token page is the POST's own response, so the
             # token is never stored in a session, a message cookie or the database.
             request.hub_new_token = form.new_token
-        if not change or {"access_token", "gitlab_url", "ca_bundle"} & set(form.changed_data):
+        if not change or {"access_token", "base_url", "ca_bundle"} & set(form.changed_data):
             self._report_check(request, obj)
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -270,44 +300,44 @@ class GitLabEndpointAdmin(ObjectButtons, admin.ModelAdmin):
             return self._token_page(request, obj, token)
         return super().response_add(request, obj, post_url_continue)
 
-    def _token_page(self, request: HttpRequest, endpoint: GitLabEndpoint, token: str):
+    def _token_page(self, request: HttpRequest, endpoint: ReviewEndpoint, token: str):
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Set up GitLab for {endpoint.name}",
+            "title": f"Set up {endpoint.get_forge_display()} for {endpoint.name}",
             "opts": self.model._meta,
             "original": endpoint,
             "webhook_url": public_url(request, endpoint.webhook_path),
             "token": token,
         }
         response = TemplateResponse(
-            request, "admin/integrations/gitlabendpoint/token.html", context
+            request, "admin/integrations/reviewendpoint/token.html", context
         )
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Check connection to GitLab (GET /user)")
+    @admin.action(description="Check connection to the forge (GET /user)")
     def check_connection_action(self, request, queryset):
         for endpoint in queryset:
             self._report_check(request, endpoint)
 
-    def _report_check(self, request: HttpRequest, endpoint: GitLabEndpoint) -> None:
+    def _report_check(self, request: HttpRequest, endpoint: ReviewEndpoint) -> None:
         report = check_endpoint(endpoint)
         level = messages.SUCCESS if report.ok else messages.ERROR
         self.message_user(request, f"{endpoint.name}: {report.summary}", level)
 
-    @button("Check connection", "Check the access token with GitLab (GET /user).")
-    def check_connection(self, request, endpoint: GitLabEndpoint):
+    @button("Check connection", "Check the access token with the forge (GET /user).")
+    def check_connection(self, request, endpoint: ReviewEndpoint):
         self._report_check(request, endpoint)
 
     @button(
         "Regenerate secret token",
         "Make a new webhook secret token, shown once.",
-        confirm="GitLab keeps sending the old token until you paste the new one. Regenerate?",
+        confirm="The forge keeps sending the old secret until you paste the new one. Regenerate?",
     )
-    def regenerate_token(self, request, endpoint: GitLabEndpoint):
+    def regenerate_token(self, request, endpoint: ReviewEndpoint):
         token = generate_token()
         endpoint.set_secret_token(token)
-        endpoint.save(update_fields=["secret_token_hash", "updated_at"])
+        endpoint.save(update_fields=["secret_token_hash", "signing_secret", "updated_at"])
         return self._token_page(request, endpoint, token)
 
 

@@ -104,7 +104,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "kind",
         "app",
-        "gitlab_endpoint",
+        "review_endpoint",
         ("created_at", admin.DateFieldListFilter),
     )
     # No date_hierarchy and no search in error texts: on millions of runs both scan the whole
@@ -166,7 +166,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     review_fieldset = (
         "Merge request",
-        {"fields": ("gitlab_endpoint", "merge_request_link", "head_sha", "trigger", "events")},
+        {"fields": ("review_endpoint", "merge_request_link", "head_sha", "trigger", "events")},
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -178,7 +178,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = (
         "retry_of",
         "retried_as",
-        "gitlab_endpoint",
+        "review_endpoint",
         "merge_request_link",
         "head_sha",
         "trigger",
@@ -306,13 +306,17 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     def outputs_json(self, obj: Run) -> str:
         return pretty_json(obj.outputs)
 
-    @admin.display(description="Merge request")
+    @admin.display(description="Merge or pull request")
     def merge_request_link(self, obj: Run) -> str:
-        mr = (obj.context or {}).get("merge_request") or {}
-        if not mr.get("url"):
+        context = obj.context or {}
+        if pr := context.get("pull_request"):
+            label = f"{pr.get('repository', '')}#{pr.get('number', '')} {pr.get('title', '')}"
+        else:
+            pr = context.get("merge_request") or {}
+            label = f"{pr.get('project_path', '')}!{pr.get('iid', '')} {pr.get('title', '')}"
+        if not pr.get("url"):
             return obj.merge_request_key or "—"
-        label = f"{mr.get('project_path', '')}!{mr.get('iid', '')} {mr.get('title', '')}"
-        return format_html('<a href="{}" rel="noreferrer">{}</a>', mr["url"], label)
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', pr["url"], label)
 
     @admin.display(description="Retried as")
     def retried_as(self, obj: Run) -> str:

@@ -220,7 +220,7 @@ class RunRedeliver(APIView):
         },
     )
     def post(self, request, pk: int):
-        run = find_run(Run.objects.select_related("digest", "gitlab_endpoint"), pk)
+        run = find_run(Run.objects.select_related("digest", "review_endpoint"), pk)
         try:
             count = redeliver(run)
         except NotRedeliverable as exc:

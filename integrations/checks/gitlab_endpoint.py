@@ -1,4 +1,5 @@
-"""'Check connection' for a GitLab endpoint: who the access token is, remembered as the bot.
+"""'Check connection' for a review endpoint (GitLab or GitHub): who the access token is,
+remembered as the bot.
 
 Used by the admin, by `hub check`, and (identity only) by a review that finds it unknown.
 """
@@ -8,33 +9,42 @@ from __future__ import annotations
 from django.utils import timezone
 
 from integrations.checks import CheckReport
-from integrations.gitlab.errors import GitLabError
+from integrations.errors import HubError
+from integrations.forges.github.types import User as GitHubUser
 from integrations.gitlab.types import User
-from integrations.models import GitLabEndpoint
+from integrations.models import ReviewEndpoint
 
 
-def check_endpoint(endpoint: GitLabEndpoint) -> CheckReport:
-    """GET /user with the endpoint's token; the result (or GitLab's error) is stored."""
+def check_endpoint(endpoint: ReviewEndpoint) -> CheckReport:
+    """GET /user with the endpoint's token; the result (or the forge's error) is stored."""
     try:
-        with endpoint.client() as gitlab:
-            user = gitlab.current_user()
-    except GitLabError as exc:
+        with endpoint.client() as forge:
+            user = forge.current_user()
+    except HubError as exc:
         error = str(exc)
-        GitLabEndpoint.objects.filter(pk=endpoint.pk).update(
+        ReviewEndpoint.objects.filter(pk=endpoint.pk).update(
             check_error=error, checked_at=timezone.now()
         )
         endpoint.check_error = error
         return CheckReport(False, error)
     remember_bot(endpoint, user, checked=True)
-    kind = "a bot user" if user.bot else "a regular user (a project access token is better)"
-    return CheckReport(True, f"connected to {endpoint.gitlab_url} as @{user.username}, {kind}.")
+    if isinstance(user, GitHubUser):
+        kind = "a bot" if user.type == "Bot" else "a user account (a bot account is better)"
+        name = user.login
+    else:
+        kind = "a bot user" if user.bot else "a regular user (a project access token is better)"
+        name = user.username
+    return CheckReport(True, f"connected to {endpoint.base_url} as @{name}, {kind}.")
 
 
-def remember_bot(endpoint: GitLabEndpoint, user: User, *, checked: bool = False) -> None:
+def remember_bot(
+    endpoint: ReviewEndpoint, user: User | GitHubUser, *, checked: bool = False
+) -> None:
     """The token's user posts the notes; knowing it keeps its own notes from triggering."""
-    fields = {"bot_user_id": user.id, "bot_username": user.username[:255]}
+    name = user.login if isinstance(user, GitHubUser) else user.username
+    fields = {"bot_user_id": user.id, "bot_username": name[:255]}
     if checked:
         fields.update(check_error="", checked_at=timezone.now())
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(**fields)
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(**fields)
     for name, value in fields.items():
         setattr(endpoint, name, value)

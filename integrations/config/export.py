@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from integrations.config.schema import SECTIONS, SIGNING_KINDS, placeholder_name
-from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient
+from integrations.config.schema import ENDPOINT_FORGES, SECTIONS, SIGNING_KINDS, placeholder_name
+from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint
 
 
 def export_config() -> str:
@@ -24,11 +24,12 @@ def export_config() -> str:
             exporter.digest(d)
             for d in Digest.objects.select_related("app").prefetch_related("recipients")
         ],
-        "gitlab_endpoints": [
-            exporter.endpoint(e)
-            for e in GitLabEndpoint.objects.select_related("app").prefetch_related("recipients")
-        ],
     }
+    endpoints = ReviewEndpoint.objects.select_related("app").prefetch_related("recipients")
+    for section, forge in ENDPOINT_FORGES.items():
+        found = [exporter.endpoint(section, e) for e in endpoints.filter(forge=forge)]
+        if found or section == "gitlab_endpoints":  # the GitLab section, as before, always
+            data[section] = found
     header = ["# dify-hub configuration, written by `python manage.py hub export`."]
     if exporter.variables:
         header.append("# Before `hub apply`, set these environment variables to the secrets:")
@@ -53,8 +54,8 @@ class _Exporter:
     def digest(self, digest: Digest) -> dict[str, Any]:
         return self._item("digests", digest)
 
-    def endpoint(self, endpoint: GitLabEndpoint) -> dict[str, Any]:
-        return self._item("gitlab_endpoints", endpoint)
+    def endpoint(self, section: str, endpoint: ReviewEndpoint) -> dict[str, Any]:
+        return self._item(section, endpoint)
 
     def _item(self, section: str, obj, skip: frozenset | set = frozenset()) -> dict:
         item: dict[str, Any] = {}

@@ -17,6 +17,7 @@ import yaml
 
 from integrations.config.schema import (
     BOOL,
+    ENDPOINT_FORGES,
     INT,
     NAMES,
     NUMBER,
@@ -100,7 +101,7 @@ def load_text(text: str, path: str, environ: Mapping[str, str]) -> Config:
             ]
     for section, items in sections.items():
         _check_unique(items, "name", problems)
-        if section == "gitlab_endpoints":
+        if section in ENDPOINT_FORGES:
             _check_unique(items, "slug", problems)
     if problems:
         raise ConfigError(problems)

@@ -19,16 +19,25 @@ from integrations.channels.registry import TRANSPORTS, get_transport
 from integrations.checks import CheckReport
 from integrations.checks.dify_app import load_from_dify
 from integrations.config.loader import Config, ConfigError, Item
-from integrations.config.schema import LABELS, ORDER, SECTIONS, SIGNING_KINDS, key_for_field
+from integrations.config.schema import (
+    ENDPOINT_FORGES,
+    GITHUB_COM,
+    LABELS,
+    ORDER,
+    SECTIONS,
+    SIGNING_KINDS,
+    key_for_field,
+)
 from integrations.gitlab.signing import token_matches
-from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient, Run
+from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint, Run
 
 CREATE, CHANGE, UNCHANGED, DELETE, KEEP = "create", "change", "unchanged", "delete", "keep"
 MODELS = {
     "dify_apps": DifyApp,
     "recipients": Recipient,
     "digests": Digest,
-    "gitlab_endpoints": GitLabEndpoint,
+    "gitlab_endpoints": ReviewEndpoint,
+    "github_endpoints": ReviewEndpoint,
 }
 MIN_SECRET_TOKEN = 16  # as the admin form asks
 _UNSET = object()
@@ -139,7 +148,7 @@ class _Planner:
         section = item.section
         existing = self.existing[section].get(item.name)
         before = _fields(section, existing) if existing is not None else None
-        obj = existing if existing is not None else MODELS[section](name=item.name)
+        obj = existing if existing is not None else _new(section, item.name)
         failed = len(self.problems)
         recipients = self._set_values(item, obj)
         self._check_before_clean(item, obj)
@@ -209,7 +218,7 @@ class _Planner:
         self.problems.append(item.where(key, message))
         return None
 
-    def _set_secret_token(self, item: Item, obj: GitLabEndpoint, token: str) -> None:
+    def _set_secret_token(self, item: Item, obj: ReviewEndpoint, token: str) -> None:
         token = token.strip()  # as the admin form does
         if len(token) < MIN_SECRET_TOKEN:
             self._problem(item, "secret_token", f"use at least {MIN_SECRET_TOKEN} characters")
@@ -223,6 +232,8 @@ class _Planner:
             obj.base_url = obj.base_url.rstrip("/")
             if any(ch.isspace() for ch in obj.api_key):
                 self._problem(item, "api_key", "contains spaces or line breaks; paste it exactly")
+        elif item.section == "github_endpoints" and not obj.base_url:
+            obj.base_url = GITHUB_COM
         elif item.section == "recipients":
             kind = values.get("kind")
             if kind not in TRANSPORTS:
@@ -248,7 +259,7 @@ class _Planner:
             self._problem(item, "recipients", "an enabled digest needs at least one recipient")
 
     def _full_clean(self, item: Item, obj) -> None:
-        exclude = ["app"] if item.section in ("digests", "gitlab_endpoints") else []
+        exclude = ["app"] if item.section in ("digests", *ENDPOINT_FORGES) else []
         try:
             obj.full_clean(exclude=exclude, validate_unique=False)
         except ValidationError as exc:
@@ -256,17 +267,21 @@ class _Planner:
                 key = None if name == NON_FIELD_ERRORS else key_for_field(item.section, name)
                 for message in messages:
                     self._problem(item, key, message)
-        if item.section == "gitlab_endpoints":
-            self._check_slug_free(item, obj)
+        if item.section in ENDPOINT_FORGES:
+            self._check_free(item, obj)
 
-    def _check_slug_free(self, item: Item, obj: GitLabEndpoint) -> None:
-        for name, other in self.existing["gitlab_endpoints"].items():
-            if (
-                name != item.name
-                and other.slug == obj.slug
-                and name not in self.deleting["gitlab_endpoints"]
-            ):
-                self._problem(item, "slug", f"'{obj.slug}' is the slug of GitLab endpoint '{name}'")
+    def _check_free(self, item: Item, obj: ReviewEndpoint) -> None:
+        """Slugs and names are unique over every forge's endpoints."""
+        for section in ENDPOINT_FORGES:
+            for name, other in self.existing[section].items():
+                if name in self.deleting[section] or (section, name) == (item.section, item.name):
+                    continue
+                if other.slug == obj.slug:
+                    self._problem(
+                        item, "slug", f"'{obj.slug}' is the slug of {LABELS[section]} '{name}'"
+                    )
+                if name == item.name:
+                    self._problem(item, "name", f"{LABELS[section]} '{name}' has this name")
 
     def _check_app_deletable(self, app: DifyApp) -> None:
         runs = Run.objects.filter(app=app).count()
@@ -276,7 +291,7 @@ class _Planner:
                 f"but {runs} run{' refers' if runs == 1 else 's refer'} to it (run history keeps its "
                 f"app); keep '{app.name}' in the file, or delete those runs first"
             )
-        for section in ("digests", "gitlab_endpoints"):
+        for section in ("digests", *ENDPOINT_FORGES):
             # Objects the file names are checked by their own reference; these are the rest.
             named = {item.name for item in self.config.sections.get(section, [])}
             for name, obj in self.pool[section].items():
@@ -310,9 +325,17 @@ class _Planner:
 
 def _existing(section: str) -> dict[str, Any]:
     queryset = MODELS[section].objects.all()
-    if section in ("digests", "gitlab_endpoints"):
+    if section in ENDPOINT_FORGES:
+        queryset = queryset.filter(forge=ENDPOINT_FORGES[section])
+    if section in ("digests", *ENDPOINT_FORGES):
         queryset = queryset.select_related("app").prefetch_related("recipients")
     return {obj.name: obj for obj in queryset}
+
+
+def _new(section: str, name: str):
+    if section in ENDPOINT_FORGES:
+        return ReviewEndpoint(name=name, forge=ENDPOINT_FORGES[section])
+    return MODELS[section](name=name)
 
 
 def _fields(section: str, obj, item: Item | None = None) -> dict[str, Any]:
@@ -344,7 +367,7 @@ def _app_name(obj) -> str | None:
 
 
 def _delete_note(obj) -> str:
-    if isinstance(obj, GitLabEndpoint):
+    if isinstance(obj, ReviewEndpoint):
         events = obj.events.count()
         if events:
             return f"with its {events} webhook event{'s' if events != 1 else ''}"

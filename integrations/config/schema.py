@@ -71,7 +71,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("slug", "slug", STR, required=True),
         Key("secret_token", "secret_token_hash", STR, required=True, secret=True),
         Key("app", "app", STR, required=True),
-        Key("gitlab_url", "gitlab_url", STR, required=True),
+        Key("gitlab_url", "base_url", STR, required=True),
         Key("access_token", "access_token", STR, required=True, secret=True),
         Key("ca_bundle", "ca_bundle", STR),
         Key("triggers", "triggers", NAMES),
@@ -84,21 +84,44 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("signing_secret", "signing_secret", STR, secret=True),
         Key("enabled", "enabled", BOOL),
     ),
+    "github_endpoints": (
+        Key("name", "name", STR, required=True),
+        Key("slug", "slug", STR, required=True),
+        Key("secret", "secret_token_hash", STR, required=True, secret=True),
+        Key("app", "app", STR, required=True),
+        Key("github_url", "base_url", STR),
+        Key("access_token", "access_token", STR, required=True, secret=True),
+        Key("ca_bundle", "ca_bundle", STR),
+        Key("triggers", "triggers", NAMES),
+        Key("review_command_from", "review_command_from", NAMES),
+        Key("target_branches", "target_branches", NAMES),
+        Key("inputs", "input_mapping", OBJECT),
+        Key("output", "output_key", STR),
+        Key("diff_budget", "diff_budget", INT),
+        Key("post_comment", "post_note", BOOL),
+        Key("recipients", "recipients", NAMES),
+        Key("enabled", "enabled", BOOL),
+    ),
 }
+# The review endpoints' sections, each with its forge (one model, ReviewEndpoint).
+ENDPOINT_FORGES = {"gitlab_endpoints": "gitlab", "github_endpoints": "github"}
+GITHUB_COM = "https://github.com"
 
 # Dependency order: what a later section refers to comes earlier.
-ORDER = ("dify_apps", "recipients", "digests", "gitlab_endpoints")
+ORDER = ("dify_apps", "recipients", "digests", "gitlab_endpoints", "github_endpoints")
 LABELS = {
     "dify_apps": "Dify app",
     "recipients": "recipient",
     "digests": "digest",
     "gitlab_endpoints": "GitLab endpoint",
+    "github_endpoints": "GitHub endpoint",
 }
 PLACEHOLDER_PREFIX = {
     "dify_apps": "DIFY_APP",
     "recipients": "RECIPIENT",
     "digests": "DIGEST",
     "gitlab_endpoints": "GITLAB",
+    "github_endpoints": "GITHUB",
 }
 SIGNING_KINDS = ("feishu", "dingtalk", "webhook")
 

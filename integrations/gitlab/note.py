@@ -13,7 +13,7 @@ from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.errors import GitLabForbidden, GitLabNotFound
 from integrations.gitlab.events import MergeRequestEvent
 from integrations.gitlab.review import merge_request_of
-from integrations.models import Delivery, GitLabEndpoint
+from integrations.models import Delivery, ReviewEndpoint
 from integrations.runs.delivery import TargetGone
 
 # GitLab refuses notes above 1,000,000 characters; a review that long is a runaway model.
@@ -43,7 +43,7 @@ def note_body(mark: str, message: Message, run_id: int) -> str:
 class NoteSender:
     """Looks like a chat transport to the delivery code: build() then post() each part."""
 
-    def __init__(self, endpoint: GitLabEndpoint, event: MergeRequestEvent, run_id: int) -> None:
+    def __init__(self, endpoint: ReviewEndpoint, event: MergeRequestEvent, run_id: int) -> None:
         self.endpoint = endpoint
         self.event = event
         self.run_id = run_id
@@ -76,7 +76,7 @@ class NoteSender:
 
 def sender_for(delivery: Delivery) -> NoteSender:
     run = delivery.run
-    endpoint = run.gitlab_endpoint
+    endpoint = run.review_endpoint
     if endpoint is None:
         raise TargetGone("the GitLab endpoint was deleted.")
     return NoteSender(endpoint, merge_request_of(run), run.pk)

@@ -70,6 +70,14 @@ class MergeRequestEvent:
     def ref(self) -> str:
         return f"MR !{self.iid}"
 
+    @property
+    def short_ref(self) -> str:
+        return f"!{self.iid}"
+
+    @property
+    def reference(self) -> str:
+        return f"{self.project_path}!{self.iid}"
+
 
 _BLANKS = {"str": "", "int": 0, "bool": False, "int | None": None}
 

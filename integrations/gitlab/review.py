@@ -22,7 +22,7 @@ from integrations.gitlab.review_inputs import (
     standard_inputs,
 )
 from integrations.gitlab.types import MergeRequest
-from integrations.models import GitLabEndpoint, Run
+from integrations.models import ReviewEndpoint, Run
 from integrations.runs.backoff import retry_delay
 from integrations.runs.delivery import (
     Target,
@@ -84,7 +84,7 @@ def _remember_what_was_read(run: Run, event: MergeRequestEvent, mr: MergeRequest
 
 def send_note(run: Run) -> None:
     """Follow-up of a succeeded review; called inside the run's final transaction."""
-    endpoint = run.gitlab_endpoint
+    endpoint = run.review_endpoint
     if endpoint is None:
         settle_now(
             run, Run.Status.FAILED, "no_endpoint", "The hub: the GitLab endpoint was deleted."
@@ -108,7 +108,7 @@ def send_note(run: Run) -> None:
 
 def compose(run: Run) -> dict:
     """The note of a succeeded review, from its outputs and the endpoint's settings now."""
-    endpoint = run.gitlab_endpoint
+    endpoint = run.review_endpoint
     if endpoint is None:
         raise OutputError("the GitLab endpoint was deleted")
     text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
@@ -128,8 +128,8 @@ def note_message(run: Run, text: str) -> dict:
     }
 
 
-def _endpoint(run: Run) -> GitLabEndpoint:
-    endpoint = run.gitlab_endpoint
+def _endpoint(run: Run) -> ReviewEndpoint:
+    endpoint = run.review_endpoint
     if endpoint is None:
         raise RunEnded(
             Run.Status.FAILED, "no_endpoint", "The hub: the GitLab endpoint was deleted."
@@ -144,7 +144,7 @@ def _endpoint(run: Run) -> GitLabEndpoint:
     return endpoint
 
 
-def _learn_bot_identity(endpoint: GitLabEndpoint, gitlab: GitLabClient) -> None:
+def _learn_bot_identity(endpoint: ReviewEndpoint, gitlab: GitLabClient) -> None:
     if endpoint.bot_user_id is None:
         remember_bot(endpoint, gitlab.current_user())
 

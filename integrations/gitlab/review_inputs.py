@@ -24,6 +24,7 @@ from .types import FileDiff, MergeRequest
 
 __all__ = [
     "LOCK_FILES",
+    "change_line",
     "STANDARD_INPUTS",
     "DiffBundle",
     "build_diff",
@@ -34,15 +35,18 @@ __all__ = [
 ]
 
 STANDARD_INPUTS: dict[str, str] = {
-    "project_path": "Project path with its namespace, e.g. payments/billing-service",
-    "project_id": "Numeric GitLab project id",
-    "mr_iid": "Merge request number within the project (342 for !342)",
-    "title": "Merge request title",
-    "description": "Merge request description (Markdown)",
-    "url": "Web address of the merge request",
+    "forge": "Where the code lives: gitlab or github",
+    "repository": "The project or repository path, e.g. payments/billing-service",
+    "number": "The merge or pull request's number (342 for !342 or #342)",
+    "project_path": "Same as repository (its GitLab name, kept for existing workflows)",
+    "project_id": "Numeric id of the GitLab project or GitHub repository",
+    "mr_iid": "Same as number (its GitLab name, kept for existing workflows)",
+    "title": "Title of the merge or pull request",
+    "description": "Its description (Markdown)",
+    "url": "Its web address",
     "source_branch": "Branch with the changes",
     "target_branch": "Branch the changes go into",
-    "author": "Username of the merge request's author",
+    "author": "Username of its author",
     "action": "What asked for the review: open, reopen, new_commits, ready or review_command",
     "head_sha": "The commit that is reviewed (head of the source branch)",
     "changed_files": "One line per changed file: 'M path', 'A path', 'D path' or 'R old -> new'",
@@ -119,6 +123,8 @@ def build_diff(files: Sequence[FileDiff], budget: int) -> DiffBundle:
 
 
 def _skip_reason(f: FileDiff) -> str:
+    if f.left_out:
+        return f.left_out
     if f.too_large:
         return "too large: GitLab left its diff out"
     if f.collapsed:
@@ -203,6 +209,9 @@ def standard_inputs(
 ) -> dict[str, str]:
     """Every ``STANDARD_INPUTS`` value as a string; ``mr`` (fetched now) wins over the event."""
     return {
+        "forge": "gitlab",
+        "repository": event.project_path,
+        "number": str(event.iid),
         "project_path": event.project_path,
         "project_id": str(event.project_id),
         "mr_iid": str(event.iid),
@@ -214,7 +223,7 @@ def standard_inputs(
         "author": (mr.author_username if mr else "") or event.actor_username,
         "action": _action(event),
         "head_sha": event.head_sha or (mr.sha if mr else ""),
-        "changed_files": "\n".join(_change_line(f) for f in files),
+        "changed_files": "\n".join(change_line(f) for f in files),
         "diff": diff.text,
         "omitted_files": "\n".join(f"{path} ({why})" for path, why in diff.omitted),
         "focus": event.focus,
@@ -230,7 +239,7 @@ def _action(event: MergeRequestEvent) -> str:
     return event.action
 
 
-def _change_line(f: FileDiff) -> str:
+def change_line(f: FileDiff) -> str:
     if f.new_file:
         return f"A {f.new_path}"
     if f.deleted_file:

@@ -47,6 +47,7 @@ class FileDiff:
     generated_file: bool = False
     too_large: bool = False  # GitLab left the text out (instance diff limits)
     collapsed: bool = False
+    left_out: str = ""  # why the forge sent no text for it (GitHub: no patch), else ""
 
 
 @dataclass(frozen=True)

@@ -1,53 +1,14 @@
-"""The GitLab webhook URL: read the request, hand it to `intake`, answer in milliseconds."""
+"""The GitLab webhook URL (the forge-neutral view does the work)."""
 
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.gitlab import intake
-from integrations.models import GitLabEndpoint
-
-log = logging.getLogger(__name__)
+from integrations.forges.views import webhook
+from integrations.gitlab.intake import GITLAB
 
 
 @csrf_exempt
 def gitlab_webhook(request: HttpRequest, slug: str) -> JsonResponse:
-    if request.method != "POST":
-        response = JsonResponse({"error": "GitLab webhooks are POST requests."}, status=405)
-        response["Allow"] = "POST"
-        return response
-    endpoint = GitLabEndpoint.objects.filter(slug=slug).first()
-    if endpoint is None:
-        return JsonResponse({"error": f"No GitLab endpoint '{slug}' in this hub."}, status=404)
-    limit = settings.HUB_WEBHOOK_MAX_BYTES
-    body = _read_body(request, limit)
-    if body is None:
-        return JsonResponse({"error": f"The body is larger than {limit} bytes."}, status=413)
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    try:
-        answer = intake.receive(endpoint, headers, body)
-    except (OperationalError, InterfaceError):
-        raise  # the database is down: middleware.DatabaseUnavailable answers 503
-    except Exception:  # never a 500: GitLab would count it toward disabling the hook
-        log.exception("gitlab %s: unexpected error handling a webhook", slug)
-        answer = intake.Answer(
-            503, {"error": "The hub could not store the event; GitLab can resend it."}
-        )
-    return JsonResponse(answer.body, status=answer.status)
-
-
-def _read_body(request: HttpRequest, limit: int) -> bytes | None:
-    """The raw body, or None when it exceeds the limit (checked before reading when declared)."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        return None
-    body = request.read(limit + 1)
-    return None if len(body) > limit else body
+    return webhook(request, slug, GITLAB)

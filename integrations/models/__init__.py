@@ -2,14 +2,14 @@ from integrations.models.apikeys import HubAPIKey
 from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
 from integrations.models.engine import RunSlot, WorkerHeartbeat
-from integrations.models.gitlab import GitLabEndpoint, WebhookEvent
+from integrations.models.gitlab import ReviewEndpoint, WebhookEvent
 from integrations.models.recipients import Recipient
 from integrations.models.runs import Delivery, DeliveryAttempt, Run
 
 __all__ = [
     "DifyApp",
     "Digest",
-    "GitLabEndpoint",
+    "ReviewEndpoint",
     "WebhookEvent",
     "Recipient",
     "Run",

@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from integrations.forges.github.api import GitHubClient, api_url
+from integrations.forges.github.events import ASSOCIATIONS, DEFAULT_ASSOCIATIONS, GitHubRules
 from integrations.gitlab.api import GitLabClient, normalise_base_url
 from integrations.gitlab.events import TRIGGERS, ReviewRules
 from integrations.gitlab.review_inputs import check_mapping
@@ -27,35 +29,62 @@ def all_triggers() -> list[str]:
     return list(TRIGGERS)
 
 
-class GitLabEndpoint(models.Model):
-    """A webhook URL GitLab posts merge-request events to, and how to review them."""
+def trusted_associations() -> list[str]:
+    return list(DEFAULT_ASSOCIATIONS)
+
+
+def _associations_problem(value: object) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        return 'A list of GitHub author associations, e.g. ["OWNER", "MEMBER"].'
+    if unknown := sorted(set(value) - set(ASSOCIATIONS)):
+        return f"Unknown association {', '.join(unknown)}; choose from {', '.join(ASSOCIATIONS)}."
+    return None
+
+
+class ReviewEndpoint(models.Model):
+    """A webhook URL a forge (GitLab, GitHub) posts pull/merge request events to, and how to
+    review them."""
+
+    class Forge(models.TextChoices):
+        GITLAB = "gitlab", "GitLab"
+        GITHUB = "github", "GitHub"
 
     name = models.CharField(max_length=100, unique=True)
+    forge = models.CharField(
+        max_length=20,
+        choices=Forge.choices,
+        default=Forge.GITLAB,
+        help_text="Where the code lives; the webhook URL becomes /hooks/FORGE/SLUG/.",
+    )
     slug = models.SlugField(
-        max_length=100, unique=True, help_text="The webhook URL becomes /hooks/gitlab/SLUG/."
+        max_length=100, unique=True, help_text="The webhook URL becomes /hooks/FORGE/SLUG/."
     )
     secret_token_hash = models.CharField(max_length=200, editable=False)
     signing_secret = EncryptedTextField(
         blank=True,
-        help_text="Optional: GitLab's signing token (whsec_…), for Standard Webhooks signatures "
-        "on recent GitLab versions. When set, every request must carry a valid signature. "
-        "Stored encrypted.",
+        help_text="GitLab: optional signing token (whsec_…), for Standard Webhooks signatures "
+        "on recent GitLab versions; when set, every request must carry a valid signature. "
+        "GitHub: the webhook's secret (required), which signs every delivery. Stored "
+        "encrypted.",
     )
     app = models.ForeignKey(
         "integrations.DifyApp",
         on_delete=models.PROTECT,
-        related_name="gitlab_endpoints",
+        related_name="review_endpoints",
         verbose_name="Dify app",
         help_text="The review workflow.",
     )
-    gitlab_url = models.URLField(
-        "GitLab URL",
-        help_text="The instance the hub reads diffs from and posts notes to, e.g. "
-        "https://gitlab.example.com. URLs inside webhook payloads are never used for this.",
+    base_url = models.URLField(
+        "forge URL",
+        help_text="The instance the hub reads diffs from and posts comments to, e.g. "
+        "https://gitlab.example.com or https://github.com. URLs inside webhook payloads are "
+        "never used for this.",
     )
     access_token = EncryptedTextField(
-        help_text="A project or group access token (or a bot user's personal token) with the "
-        "api scope and at least the Reporter role. Stored encrypted; never shown again.",
+        help_text="GitLab: a project or group access token (or a bot user's personal token) "
+        "with the api scope and at least the Reporter role. GitHub: a fine-grained token with "
+        "Pull requests (read and write) and Contents (read) on the repositories, or a classic "
+        "token with the repo scope. Stored encrypted; never shown again.",
     )
     ca_bundle = models.TextField(
         "CA bundle (PEM)",
@@ -98,8 +127,16 @@ class GitLabEndpoint(models.Model):
     recipients = models.ManyToManyField(
         "integrations.Recipient",
         blank=True,
-        related_name="gitlab_endpoints",
+        related_name="review_endpoints",
         help_text="Optional: chat recipients that also get each review.",
+    )
+    review_command_from = models.JSONField(
+        "who may ask with /review (GitHub)",
+        default=trusted_associations,
+        blank=True,
+        help_text="GitHub author associations whose /review comments are honoured. On public "
+        "repositories anyone can comment and every review costs LLM tokens, so the default is "
+        "the repository's owner, members and collaborators.",
     )
     enabled = models.BooleanField(default=True)
     bot_user_id = models.PositiveIntegerField(
@@ -118,18 +155,25 @@ class GitLabEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "GitLab endpoint"
+        verbose_name = "review endpoint"
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
 
     @property
+    def is_github(self) -> bool:
+        return self.forge == self.Forge.GITHUB
+
+    @property
     def webhook_path(self) -> str:
-        return reverse("gitlab-webhook", args=[self.slug])
+        return reverse(f"{self.forge}-webhook", args=[self.slug])
 
     def set_secret_token(self, token: str) -> None:
         self.secret_token_hash = hash_token(token)
+        if self.is_github:
+            # GitHub signs each delivery with it (HMAC), so it is kept, encrypted, not hashed.
+            self.signing_secret = token
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -150,17 +194,35 @@ class GitLabEndpoint(models.Model):
             problem := app.output_problem(self.output_key, "Output with the review")
         ):
             errors["output_key"] = problem
-        if self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
-            errors["signing_secret"] = problem
-        if self.gitlab_url:
-            try:
-                self.gitlab_url = normalise_base_url(self.gitlab_url)
-            except ValueError as exc:
-                errors["gitlab_url"] = str(exc)
+        errors.update(self._forge_problems())
         if errors:
             raise ValidationError(errors)
 
-    def review_rules(self) -> ReviewRules:
+    def _forge_problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.is_github:
+            if problem := _associations_problem(self.review_command_from):
+                errors["review_command_from"] = problem
+        elif self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
+            errors["signing_secret"] = problem
+        if self.base_url:
+            try:
+                if self.is_github:
+                    api_url(self.base_url)  # kept as typed: github.com reads better than its API
+                else:
+                    self.base_url = normalise_base_url(self.base_url)
+            except ValueError as exc:
+                errors["base_url"] = str(exc)
+        return errors
+
+    def review_rules(self) -> ReviewRules | GitHubRules:
+        if self.is_github:
+            return GitHubRules(
+                triggers=frozenset(self.triggers or ()),
+                target_branches=tuple(self.target_branches or ()),
+                bot_login=self.bot_username,
+                associations=frozenset(self.review_command_from or ()),
+            )
         return ReviewRules(
             triggers=frozenset(self.triggers or ()),
             target_branches=tuple(self.target_branches or ()),
@@ -168,26 +230,28 @@ class GitLabEndpoint(models.Model):
             bot_username=self.bot_username,
         )
 
-    def client(self):
-
+    def client(self) -> GitLabClient | GitHubClient:
         verify = ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
-        return GitLabClient(self.gitlab_url, self.access_token, verify=verify)
+        if self.is_github:
+            return GitHubClient(self.base_url, self.access_token, verify=verify)
+        return GitLabClient(self.base_url, self.access_token, verify=verify)
 
 
 class WebhookEvent(models.Model):
-    """One authenticated request GitLab sent, kept with what the hub made of it."""
+    """One authenticated request a forge sent, kept with what the hub made of it."""
 
     class Outcome(models.TextChoices):
         ACCEPTED = "accepted", "Accepted"
         IGNORED = "ignored", "Ignored"
         INVALID = "invalid", "Invalid"
 
-    endpoint = models.ForeignKey(GitLabEndpoint, on_delete=models.CASCADE, related_name="events")
+    endpoint = models.ForeignKey(ReviewEndpoint, on_delete=models.CASCADE, related_name="events")
     event_name = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(
         max_length=200,
-        help_text="GitLab's Idempotency-Key (the same on retries and 'Resend request'); "
-        "a hash of the body for GitLab versions before 17.4.",
+        help_text="GitLab's Idempotency-Key (the same on retries and 'Resend request'; a "
+        "hash of the body before GitLab 17.4), or GitHub's X-GitHub-Delivery (kept on "
+        "redelivery).",
     )
     headers = models.JSONField(default=dict, blank=True)
     payload = models.JSONField(null=True, blank=True)

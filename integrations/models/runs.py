@@ -46,13 +46,13 @@ class Run(models.Model):
     slot = models.DateTimeField(
         null=True, blank=True, help_text="The scheduled time this digest run is for (UTC)."
     )
-    gitlab_endpoint = models.ForeignKey(
-        "integrations.GitLabEndpoint",
+    review_endpoint = models.ForeignKey(
+        "integrations.ReviewEndpoint",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="runs",
-        verbose_name="GitLab endpoint",
+        verbose_name="review endpoint",
     )
     context = models.JSONField(
         null=True,

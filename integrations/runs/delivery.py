@@ -110,7 +110,7 @@ def _deliver(delivery_id: int) -> float | None:
         return None  # delivered, failed, or another worker has it
     # One read for everything the sender needs (the run's message, the recipient, the
     # GitLab endpoint of a review note).
-    delivery = Delivery.objects.select_related("run", "run__gitlab_endpoint", "recipient").get(
+    delivery = Delivery.objects.select_related("run", "run__review_endpoint", "recipient").get(
         pk=delivery_id
     )
     try:

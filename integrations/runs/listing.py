@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from integrations.models import Delivery, DeliveryAttempt, Digest, GitLabEndpoint, Run
+from integrations.models import Delivery, DeliveryAttempt, Digest, ReviewEndpoint, Run
 
 ORDERING = ("-created_at", "-id")
 
@@ -31,17 +31,17 @@ def filter_runs(
 
 
 def source_filter(name: str) -> Q:
-    """A digest's or GitLab endpoint's name, or a run's exact source text.
+    """A digest's or review endpoint's name, or a run's exact source text.
 
     The names are looked up first so the run query compares indexed ids, not joined names.
     """
     digests = list(Digest.objects.filter(name=name).values_list("pk", flat=True))
-    endpoints = list(GitLabEndpoint.objects.filter(name=name).values_list("pk", flat=True))
+    endpoints = list(ReviewEndpoint.objects.filter(name=name).values_list("pk", flat=True))
     condition = Q(source=name)
     if digests:
         condition |= Q(digest_id__in=digests)
     if endpoints:
-        condition |= Q(gitlab_endpoint_id__in=endpoints)
+        condition |= Q(review_endpoint_id__in=endpoints)
     return condition
 
 

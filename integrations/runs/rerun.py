@@ -21,7 +21,7 @@ COPIED_FIELDS = (
     "query",
     "dify_user",
     "digest_id",
-    "gitlab_endpoint_id",
+    "review_endpoint_id",
     "context",
     "merge_request_key",
     "head_sha",

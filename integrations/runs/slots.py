@@ -84,7 +84,7 @@ def _start_oldest(
     run = (
         Run.objects.select_for_update(skip_locked=True, of=("self",))
         # What the kinds read next (the endpoint, the digest), in this same query.
-        .select_related("gitlab_endpoint", "digest")
+        .select_related("review_endpoint", "digest")
         .filter(eligible(now), app_id=app.pk)
         .order_by("id")
         .first()

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from integrations.gitlab.signing import token_matches
-from integrations.models import GitLabEndpoint, Run, WebhookEvent
+from integrations.models import ReviewEndpoint, Run, WebhookEvent
 from tests.reviews.support import FIRST_HEAD, SECRET, delivery
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,8 @@ def endpoint_form(app, gitlab, **overrides) -> dict:
         "slug": "payments",
         "enabled": "on",
         "app": app.pk,
-        "gitlab_url": gitlab.url,
+        "forge": "gitlab",
+        "base_url": gitlab.url,
         "access_token": gitlab.token,
         "ca_bundle": "",
         "secret_token": "",
@@ -49,11 +50,11 @@ def endpoint_form(app, gitlab, **overrides) -> dict:
 
 
 def add_url() -> str:
-    return reverse("admin:integrations_gitlabendpoint_add")
+    return reverse("admin:integrations_reviewendpoint_add")
 
 
 def change_url(endpoint) -> str:
-    return reverse("admin:integrations_gitlabendpoint_change", args=[endpoint.pk])
+    return reverse("admin:integrations_reviewendpoint_change", args=[endpoint.pk])
 
 
 def page_of(response) -> str:
@@ -77,7 +78,7 @@ def test_it_adds_an_endpoint_and_shows_the_generated_token_once(
     response = admin.post(add_url(), endpoint_form(review_app, fake_gitlab), follow=True)
 
     assert response.status_code == 200
-    endpoint = GitLabEndpoint.objects.get()
+    endpoint = ReviewEndpoint.objects.get()
     assert endpoint.slug == "payments" and endpoint.app == review_app
     assert endpoint.triggers == ALL_TRIGGERS
     assert endpoint.target_branches == ["main", "release/*"]
@@ -117,7 +118,7 @@ def test_it_keeps_a_secret_token_typed_into_the_add_form_and_shows_no_token(
     form = endpoint_form(review_app, fake_gitlab, secret_token=chosen)
     page = page_of(admin.post(add_url(), form, follow=True))
 
-    endpoint = GitLabEndpoint.objects.get()
+    endpoint = ReviewEndpoint.objects.get()
     assert token_matches(endpoint.secret_token_hash, chosen)
     assert chosen not in page and tokens_in(page) == []
     assert post_hook(endpoint, *delivery("mr_open", token=chosen)).status_code == 202
@@ -127,7 +128,7 @@ def test_it_requires_an_access_token_when_adding(admin, review_app, fake_gitlab)
     response = admin.post(add_url(), endpoint_form(review_app, fake_gitlab, access_token=""))
     assert response.status_code == 200
     assert "This field is required." in page_of(response)
-    assert not GitLabEndpoint.objects.exists()
+    assert not ReviewEndpoint.objects.exists()
     assert fake_gitlab.requests == []
 
 
@@ -157,7 +158,7 @@ def test_it_builds_the_webhook_url_from_hub_public_url(admin, endpoint, settings
     assert "testserver" not in box
     # The one-time token page names the same public URL.
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
     )
     assert 'value="https://hub.example.com/hooks/gitlab/team-a/"' in page_of(admin.post(url))
@@ -233,7 +234,7 @@ def field_errors(response, field: str) -> list[str]:
         (
             {"input_mapping": '{"focus": "{{ nme }}"}'},
             "input_mapping",
-            "focus: unknown placeholder {{ nme }}; available: project_path",
+            "focus: unknown placeholder {{ nme }}; available: forge, repository, number",
         ),
         (
             {"input_mapping": '{"tone": "friendly"}'},
@@ -264,28 +265,28 @@ def test_it_shows_form_errors_on_the_right_field_and_saves_nothing(
     errors = field_errors(response, field)
     assert any(message in error for error in errors), errors
     assert message.split(" {{")[0] in page_of(response)
-    assert not GitLabEndpoint.objects.exists()
+    assert not ReviewEndpoint.objects.exists()
     assert fake_gitlab.requests == []  # nothing checked while the form is wrong
     assert tokens_in(page_of(response)) == []
 
 
 def test_it_normalises_an_api_v4_url_to_the_instance_url(admin, review_app, fake_gitlab):
-    form = endpoint_form(review_app, fake_gitlab, gitlab_url=fake_gitlab.url + "/api/v4/")
+    form = endpoint_form(review_app, fake_gitlab, base_url=fake_gitlab.url + "/api/v4/")
     assert admin.post(add_url(), form).status_code == 200  # the one-time token page
-    endpoint = GitLabEndpoint.objects.get()
-    assert endpoint.gitlab_url == fake_gitlab.url
+    endpoint = ReviewEndpoint.objects.get()
+    assert endpoint.base_url == fake_gitlab.url
     assert endpoint.bot_user_id == fake_gitlab.user["id"]  # the check used the right API URL
 
 
 def test_it_refuses_a_gitlab_url_with_credentials_in_it(admin, review_app, fake_gitlab):
     url_with_password = fake_gitlab.url.replace("://", "://root:hunter2@")
-    form = endpoint_form(review_app, fake_gitlab, gitlab_url=url_with_password)
+    form = endpoint_form(review_app, fake_gitlab, base_url=url_with_password)
 
     response = admin.post(add_url(), form)
 
     assert response.status_code == 200
     assert "must not contain credentials" in page_of(response)
-    assert not GitLabEndpoint.objects.exists()
+    assert not ReviewEndpoint.objects.exists()
     assert fake_gitlab.requests == []
 
 
@@ -294,7 +295,7 @@ def test_it_refuses_a_gitlab_url_with_credentials_in_it(admin, review_app, fake_
 
 def test_it_regenerates_the_secret_token_and_shows_it_once(admin, endpoint, post_hook):
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
     )
 
@@ -315,7 +316,7 @@ def test_it_regenerates_the_secret_token_and_shows_it_once(admin, endpoint, post
 def test_it_does_not_regenerate_on_get(admin, endpoint, post_hook):
     stored_hash = endpoint.secret_token_hash
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
     )
 
@@ -331,7 +332,7 @@ def test_it_does_not_regenerate_on_get(admin, endpoint, post_hook):
 def test_it_needs_a_staff_login_to_regenerate(client, endpoint):
     stored_hash = endpoint.secret_token_hash
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "regenerate_token"},
     )
     response = client.post(url)
@@ -345,7 +346,7 @@ def test_it_needs_a_staff_login_to_regenerate(client, endpoint):
 
 def test_it_checks_the_connection_and_names_the_bot_user(admin, endpoint, fake_gitlab):
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "check_connection"},
     )
 
@@ -369,17 +370,17 @@ def test_staff_who_may_only_view_an_endpoint_cannot_press_its_buttons(
     client, endpoint, fake_gitlab
 ):
     viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_gitlabendpoint"))
+    viewer.user_permissions.add(Permission.objects.get(codename="view_reviewendpoint"))
     client.force_login(viewer)
     stored_hash = endpoint.secret_token_hash
     for tool in ("check_connection", "regenerate_token"):
         url = reverse(
-            "admin:integrations_gitlabendpoint_actions", kwargs={"pk": endpoint.pk, "tool": tool}
+            "admin:integrations_reviewendpoint_actions", kwargs={"pk": endpoint.pk, "tool": tool}
         )
 
         response = client.post(url, follow=True)
 
-        assert messages_of(response) == ["You may look at GitLab endpoints, not change them."]
+        assert messages_of(response) == ["You may look at review endpoints, not change them."]
     assert fake_gitlab.requests == []
     endpoint.refresh_from_db()
     assert endpoint.secret_token_hash == stored_hash
@@ -388,7 +389,7 @@ def test_staff_who_may_only_view_an_endpoint_cannot_press_its_buttons(
 def test_it_reports_a_refused_token_in_plain_words(admin, endpoint, fake_gitlab):
     fake_gitlab.fail_next("GET", "/user", 401)
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "check_connection"},
     )
 
@@ -411,7 +412,7 @@ def test_it_reports_a_refused_token_in_plain_words(admin, endpoint, fake_gitlab)
 
 def test_it_does_not_check_on_get(admin, endpoint, fake_gitlab):
     url = reverse(
-        "admin:integrations_gitlabendpoint_actions",
+        "admin:integrations_reviewendpoint_actions",
         kwargs={"pk": endpoint.pk, "tool": "check_connection"},
     )
     assert admin.get(url).status_code == 405
@@ -419,7 +420,7 @@ def test_it_does_not_check_on_get(admin, endpoint, fake_gitlab):
 
 
 def test_the_check_action_checks_every_selected_endpoint(admin, endpoint, fake_gitlab):
-    changelist = reverse("admin:integrations_gitlabendpoint_changelist")
+    changelist = reverse("admin:integrations_reviewendpoint_changelist")
     data = {"action": "check_connection_action", "_selected_action": [endpoint.pk]}
     page = page_of(admin.post(changelist, data, follow=True))
     assert f"as @{fake_gitlab.user['username']}" in page
@@ -559,17 +560,17 @@ def test_it_lists_endpoints_with_last_event_and_rejections(
     admin, endpoint, review_app, fake_gitlab, post_hook
 ):
     for name in ("quiet", "rejected"):
-        other = GitLabEndpoint(
-            name=name, slug=name, app=review_app, gitlab_url=fake_gitlab.url, access_token="x"
+        other = ReviewEndpoint(
+            name=name, slug=name, app=review_app, base_url=fake_gitlab.url, access_token="x"
         )
         other.set_secret_token(SECRET)
         other.save()
-    rejected = GitLabEndpoint.objects.get(slug="rejected")
+    rejected = ReviewEndpoint.objects.get(slug="rejected")
     post_hook(endpoint, *delivery("mr_open"))
     for _ in range(2):
         assert post_hook(rejected, *delivery("mr_open", token="wrong")).status_code == 401
 
-    response = admin.get(reverse("admin:integrations_gitlabendpoint_changelist"))
+    response = admin.get(reverse("admin:integrations_reviewendpoint_changelist"))
 
     assert response.status_code == 200
     assert {row.name for row in response.context["cl"].result_list} == {
@@ -590,28 +591,28 @@ def test_it_lists_endpoints_with_last_event_and_rejections(
     assert "Last event" in page and "Rejected" in page
     assert SECRET not in page and fake_gitlab.token not in page
 
-    changelist = reverse("admin:integrations_gitlabendpoint_changelist")
-    assert admin.get(changelist + "?o=5").status_code == 200  # sortable by last event
-    by_rejections = admin.get(changelist + "?o=-6").context["cl"].result_list
+    changelist = reverse("admin:integrations_reviewendpoint_changelist")
+    assert admin.get(changelist + "?o=6").status_code == 200  # sortable by last event
+    by_rejections = admin.get(changelist + "?o=-7").context["cl"].result_list
     assert by_rejections[0].name == "rejected"
 
 
 def test_the_change_page_shows_rejected_requests(admin, endpoint, post_hook):
     post_hook(endpoint, *delivery("mr_open", token="wrong-token-value"))
     page = page_of(admin.get(change_url(endpoint)))
-    assert "Requests GitLab sent that the hub refused" in page
+    assert "Requests the forge sent that the hub refused" in page
     assert "1; last at " in page and "wrong X-Gitlab-Token" in page
     assert "wrong-token-value" not in page
 
 
 def test_the_admin_index_links_to_gitlab_endpoints_and_webhook_events(admin):
     page = page_of(admin.get(reverse("admin:index")))
-    assert reverse("admin:integrations_gitlabendpoint_changelist") in page
+    assert reverse("admin:integrations_reviewendpoint_changelist") in page
     assert reverse("admin:integrations_webhookevent_changelist") in page
-    assert "GitLab endpoints" in page and "Webhook events" in page
+    assert "Review endpoints" in page and "Webhook events" in page
 
 
-@pytest.mark.parametrize("name", ["gitlabendpoint", "webhookevent"])
+@pytest.mark.parametrize("name", ["reviewendpoint", "webhookevent"])
 def test_the_list_pages_render_empty(admin, name):
     assert admin.get(reverse(f"admin:integrations_{name}_changelist")).status_code == 200
 
@@ -621,7 +622,7 @@ def test_no_page_leaks_a_secret_after_a_full_flow(admin, endpoint, fake_gitlab, 
     event = WebhookEvent.objects.get()
     urls = [
         change_url(endpoint),
-        reverse("admin:integrations_gitlabendpoint_changelist"),
+        reverse("admin:integrations_reviewendpoint_changelist"),
         events_url(),
         reverse("admin:integrations_webhookevent_change", args=[event.pk]),
         reverse("admin:integrations_run_change", args=[event.run_id]),

@@ -79,7 +79,7 @@ def test_staff_without_the_change_permission_see_no_buttons_and_cannot_press(cli
     assert Run.objects.get(pk=run.pk).status == Run.Status.QUEUED
 
 
-@pytest.mark.parametrize("model", ["difyapp", "recipient", "digest", "gitlabendpoint", "run"])
+@pytest.mark.parametrize("model", ["difyapp", "recipient", "digest", "reviewendpoint", "run"])
 def test_staff_who_may_only_view_get_every_page_and_no_buttons(
     client, model, make_run, make_digest, rocketchat_recipient, endpoint
 ):
@@ -87,7 +87,7 @@ def test_staff_who_may_only_view_get_every_page_and_no_buttons(
         "difyapp": make_run().app,
         "recipient": rocketchat_recipient,
         "digest": make_digest(),
-        "gitlabendpoint": endpoint,
+        "reviewendpoint": endpoint,
         "run": make_run(status=Run.Status.FAILED),
     }
     user = User.objects.create_user("viewer", password="pw", is_staff=True)

@@ -162,7 +162,7 @@ def test_source_is_a_digest_or_endpoint_name_or_the_exact_source(api, make_run, 
 
 
 def test_source_matches_a_gitlab_endpoint_name(api, make_run, endpoint):
-    review = make_run(kind=Run.Kind.MERGE_REQUEST_REVIEW, gitlab_endpoint=endpoint, source="x")
+    review = make_run(kind=Run.Kind.MERGE_REQUEST_REVIEW, review_endpoint=endpoint, source="x")
     make_run()
     results = api.get(RUNS, source=endpoint.name).json()["results"]
     assert [run["id"] for run in results] == [review.pk]

@@ -66,11 +66,11 @@ def db_state() -> dict:
     """Every row the configuration touches, with its values (secrets decrypted)."""
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-    from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient
+    from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint
 
-    models = (DifyApp, Recipient, Digest, GitLabEndpoint, PeriodicTask, CrontabSchedule)
+    models = (DifyApp, Recipient, Digest, ReviewEndpoint, PeriodicTask, CrontabSchedule)
     state = {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
-    for model in (Digest, GitLabEndpoint):
+    for model in (Digest, ReviewEndpoint):
         through = model.recipients.through
         state[through.__name__] = list(through.objects.order_by("pk").values())
     return state

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integrations.gitlab.signing import token_matches
-from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient, Run
+from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint, Run
 from tests.config.conftest import ISSUE_YAML, db_state, hub
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_it_applies_the_issue_file(env, reviewer, issue_file, no_network):
     )
     assert digest.inputs == {"city": "beijing", "date": "{{ date }}"}
     assert list(digest.recipients.all()) == [family]
-    endpoint = GitLabEndpoint.objects.get(name="team-reviews")
+    endpoint = ReviewEndpoint.objects.get(name="team-reviews")
     assert endpoint.slug == "team-a" and endpoint.app == reviewer
     assert token_matches(endpoint.secret_token_hash, env["GITLAB_WEBHOOK_SECRET"])
     assert endpoint.access_token == env["GITLAB_TOKEN"]
@@ -189,14 +189,14 @@ def test_a_changed_secret_token_is_rehashed_and_an_equal_one_is_not(
 ):
     path = write(ISSUE_YAML.read_text())
     hub("apply", path)
-    stored = GitLabEndpoint.objects.get().secret_token_hash
+    stored = ReviewEndpoint.objects.get().secret_token_hash
     hub("apply", path)
-    assert GitLabEndpoint.objects.get().secret_token_hash == stored
+    assert ReviewEndpoint.objects.get().secret_token_hash == stored
     monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "dhgl_a-brand-new-secret-token")
     out = hub("apply", path)
     assert "      secret_token: (changed)" in out and "brand-new" not in out
     assert token_matches(
-        GitLabEndpoint.objects.get().secret_token_hash, "dhgl_a-brand-new-secret-token"
+        ReviewEndpoint.objects.get().secret_token_hash, "dhgl_a-brand-new-secret-token"
     )
 
 
@@ -237,7 +237,7 @@ def test_a_recipient_can_be_disabled_and_an_endpoint_given_a_ca_bundle(env, revi
 
     assert "      enabled: true -> false" in out
     assert Recipient.objects.get(name="family").enabled is False
-    assert GitLabEndpoint.objects.get().ca_bundle == pem
+    assert ReviewEndpoint.objects.get().ca_bundle == pem
 
 
 # --- errors: the file, the object and the key; nothing changes ------------------------------
@@ -386,7 +386,7 @@ def test_a_database_error_while_saving_rolls_everything_back(env, reviewer, writ
         raise IntegrityError("simulated")
 
     before = db_state()
-    monkeypatch.setattr(GitLabEndpoint, "save", fail)
+    monkeypatch.setattr(ReviewEndpoint, "save", fail)
     with pytest.raises(CommandError, match="nothing was applied: simulated"):
         hub("apply", write(ISSUE_YAML.read_text()))
     assert db_state() == before

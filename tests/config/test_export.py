@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from integrations.models import DifyApp, Digest, GitLabEndpoint, Recipient
+from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint
 from tests.config.conftest import ISSUE_YAML, db_state, hub
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ def test_export_then_apply_changes_nothing(env, reviewer, write, monkeypatch):
     Recipient.objects.create(
         name="Ops Bot", kind="webhook", webhook_url="https://hooks.example.com/in", secret="s3cr3t"
     )
-    endpoint = GitLabEndpoint.objects.get()
+    endpoint = ReviewEndpoint.objects.get()
     endpoint.signing_secret = SIGNING_SECRET
     endpoint.save()
     exported = hub("export")
@@ -82,10 +82,10 @@ def test_export_never_contains_a_secret(env, reviewer, write):
     Recipient.objects.create(
         name="signed", kind="feishu", webhook_url="https://open.feishu.cn/x", secret="feishu-sec"
     )
-    GitLabEndpoint.objects.update(signing_secret=SIGNING_SECRET)
+    ReviewEndpoint.objects.update(signing_secret=SIGNING_SECRET)
     exported = hub("export")
     secrets = [*env.values(), "app-reviewer-key", "feishu-sec", SIGNING_SECRET]
-    secrets += ["open.feishu.cn", GitLabEndpoint.objects.get().secret_token_hash]
+    secrets += ["open.feishu.cn", ReviewEndpoint.objects.get().secret_token_hash]
     assert [secret for secret in secrets if secret in exported] == []
     assert "#   RECIPIENT_SIGNED_SECRET" in exported
 

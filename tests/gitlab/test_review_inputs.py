@@ -431,7 +431,7 @@ def test_mapping_values_must_be_text_numbers_or_booleans(value, problem):
 def test_unknown_and_broken_placeholders_are_reported():
     errors = check_mapping({"code": "{{ dif }} {{ diff }} {{ sha }}", "title": "{{ title"}, None)
 
-    assert errors[0].startswith("code: unknown placeholder {{ dif }}; available: project_path")
+    assert errors[0].startswith("code: unknown placeholder {{ dif }}; available: forge, repo")
     assert errors[1].startswith("code: unknown placeholder {{ sha }}")
     assert errors[2] == "title: broken placeholder; write values as {{ diff }}"
 

@@ -173,14 +173,14 @@ def test_check_lists_each_problem_on_its_own_line(dify_app, fake_dify, rocketcha
 def test_check_covers_gitlab_endpoints_and_learns_the_bot(
     endpoint, fake_gitlab, rocketchat_recipient
 ):
-    from integrations.models import GitLabEndpoint
+    from integrations.models import ReviewEndpoint
 
     out, _ = hub("check")
     assert (
         f"ok       GitLab endpoint 'team-reviews': connected to {fake_gitlab.url} as "
         f"@{fake_gitlab.user['username']}, a bot user." in out
     )
-    assert GitLabEndpoint.objects.get().bot_user_id == fake_gitlab.user["id"]
+    assert ReviewEndpoint.objects.get().bot_user_id == fake_gitlab.user["id"]
 
     fake_gitlab.fail_next("GET", "/user", 401)
     with pytest.raises(CommandError, match=r"1 problem\(s\) found"):

@@ -73,7 +73,7 @@ def test_run_digest_queues_a_run(make_digest, capsys):
 
 
 def test_rotate_keys_covers_gitlab_endpoint_secrets(settings, endpoint):
-    from integrations.models import GitLabEndpoint
+    from integrations.models import ReviewEndpoint
 
     endpoint.signing_secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
     endpoint.save()
@@ -82,6 +82,6 @@ def test_rotate_keys_covers_gitlab_endpoint_secrets(settings, endpoint):
     settings.HUB_ENCRYPTION_KEYS = [new_key, old_key]
     call_command("hub", "rotate-keys")
     settings.HUB_ENCRYPTION_KEYS = [new_key]
-    stored_endpoint = GitLabEndpoint.objects.get()
+    stored_endpoint = ReviewEndpoint.objects.get()
     assert stored_endpoint.access_token == endpoint.access_token
     assert stored_endpoint.signing_secret == endpoint.signing_secret

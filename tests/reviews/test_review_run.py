@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.gitlab.note import marker
-from integrations.models import Delivery, GitLabEndpoint, Recipient, Run
+from integrations.models import Delivery, Recipient, ReviewEndpoint, Run
 from integrations.runs import engine, stopping
 from integrations.runs.delivery import deliver_one
 from integrations.runs.rerun import redeliver
@@ -118,7 +118,7 @@ def test_a_retried_delivery_finds_its_note_instead_of_posting_twice(
 def test_notes_by_other_users_with_a_copied_marker_are_left_alone(
     accept, review_dify, fake_gitlab, endpoint
 ):
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=fake_gitlab.user["id"])
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=fake_gitlab.user["id"])
     quote = f"> {marker('team-a', '1187!342')}\n> quoted the bot"
     fake_gitlab.add_note(PROJECT_ID, IID, quote, author={"id": 77, "username": "pnatarajan"})
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
@@ -240,7 +240,7 @@ def test_a_review_without_the_chosen_output_posts_nothing_until_the_endpoint_is_
     assert run.deliveries.get().status == Delivery.Status.FAILED
     assert fake_gitlab.notes_of(PROJECT_ID, IID) == []
 
-    endpoint = run.gitlab_endpoint
+    endpoint = run.review_endpoint
     endpoint.output_key = "text"
     endpoint.save()
     redeliver(Run.objects.get(pk=run.pk))
@@ -292,7 +292,7 @@ def test_chat_recipients_get_the_review_too(accept, review_dify, fake_gitlab, en
 def test_without_note_or_recipients_the_review_is_kept_on_the_run(
     accept, review_dify, fake_gitlab, endpoint
 ):
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(post_note=False)
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(post_note=False)
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     run = accept()
     execute(run)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from integrations.models import GitLabEndpoint, Run, WebhookEvent
+from integrations.models import ReviewEndpoint, Run, WebhookEvent
 from tests.reviews.support import FIRST_HEAD, FIXTURES, SECOND_HEAD, SECRET, delivery
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_an_opened_mr_is_stored_queued_and_answered_202_without_any_io(
     assert "x-gitlab-token" not in event.headers and SECRET not in json.dumps(event.headers)
     assert event.headers["x-gitlab-instance"] == "https://gitlab.acme.internal"
     assert run.status == Run.Status.QUEUED and run.kind == Run.Kind.MERGE_REQUEST_REVIEW
-    assert run.gitlab_endpoint == endpoint and run.head_sha == FIRST_HEAD
+    assert run.review_endpoint == endpoint and run.head_sha == FIRST_HEAD
     assert run.context["trigger"] == "open"
     assert run.context["merge_request"]["project_path"] == "payments/billing-service"
     assert run.source == "team-reviews: payments/billing-service!342 (open)"
@@ -180,14 +180,14 @@ def test_events_that_request_no_review_answer_200_and_keep_the_reason(endpoint, 
 
 
 def test_notes_by_the_bot_user_learnt_from_gitlab_are_ignored(endpoint, post_hook):
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=77)
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=77)
     headers, body = delivery("note_review_command")  # written by user 77
     answer = post_hook(endpoint, headers, body).json()
     assert answer["status"] == "ignored" and "bot" in answer["reason"]
 
 
 def test_a_disabled_endpoint_keeps_the_event_and_starts_nothing(endpoint, post_hook):
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
     response = post_hook(endpoint, *delivery("mr_open"))
     assert response.status_code == 200
     assert "disabled" in response.json()["reason"]
@@ -196,7 +196,7 @@ def test_a_disabled_endpoint_keeps_the_event_and_starts_nothing(endpoint, post_h
 
 
 def test_target_branch_filter(endpoint, post_hook):
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(target_branches=["release/*"])
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(target_branches=["release/*"])
     answer = post_hook(endpoint, *delivery("mr_open")).json()
     assert answer["status"] == "ignored"
     assert "main" in answer["reason"] and "release/*" in answer["reason"]

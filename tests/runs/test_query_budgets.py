@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.digests.firing import run_now
-from integrations.models import Delivery, DifyApp, Digest, GitLabEndpoint, Recipient, Run
+from integrations.models import Delivery, DifyApp, Digest, Recipient, ReviewEndpoint, Run
 from integrations.runs import delivery, engine, slots
 from tests.fakes import dify as fd
 from tests.fakes.chat_server import RocketChatReceiver
@@ -54,7 +54,7 @@ def test_a_review_from_claim_to_note_takes_at_most_twenty(
     # What the hub does once, not per review, done already: the app's slot rows, the bot's
     # identity, the app's output names.
     slots.ensure_slots(endpoint.app)
-    GitLabEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=fake_gitlab.user["id"])
+    ReviewEndpoint.objects.filter(pk=endpoint.pk).update(bot_user_id=fake_gitlab.user["id"])
     DifyApp.objects.filter(pk=endpoint.app_id).update(output_names=["review"])
     run_id = post_hook(endpoint, *hook_delivery("mr_open")).json()["run"]
 

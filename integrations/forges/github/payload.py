@@ -57,6 +57,23 @@ class PullRequestEvent:
     def ref(self) -> str:
         return f"{self.repository}#{self.number}"
 
+    @property
+    def reference(self) -> str:
+        return self.ref
+
+    @property
+    def short_ref(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def merge_request_key(self) -> str:
+        """Stable across a repository's renames: its id, then the number."""
+        return f"{self.repository_id or self.repository}#{self.number}"
+
+    @property
+    def note_id(self) -> int | None:
+        return self.comment_id
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -19,7 +19,7 @@ from integrations.config.apply import apply_file, plan_file, render_plan
 from integrations.config.export import export_config
 from integrations.config.loader import ConfigError
 from integrations.digests.firing import run_now
-from integrations.models import DifyApp, Digest, GitLabEndpoint, HubAPIKey, Recipient, Run
+from integrations.models import DifyApp, Digest, HubAPIKey, Recipient, ReviewEndpoint, Run
 from integrations.models.fields import rotate
 
 
@@ -173,7 +173,7 @@ class Command(BaseCommand):
             for model, fields in (
                 (DifyApp, ["api_key"]),
                 (Recipient, ["webhook_url", "secret"]),
-                (GitLabEndpoint, ["access_token", "signing_secret"]),
+                (ReviewEndpoint, ["access_token", "signing_secret"]),
             ):
                 # Raw SQL: the ORM would hand back plaintext, rotation needs the ciphertext.
                 table = model._meta.db_table

@@ -1,0 +1,68 @@
+"""The review as one comment on the pull request's conversation, found again by its marker.
+
+Every review of a pull request (through one endpoint) edits the same comment; a retried
+delivery finds the comment it may already have posted instead of posting a second one.
+"""
+
+from __future__ import annotations
+
+from integrations.channels.base import Message, Reply
+from integrations.forges.github.api import COMMENT_LIMIT, GitHubClient
+from integrations.forges.github.errors import GitHubForbidden, GitHubNotFound
+from integrations.forges.github.payload import PullRequestEvent
+from integrations.forges.github.review import pull_request_of
+from integrations.gitlab.note import note_body
+from integrations.models import Delivery, ReviewEndpoint
+from integrations.runs.delivery import TargetGone
+
+# Room for the marker, heading and footer inside GitHub's 65,536 characters.
+TEXT_LIMIT = COMMENT_LIMIT - 2_000
+
+
+def marker(endpoint_slug: str, event: PullRequestEvent) -> str:
+    return f"<!-- dify-hub:review endpoint={endpoint_slug} pr={event.merge_request_key} -->"
+
+
+class CommentSender:
+    """Looks like a chat transport to the delivery code: build() then post() each part."""
+
+    def __init__(self, endpoint: ReviewEndpoint, event: PullRequestEvent, run_id: int) -> None:
+        self.endpoint = endpoint
+        self.event = event
+        self.run_id = run_id
+        self.mark = marker(endpoint.slug, event)
+
+    def build(self, message: Message) -> list[dict]:
+        body = note_body(self.mark, message, self.run_id)
+        if len(body) > COMMENT_LIMIT:
+            cut = len(body) - TEXT_LIMIT
+            text = message.text[: max(0, len(message.text) - cut)]
+            text += f"\n\n[… review cut: {cut} more characters]"
+            body = note_body(self.mark, Message(text, message.title, message.footer), self.run_id)
+        return [{"body": body[:COMMENT_LIMIT]}]
+
+    def post(self, part: dict) -> Reply:
+        repository, number = self.event.repository, self.event.number
+        with self.endpoint.client() as github:
+            found = self._find(github)
+            if found is not None:
+                try:
+                    saved = github.update_comment(repository, found.id, part["body"])
+                    return Reply(200, f"updated comment {saved.id}")
+                except (GitHubNotFound, GitHubForbidden):
+                    pass  # deleted meanwhile, or not ours after all: post a new one
+            saved = github.create_comment(repository, number, part["body"])
+            return Reply(201, f"created comment {saved.id}")
+
+    def _find(self, github: GitHubClient):
+        return github.find_comment(
+            self.event.repository, self.event.number, self.mark, author=self.endpoint.bot_username
+        )
+
+
+def sender_for(delivery: Delivery) -> CommentSender:
+    run = delivery.run
+    endpoint = run.review_endpoint
+    if endpoint is None:
+        raise TargetGone("the GitHub endpoint was deleted.")
+    return CommentSender(endpoint, pull_request_of(run), run.pk)

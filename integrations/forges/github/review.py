@@ -1,0 +1,195 @@
+"""A pull-request review run: read the pull request from GitHub before Dify is called, then
+send the review to the pull request (one comment, edited in place) and to chat recipients.
+
+The delivery only triggers the review: what the review reads and what the comment says come
+from GitHub's API, read fresh on every attempt. A ``/review`` comment's delivery names no
+head commit, so the head the review reads is the one it reviews.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from integrations.checks.gitlab_endpoint import remember_bot
+from integrations.forges.common import branch_matches
+from integrations.forges.github.api import GitHubClient
+from integrations.forges.github.payload import PullRequestEvent
+from integrations.forges.github.types import FileDiff as GitHubFile
+from integrations.forges.github.types import PullRequest
+from integrations.gitlab.review_inputs import (
+    build_diff,
+    change_line,
+    diff_budget_for,
+    fit_inputs,
+)
+from integrations.gitlab.types import FileDiff
+from integrations.models import ReviewEndpoint, Run
+from integrations.runs.delivery import Target, begin, recipient_targets, settle_now, undeliverable
+from integrations.runs.dify_call import ensure_form
+from integrations.runs.kinds import RunEnded
+from integrations.runs.outputs import OutputError, select_output
+
+log = logging.getLogger(__name__)
+
+COMMENT_KIND = "github_comment"
+OUTPUT_SETTING = "Output with the review"
+_NO_PATCH = "no patch from GitHub (a binary file, or a diff too large for GitHub to show)"
+
+
+def pull_request_of(run: Run) -> PullRequestEvent:
+    return PullRequestEvent.from_dict((run.context or {})["pull_request"])
+
+
+def prepare(run: Run) -> dict:
+    """The Dify inputs for this review, read fresh from GitHub on every attempt."""
+    endpoint = _endpoint(run)
+    event = pull_request_of(run)
+    trigger = (run.context or {}).get("trigger", "")
+    with endpoint.client() as github:
+        _learn_bot_identity(endpoint, github)
+        pr = github.pull_request(event.repository, event.number)
+        _check_still_wanted(endpoint, pr, event, trigger)
+        files = [as_file_diff(f) for f in github.files(event.repository, event.number)]
+    _remember_what_was_read(run, event, pr)
+    form = ensure_form(run.app)
+    budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
+    diff = build_diff(files, budget)
+    values = {
+        "forge": "github",
+        "repository": event.repository,
+        "number": str(event.number),
+        "project_path": event.repository,
+        "project_id": str(event.repository_id),
+        "mr_iid": str(event.number),
+        "title": pr.title,
+        "description": pr.body,
+        "url": pr.url or event.url,
+        "source_branch": pr.source_branch,
+        "target_branch": pr.target_branch,
+        "author": pr.author or event.author,
+        "action": trigger,
+        "head_sha": pr.head_sha,
+        "changed_files": "\n".join(change_line(f) for f in files),
+        "diff": diff.text,
+        "omitted_files": "\n".join(f"{path} ({why})" for path, why in diff.omitted),
+        "focus": event.focus,
+    }
+    return fit_inputs(values, form, endpoint.input_mapping or {})
+
+
+def as_file_diff(item: GitHubFile) -> FileDiff:
+    """A changed file as the shared diff builder reads it."""
+    return FileDiff(
+        old_path=item.old_path,
+        new_path=item.path,
+        diff=item.patch or "",
+        new_file=item.status == "added",
+        renamed_file=item.status == "renamed",
+        deleted_file=item.status == "removed",
+        left_out=_NO_PATCH if item.patch is None and item.status != "renamed" else "",
+    )
+
+
+def _remember_what_was_read(run: Run, event: PullRequestEvent, pr: PullRequest) -> None:
+    context = dict(run.context or {})
+    context["read"] = {
+        "reference": event.reference,
+        "title": pr.title,
+        "url": pr.url or event.url,
+        "head_sha": pr.head_sha,
+    }
+    run.context = context  # stored with the inputs (runs/engine.py), in one UPDATE
+
+
+def _check_still_wanted(
+    endpoint: ReviewEndpoint, pr: PullRequest, event: PullRequestEvent, trigger: str
+) -> None:
+    ref = event.reference
+    if pr.state != "open":
+        done = "merged" if pr.merged else "closed"
+        raise RunEnded(
+            Run.Status.CANCELLED,
+            f"pull_request_{done}",
+            f"GitHub: {ref} was {done} before the review started; nothing to review.",
+            source="github",
+        )
+    if event.head_sha and pr.head_sha != event.head_sha:
+        raise RunEnded(
+            Run.Status.SUPERSEDED,
+            "head_moved",
+            f"GitHub: {ref} moved on to commit {pr.head_sha[:8]} before the review of "
+            f"{event.head_sha[:8]} started; the push of the newer commit starts its own review.",
+            source="github",
+        )
+    if pr.draft and trigger != "review_command":
+        raise RunEnded(
+            Run.Status.CANCELLED,
+            "pull_request_draft",
+            f"GitHub: {ref} was converted to a draft before the review started; comment "
+            "/review to review a draft.",
+            source="github",
+        )
+    globs = tuple(endpoint.target_branches or ())
+    if not branch_matches(pr.target_branch, globs):  # a comment's delivery names no branch
+        raise RunEnded(
+            Run.Status.CANCELLED,
+            "target_branch",
+            f"The hub: {ref} goes into '{pr.target_branch}', which matches none of the "
+            f"endpoint's target branches ({', '.join(globs)}).",
+        )
+
+
+def send_comment(run: Run) -> None:
+    """Follow-up of a succeeded review; called inside the run's final transaction."""
+    endpoint = run.review_endpoint
+    if endpoint is None:
+        settle_now(run, Run.Status.FAILED, "no_endpoint", "The hub: the endpoint was deleted.")
+        return
+    event = pull_request_of(run)
+    targets = []
+    if endpoint.post_note:
+        targets.append(Target(name=f"Comment on {event.reference}", kind=COMMENT_KIND))
+    targets += recipient_targets(endpoint.recipients.filter(enabled=True))
+    try:
+        message = compose(run)
+    except OutputError as exc:
+        undeliverable(run, targets, f"GitHub endpoint '{endpoint.name}': {exc}")
+        return
+    if not targets:
+        Run.objects.filter(pk=run.pk).update(message=message)
+        return
+    begin(run, message, targets)
+
+
+def compose(run: Run) -> dict:
+    endpoint = run.review_endpoint
+    if endpoint is None:
+        raise OutputError("the GitHub endpoint was deleted")
+    text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
+    event = pull_request_of(run)
+    read = (run.context or {}).get("read") or {}
+    head = read.get("head_sha") or event.head_sha
+    return {
+        "title": f"Review of {event.reference}: {read.get('title') or event.title}"[:300],
+        "text": text,
+        "footer": f"{read.get('url') or event.url} · commit {head[:8]}",
+    }
+
+
+def _endpoint(run: Run) -> ReviewEndpoint:
+    endpoint = run.review_endpoint
+    if endpoint is None:
+        raise RunEnded(Run.Status.FAILED, "no_endpoint", "The hub: the endpoint was deleted.")
+    if not endpoint.enabled:
+        raise RunEnded(
+            Run.Status.CANCELLED,
+            "endpoint_disabled",
+            f"The hub: the GitHub endpoint '{endpoint.name}' was disabled before the review "
+            "started.",
+        )
+    return endpoint
+
+
+def _learn_bot_identity(endpoint: ReviewEndpoint, github: GitHubClient) -> None:
+    if not endpoint.bot_username:
+        remember_bot(endpoint, github.current_user())

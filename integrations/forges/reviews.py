@@ -1,0 +1,30 @@
+"""The review run kind, for every forge: each run goes to its forge's review module.
+
+A run's context says which forge's event started it (``merge_request`` for GitLab,
+``pull_request`` for GitHub), so a run whose endpoint was deleted still finds its way.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from integrations.forges.github import review as github
+from integrations.gitlab import review as gitlab
+from integrations.models import Run
+
+
+def _forge(run: Run) -> ModuleType:
+    return github if "pull_request" in (run.context or {}) else gitlab
+
+
+def prepare(run: Run) -> dict:
+    return _forge(run).prepare(run)
+
+
+def after_success(run: Run) -> None:
+    forge = _forge(run)
+    (forge.send_comment if forge is github else forge.send_note)(run)
+
+
+def compose(run: Run) -> dict:
+    return _forge(run).compose(run)

@@ -1,0 +1,79 @@
+"""Adding a GitHub endpoint in the admin: the secret shown once, GitHub's set-up words, the
+connection checked against (a fake) GitHub, and a delivery signed with the shown secret."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from integrations.forges.github.signing import signature
+from integrations.models import ReviewEndpoint
+from tests.fakes.github_server import DEFAULT_TOKEN, FakeGitHub
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fake_github():
+    with FakeGitHub() as server:
+        yield server
+
+
+def test_a_github_endpoint_is_added_checked_and_receives_signed_deliveries(
+    admin_client, client, review_app, fake_github
+):
+    form = {
+        "name": "OSS reviews",
+        "forge": "github",
+        "slug": "oss",
+        "enabled": "on",
+        "app": review_app.pk,
+        "base_url": fake_github.url,
+        "access_token": DEFAULT_TOKEN,
+        "ca_bundle": "",
+        "secret_token": "",
+        "signing_secret": "",
+        "triggers": ["open", "reopen", "new_commits", "ready", "review_command"],
+        "review_command_from": ["OWNER", "MEMBER"],
+        "target_branches": "",
+        "input_mapping": "{}",
+        "output_key": "review",
+        "diff_budget": 60000,
+        "post_note": "on",
+    }
+    response = admin_client.post(reverse("admin:integrations_reviewendpoint_add"), form)
+    assert response.status_code == 200, response.context["adminform"].form.errors
+    page = response.content.decode()
+    assert "Paste these into GitHub" in page and "Issue comments" in page
+    assert 'value="http://testserver/hooks/github/oss/"' in page
+    secret = re.search(r'value="([^"]+)" size="80" id="secret-token"', page).group(1)
+    assert DEFAULT_TOKEN not in page
+
+    endpoint = ReviewEndpoint.objects.get()
+    assert endpoint.forge == "github" and endpoint.signing_secret == secret
+    assert endpoint.review_command_from == ["OWNER", "MEMBER"]
+    assert endpoint.bot_username == "dify-hub-bot"  # the add flow checked the connection
+    assert f"connected to {fake_github.url} as @dify-hub-bot" in page
+    assert fake_github.requests[-1].header("authorization") == f"Bearer {DEFAULT_TOKEN}"
+
+    body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    ping = client.post(
+        "/hooks/github/oss/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_GITHUB_EVENT="ping",
+        HTTP_X_GITHUB_DELIVERY=str(uuid.uuid4()),
+        HTTP_X_HUB_SIGNATURE_256=signature(secret, body),
+    )
+    assert ping.status_code == 200 and ping.json()["status"] == "ignored"
+
+    change = admin_client.get(
+        reverse("admin:integrations_reviewendpoint_change", args=[endpoint.pk])
+    )
+    text = change.content.decode()
+    assert "Set up in GitHub" in text and "Let me select individual events" in text
+    assert secret not in text and DEFAULT_TOKEN not in text

@@ -1,0 +1,93 @@
+"""`hub apply` and `hub export` for GitHub endpoints (the `github_endpoints:` section)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.core.management import CommandError
+
+from integrations.models import ReviewEndpoint
+from tests.config.conftest import hub
+
+pytestmark = pytest.mark.django_db
+
+FILE = """
+github_endpoints:
+  - name: oss-reviews
+    slug: oss
+    secret: ${GH_HOOK_SECRET}
+    app: reviewer
+    access_token: ${GH_TOKEN}
+    review_command_from: [OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR]
+    target_branches: [main]
+    output: review
+"""
+GITLAB = """
+gitlab_endpoints:
+  - name: team-reviews
+    slug: team-a
+    secret_token: dhgl_webhook-secret-token-0123456789
+    app: reviewer
+    gitlab_url: https://gitlab.example.com
+    access_token: glpat-access-token-0123456789
+"""
+
+
+@pytest.fixture
+def secrets(monkeypatch):
+    monkeypatch.setenv("GH_HOOK_SECRET", "gh-webhook-secret-0123456789")
+    monkeypatch.setenv("GH_TOKEN", "github_pat_0123456789abcdef")
+
+
+def test_a_github_endpoint_is_applied_with_github_com_by_default(
+    write, reviewer, secrets, no_network
+):
+    out = hub("apply", write(FILE))
+    assert "1 created" in out and "Check connection" in out
+    endpoint = ReviewEndpoint.objects.get(name="oss-reviews")
+    assert (endpoint.forge, endpoint.base_url, endpoint.slug) == (
+        "github",
+        "https://github.com",
+        "oss",
+    )
+    assert endpoint.signing_secret == "gh-webhook-secret-0123456789"  # GitHub signs with it
+    assert endpoint.access_token == "github_pat_0123456789abcdef"
+    assert endpoint.review_command_from == ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"]
+    assert endpoint.webhook_path == "/hooks/github/oss/"
+    assert "0 created, 0 changed, 1 unchanged" in hub("apply", write(FILE))
+
+
+def test_pruning_one_forges_section_leaves_the_others_endpoints(write, reviewer, secrets):
+    hub("apply", write(GITLAB + FILE))
+    hub("apply", "--prune", write(FILE))
+    assert sorted(ReviewEndpoint.objects.values_list("name", "forge")) == [
+        ("oss-reviews", "github"),
+        ("team-reviews", "gitlab"),
+    ]
+
+
+def test_a_slug_or_name_taken_by_the_other_forge_is_refused(write, reviewer, secrets):
+    hub("apply", write(GITLAB))
+    clash = FILE.replace("slug: oss", "slug: team-a").replace(
+        "name: oss-reviews", "name: team-reviews"
+    )
+    with pytest.raises(CommandError) as caught:
+        hub("apply", write(clash))
+    text = str(caught.value)
+    assert "'team-a' is the slug of GitLab endpoint 'team-reviews'" in text
+    assert "GitLab endpoint 'team-reviews' has this name" in text
+
+
+def test_an_unknown_association_is_named(write, reviewer, secrets):
+    with pytest.raises(CommandError, match="Unknown association FRIEND"):
+        hub("apply", write(FILE.replace("CONTRIBUTOR]", "FRIEND]")))
+
+
+def test_export_writes_each_forge_in_its_section(write, reviewer, secrets):
+    hub("apply", write(GITLAB + FILE))
+    data = yaml.safe_load(hub("export"))
+    assert [e["name"] for e in data["gitlab_endpoints"]] == ["team-reviews"]
+    (github,) = data["github_endpoints"]
+    assert github["github_url"] == "https://github.com"
+    assert github["secret"] == "${GITHUB_OSS_REVIEWS_SECRET}"
+    assert github["access_token"] == "${GITHUB_OSS_REVIEWS_ACCESS_TOKEN}"
