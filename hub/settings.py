@@ -271,7 +271,8 @@ HUB_WEBHOOK_MAX_BYTES = env_int("HUB_WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimu
 # Standard Webhooks signatures older or newer than this are refused (replay window).
 HUB_WEBHOOK_SIGNATURE_TOLERANCE = env_int("HUB_WEBHOOK_SIGNATURE_TOLERANCE", 300, minimum=1)
 # GitLab prepares an MR's diff asynchronously; a review waits for it this many times,
-# backing off from the base up to 30 s between looks (about 4 minutes in all).
+# backing off from the base up to 30 s between looks (about 4 minutes in all). A GitHub review
+# waits the same way for the API to show the push a delivery announces.
 HUB_GITLAB_DIFF_WAITS = env_int("HUB_GITLAB_DIFF_WAITS", 10, minimum=1)
 HUB_GITLAB_DIFF_WAIT_SECONDS = env_int("HUB_GITLAB_DIFF_WAIT_SECONDS", 2, minimum=0)
 # A run reads the app's input form from Dify again when the cached one is older than this

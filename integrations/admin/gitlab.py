@@ -49,6 +49,13 @@ class ReviewEndpointForm(forms.ModelForm):
         "(read and write) and Contents (read), or a classic token with the repo scope. Stored "
         "encrypted; never shown again.",
     )
+    github_app_private_key = forms.CharField(
+        label="GitHub App private key",
+        required=False,
+        widget=forms.Textarea(attrs={"autocomplete": "off", "rows": 4, "spellcheck": "false"}),
+        help_text="GitHub App only: the App's .pem file, whole. Stored encrypted; never shown "
+        "again (leave empty to keep the stored one).",
+    )
     signing_secret = forms.CharField(
         required=False,
         widget=SecretInput(),
@@ -92,6 +99,9 @@ class ReviewEndpointForm(forms.ModelForm):
             "app",
             "base_url",
             "access_token",
+            "github_app_id",
+            "github_app_private_key",
+            "github_installation_id",
             "ca_bundle",
             "secret_token",
             "signing_secret",
@@ -121,9 +131,8 @@ class ReviewEndpointForm(forms.ModelForm):
             # The boxes start empty, so only a typed value is a change (otherwise every save
             # would count as a new access token and re-run the connection check).
             self.initial["access_token"] = self.initial["signing_secret"] = ""
+            self.initial["github_app_private_key"] = ""
             self.initial["target_branches"] = ", ".join(self.instance.target_branches or [])
-        else:
-            self.fields["access_token"].required = True
         mapping_help = ", ".join(f"{{{{ {name} }}}}" for name in STANDARD_INPUTS)
         self.fields["input_mapping"].help_text = (
             'Extra inputs and renames as JSON, e.g. {"code": "{{ diff }}", "language": "en"}. '
@@ -132,10 +141,11 @@ class ReviewEndpointForm(forms.ModelForm):
         )
 
     def clean_access_token(self) -> str:
-        value = keep_secret_when_blank(self, "access_token").strip()
-        if not value:
-            raise forms.ValidationError("An access token is required.")
-        return value
+        # Required for GitLab; for GitHub a token or an App (the model's clean says which).
+        return keep_secret_when_blank(self, "access_token").strip()
+
+    def clean_github_app_private_key(self) -> str:
+        return keep_secret_when_blank(self, "github_app_private_key").strip()
 
     def clean_signing_secret(self) -> str:
         value = self.cleaned_data.get("signing_secret", "").strip()
@@ -212,7 +222,19 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         if obj is None:
             return [
                 (None, {"fields": ("name", "forge", "slug", "enabled", "app")}),
-                ("Forge", {"fields": ("base_url", "access_token", "ca_bundle")}),
+                (
+                    "Forge",
+                    {
+                        "fields": (
+                            "base_url",
+                            "access_token",
+                            "github_app_id",
+                            "github_app_private_key",
+                            "github_installation_id",
+                            "ca_bundle",
+                        )
+                    },
+                ),
                 ("Webhook security", {"fields": ("secret_token", "signing_secret")}),
                 ("Review", review),
             ]
@@ -226,6 +248,9 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
                         "base_url",
                         "masked_access_token",
                         "access_token",
+                        "github_app_id",
+                        "github_app_private_key",
+                        "github_installation_id",
                         "bot_user",
                         "connection",
                         "ca_bundle",
@@ -291,7 +316,14 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
             # Kept on this request only: the token page is the POST's own response, so the
             # token is never stored in a session, a message cookie or the database.
             request.hub_new_token = form.new_token
-        if not change or {"access_token", "base_url", "ca_bundle"} & set(form.changed_data):
+        watched = {
+            "access_token",
+            "base_url",
+            "ca_bundle",
+            "github_app_id",
+            "github_app_private_key",
+        }
+        if not change or watched & set(form.changed_data):
             self._report_check(request, obj)
 
     def response_add(self, request, obj, post_url_continue=None):

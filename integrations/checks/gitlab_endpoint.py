@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations.checks import CheckReport
 from integrations.errors import HubError
+from integrations.forges.github.app_auth import AppClient
 from integrations.forges.github.types import User as GitHubUser
 from integrations.gitlab.types import User
 from integrations.models import ReviewEndpoint
@@ -18,8 +19,7 @@ from integrations.models import ReviewEndpoint
 def check_endpoint(endpoint: ReviewEndpoint) -> CheckReport:
     """GET /user with the endpoint's token; the result (or the forge's error) is stored."""
     try:
-        with endpoint.client() as forge:
-            user = forge.current_user()
+        user = whoami(endpoint)
     except HubError as exc:
         error = str(exc)
         ReviewEndpoint.objects.filter(pk=endpoint.pk).update(
@@ -35,6 +35,21 @@ def check_endpoint(endpoint: ReviewEndpoint) -> CheckReport:
         kind = "a bot user" if user.bot else "a regular user (a project access token is better)"
         name = user.username
     return CheckReport(True, f"connected to {endpoint.base_url} as @{name}, {kind}.")
+
+
+def whoami(endpoint: ReviewEndpoint) -> User | GitHubUser:
+    """The token's user, or a GitHub App's bot."""
+    if endpoint.uses_github_app:  # the App itself: its bot posts as <slug>[bot]
+        verify = endpoint.client_verify()
+        with AppClient(
+            endpoint.base_url,
+            endpoint.github_app_id,
+            endpoint.github_app_private_key,
+            verify=verify,
+        ) as app:
+            return app.app()
+    with endpoint.client() as forge:
+        return forge.current_user()
 
 
 def remember_bot(

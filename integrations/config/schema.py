@@ -90,7 +90,10 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("secret", "secret_token_hash", STR, required=True, secret=True),
         Key("app", "app", STR, required=True),
         Key("github_url", "base_url", STR),
-        Key("access_token", "access_token", STR, required=True, secret=True),
+        Key("access_token", "access_token", STR, secret=True),  # or a GitHub App:
+        Key("app_id", "github_app_id", INT),
+        Key("private_key", "github_app_private_key", STR, secret=True),
+        Key("installation_id", "github_installation_id", INT),
         Key("ca_bundle", "ca_bundle", STR),
         Key("triggers", "triggers", NAMES),
         Key("review_command_from", "review_command_from", NAMES),

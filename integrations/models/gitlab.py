@@ -5,7 +5,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from integrations.forges.github import app_auth
 from integrations.forges.github.api import GitHubClient, api_url
+from integrations.forges.github.errors import GitHubAuthError
 from integrations.forges.github.events import ASSOCIATIONS, DEFAULT_ASSOCIATIONS, GitHubRules
 from integrations.gitlab.api import GitLabClient, normalise_base_url
 from integrations.gitlab.events import TRIGGERS, ReviewRules
@@ -31,6 +33,27 @@ def all_triggers() -> list[str]:
 
 def trusted_associations() -> list[str]:
     return list(DEFAULT_ASSOCIATIONS)
+
+
+def _github_auth_problems(endpoint) -> dict[str, str]:
+    has_app = bool(endpoint.github_app_id or endpoint.github_app_private_key)
+    if endpoint.access_token and has_app:
+        return {"access_token": "Use a token or a GitHub App, not both."}
+    if not has_app:
+        return (
+            {}
+            if endpoint.access_token
+            else {"access_token": "A token or a GitHub App is required."}
+        )
+    if not endpoint.github_app_id:
+        return {"github_app_id": "The GitHub App's id goes with its private key."}
+    if not endpoint.github_app_private_key:
+        return {"github_app_private_key": "The GitHub App's private key goes with its id."}
+    if "PRIVATE KEY-----" not in endpoint.github_app_private_key:
+        return {
+            "github_app_private_key": "Paste the whole .pem file, BEGIN and END lines included."
+        }
+    return {}
 
 
 def _associations_problem(value: object) -> str | None:
@@ -81,10 +104,31 @@ class ReviewEndpoint(models.Model):
         "never used for this.",
     )
     access_token = EncryptedTextField(
+        blank=True,
         help_text="GitLab: a project or group access token (or a bot user's personal token) "
         "with the api scope and at least the Reporter role. GitHub: a fine-grained token with "
         "Pull requests (read and write) and Contents (read) on the repositories, or a classic "
-        "token with the repo scope. Stored encrypted; never shown again.",
+        "token with the repo scope (or leave it empty and use a GitHub App). Stored "
+        "encrypted; never shown again.",
+    )
+    github_app_id = models.PositiveBigIntegerField(
+        "GitHub App id",
+        null=True,
+        blank=True,
+        help_text="GitHub: authenticate as a GitHub App instead of with a token (the App's "
+        "page shows its id). Organisations install bots this way.",
+    )
+    github_app_private_key = EncryptedTextField(
+        "GitHub App private key",
+        blank=True,
+        help_text="The App's private key (.pem), whole. Stored encrypted; never shown again.",
+    )
+    github_installation_id = models.PositiveBigIntegerField(
+        "GitHub App installation id",
+        null=True,
+        blank=True,
+        help_text="Optional: normally taken from each delivery (installation.id); needed only "
+        "when the webhook is the repository's own rather than the App's.",
     )
     ca_bundle = models.TextField(
         "CA bundle (PEM)",
@@ -166,6 +210,10 @@ class ReviewEndpoint(models.Model):
         return self.forge == self.Forge.GITHUB
 
     @property
+    def uses_github_app(self) -> bool:
+        return self.is_github and bool(self.github_app_id and self.github_app_private_key)
+
+    @property
     def webhook_path(self) -> str:
         return reverse(f"{self.forge}-webhook", args=[self.slug])
 
@@ -203,8 +251,12 @@ class ReviewEndpoint(models.Model):
         if self.is_github:
             if problem := _associations_problem(self.review_command_from):
                 errors["review_command_from"] = problem
-        elif self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
-            errors["signing_secret"] = problem
+            errors.update(_github_auth_problems(self))
+        else:
+            if not self.access_token:
+                errors["access_token"] = "An access token is required."
+            if self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
+                errors["signing_secret"] = problem
         if self.base_url:
             try:
                 if self.is_github:
@@ -230,8 +282,30 @@ class ReviewEndpoint(models.Model):
             bot_username=self.bot_username,
         )
 
-    def client(self) -> GitLabClient | GitHubClient:
-        verify = ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
+    def client_verify(self) -> bool | str:
+        return ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
+
+    def client(self, installation_id: int | None = None) -> GitLabClient | GitHubClient:
+        """The forge's client; for a GitHub App, as the installation a delivery named."""
+        verify = self.client_verify()
+        if self.uses_github_app:
+            installation = installation_id or self.github_installation_id
+            if not installation:
+                raise GitHubAuthError(
+                    f"The hub: GitHub endpoint '{self.name}' authenticates as a GitHub App, but "
+                    "the delivery named no installation (is the webhook the App's own?); set "
+                    "the installation id on the endpoint.",
+                    code="no_installation",
+                    who="The hub",
+                )
+            token = app_auth.tokens.token(
+                self.base_url,
+                self.github_app_id,
+                self.github_app_private_key,
+                installation,
+                verify=verify,
+            )
+            return GitHubClient(self.base_url, token, verify=verify)
         if self.is_github:
             return GitHubClient(self.base_url, self.access_token, verify=verify)
         return GitLabClient(self.base_url, self.access_token, verify=verify)

@@ -77,3 +77,43 @@ def test_a_github_endpoint_is_added_checked_and_receives_signed_deliveries(
     text = change.content.decode()
     assert "Set up in GitHub" in text and "Let me select individual events" in text
     assert secret not in text and DEFAULT_TOKEN not in text
+
+
+def test_a_github_app_endpoint_is_checked_as_the_app(admin_client, review_app, fake_github):
+    from tests.github.support import PRIVATE_KEY, PUBLIC_KEY
+
+    fake_github.enable_app(424242, "dify-hub-reviews", PUBLIC_KEY, {1})
+    form = {
+        "name": "App reviews",
+        "forge": "github",
+        "slug": "app",
+        "enabled": "on",
+        "app": review_app.pk,
+        "base_url": fake_github.url,
+        "access_token": "",
+        "github_app_id": "424242",
+        "github_app_private_key": PRIVATE_KEY,
+        "github_installation_id": "",
+        "ca_bundle": "",
+        "secret_token": "",
+        "signing_secret": "",
+        "triggers": ["open", "new_commits", "review_command"],
+        "review_command_from": ["OWNER", "MEMBER", "COLLABORATOR"],
+        "target_branches": "",
+        "input_mapping": "{}",
+        "output_key": "",
+        "diff_budget": 60000,
+        "post_note": "on",
+    }
+    response = admin_client.post(reverse("admin:integrations_reviewendpoint_add"), form)
+    assert response.status_code == 200, response.context["adminform"].form.errors
+    page = response.content.decode()
+    assert f"connected to {fake_github.url} as @dify-hub-reviews[bot], a bot." in page
+    assert "BEGIN PRIVATE KEY" not in page
+    endpoint = ReviewEndpoint.objects.get()
+    assert endpoint.uses_github_app and endpoint.bot_username == "dify-hub-reviews[bot]"
+
+    change = admin_client.get(
+        reverse("admin:integrations_reviewendpoint_change", args=[endpoint.pk])
+    )
+    assert "BEGIN PRIVATE KEY" not in change.content.decode()  # never shown again

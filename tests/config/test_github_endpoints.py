@@ -8,6 +8,7 @@ from django.core.management import CommandError
 
 from integrations.models import ReviewEndpoint
 from tests.config.conftest import hub
+from tests.github.support import PRIVATE_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +92,18 @@ def test_export_writes_each_forge_in_its_section(write, reviewer, secrets):
     assert github["github_url"] == "https://github.com"
     assert github["secret"] == "${GITHUB_OSS_REVIEWS_SECRET}"
     assert github["access_token"] == "${GITHUB_OSS_REVIEWS_ACCESS_TOKEN}"
+
+
+def test_a_github_app_endpoint_is_applied_from_its_id_and_key(write, reviewer, monkeypatch):
+    monkeypatch.setenv("GH_HOOK_SECRET", "gh-webhook-secret-0123456789")
+    monkeypatch.setenv("GH_APP_KEY", PRIVATE_KEY)
+    text = FILE.replace(
+        "    access_token: ${GH_TOKEN}\n", "    app_id: 424242\n    private_key: ${GH_APP_KEY}\n"
+    )
+    hub("apply", write(text))
+    endpoint = ReviewEndpoint.objects.get(name="oss-reviews")
+    assert endpoint.uses_github_app and endpoint.access_token == ""
+    assert endpoint.github_app_private_key == PRIVATE_KEY
+    exported = yaml.safe_load(hub("export"))["github_endpoints"][0]
+    assert exported["private_key"] == "${GITHUB_OSS_REVIEWS_PRIVATE_KEY}"
+    assert exported["access_token"] == "" and exported["app_id"] == 424242

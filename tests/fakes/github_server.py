@@ -8,6 +8,11 @@ header whose next page is under ``/repositories/<id>/…``, as api.github.com se
 65536 characters. Pull requests start from the pull_request object of a real delivery
 (tests/fixtures/github/webhooks/pull_request.opened.json), which is the REST API's shape.
 
+A GitHub App is served too (``enable_app``): ``GET /app`` and ``POST
+/app/installations/{id}/access_tokens`` take the app's RS256 JWT (checked with its public key:
+issuer, expiry at most 10 minutes after issue), and the installation tokens handed out are
+then accepted like a personal token, except on ``GET /user``, which GitHub refuses them.
+
 Tests script failures with ``fail(method, path_pattern, status, body, headers, times)``.
 """
 
@@ -17,12 +22,15 @@ import contextlib
 import copy
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import jwt
 
 from tests.fakes.base import FakeServer, RecordedRequest
 
@@ -88,6 +96,11 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         self.scripted: list[Scripted] = []
         self.remaining = 5000
         self._comment_id = 1_900_000_000
+        self.app: dict | None = None  # id, slug, public key, installations
+        self.installation_tokens: dict[str, int] = {}  # token -> installation id
+
+    def enable_app(self, app_id: int, slug: str, public_key: str, installations: set[int]) -> None:
+        self.app = {"id": app_id, "slug": slug, "key": public_key, "installations": installations}
 
     @property
     def url(self) -> str:
@@ -151,16 +164,59 @@ class FakeGitHub(FakeServer[RecordedRequest]):
                     return script.status, script.body, script.headers
         auth = request.header("authorization") or ""
         scheme, _, given = auth.partition(" ")
-        if scheme.lower() not in ("bearer", "token") or given != self.token:
+        path = request.path.removeprefix("/api/v3")
+        if path == "/app" or path.startswith("/app/"):
+            return self._app_call(request, path, given)
+        installation = given in self.installation_tokens
+        if scheme.lower() not in ("bearer", "token") or (given != self.token and not installation):
             return (
                 401,
                 {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"},
                 {},
             )
-        path = request.path.removeprefix("/api/v3")
         if path == "/user" and request.method == "GET":
+            if installation:
+                return (
+                    403,
+                    {"message": "Resource not accessible by integration", "status": "403"},
+                    {},
+                )
             return 200, self.user, {}
         return self._repository_call(request, path)
+
+    def _app_call(self, request: RecordedRequest, path: str, given: str) -> tuple[int, Any, dict]:
+        refused = {
+            "message": "A JSON web token could not be decoded",
+            "documentation_url": DOCS,
+            "status": "401",
+        }
+        if self.app is None:
+            return _not_found()
+        try:
+            claims = jwt.decode(
+                given,
+                self.app["key"],
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+            )
+        except jwt.PyJWTError:
+            return 401, refused, {}
+        if str(claims["iss"]) != str(self.app["id"]) or claims["exp"] - claims["iat"] > 660:
+            return 401, refused, {}
+        if path == "/app" and request.method == "GET":
+            return (
+                200,
+                {"id": self.app["id"], "slug": self.app["slug"], "name": self.app["slug"]},
+                {},
+            )
+        match = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        if not match or request.method != "POST" or int(match[1]) not in self.app["installations"]:
+            return _not_found()
+        token = "ghs_" + secrets.token_hex(18)
+        with self.lock:
+            self.installation_tokens[token] = int(match[1])
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        return 201, {"token": token, "expires_at": expires, "repository_selection": "all"}, {}
 
     def _repository_call(self, request: RecordedRequest, path: str) -> tuple[int, Any, dict]:
         match = re.fullmatch(r"/(?:repos/([^/]+/[^/]+)|repositories/(\d+))(/.*)", path)

@@ -199,3 +199,17 @@ def test_a_wrong_token_fails_the_run_saying_github_said_it(send, fake_github, gi
     assert run.status == Run.Status.FAILED and run.error_source == "github"
     assert "GitHub answered 401 Unauthorized" in run.error_message
     assert "ghp_revoked0000" not in run.error_message
+
+
+def test_a_push_the_api_does_not_show_yet_is_waited_for(send, review_dify, fake_github):
+    pushed = payload("pull_request.synchronize")
+    pushed["before"], pushed["pull_request"]["head"]["sha"] = HEAD, NEWER  # the API still at HEAD
+    run = Run.objects.get(pk=send("pull_request", pushed).json()["run"])
+    execute(run)
+    assert run.status == Run.Status.QUEUED and (run.waits, run.attempts) == (1, 0)
+    assert not review_dify.requests_to("/workflows/run")
+
+    fake_github.repos[REPO.lower()].pulls[2]["head"]["sha"] = NEWER  # GitHub caught up
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    assert execute(run) == engine.DONE
+    assert run.status == Run.Status.DELIVERING and run.context["read"]["head_sha"] == NEWER

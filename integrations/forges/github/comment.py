@@ -43,7 +43,7 @@ class CommentSender:
 
     def post(self, part: dict) -> Reply:
         repository, number = self.event.repository, self.event.number
-        with self.endpoint.client() as github:
+        with self.endpoint.client(self.event.installation_id) as github:
             found = self._find(github)
             if found is not None:
                 try:

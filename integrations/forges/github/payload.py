@@ -41,6 +41,7 @@ class PullRequestEvent:
     target_branch: str
     head_sha: str  # "" for a comment, or when the payload has no valid SHA
     base_sha: str
+    before_sha: str  # the head before a push (synchronize), else ""
     author: str  # the pull request's author
     actor: str  # who caused the delivery (pushed, opened, commented)
     action: str
@@ -80,7 +81,7 @@ class PullRequestEvent:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PullRequestEvent:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{"before_sha": "", **{k: v for k, v in data.items() if k in known}})
 
 
 def from_pull_request(payload: Mapping) -> PullRequestEvent:
@@ -93,6 +94,7 @@ def from_pull_request(payload: Mapping) -> PullRequestEvent:
         target_branch=_text(base.get("ref")),
         head_sha=_sha(head.get("sha")),
         base_sha=_sha(base.get("sha")),
+        before_sha=_sha(payload.get("before")),
         draft=pr.get("draft") is True,
         merged=pr.get("merged") is True,
     )
@@ -110,6 +112,7 @@ def from_comment(payload: Mapping) -> PullRequestEvent:
         target_branch="",
         head_sha="",
         base_sha="",
+        before_sha="",
         draft=issue.get("draft") is True,
         merged=bool(linked.get("merged_at")),
         comment_id=_int(comment.get("id")),

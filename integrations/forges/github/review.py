@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from integrations.checks.gitlab_endpoint import remember_bot
+from django.conf import settings
+
+from integrations.checks.gitlab_endpoint import remember_bot, whoami
 from integrations.forges.common import branch_matches
 from integrations.forges.github.api import GitHubClient
+from integrations.forges.github.errors import GitHubError
 from integrations.forges.github.payload import PullRequestEvent
 from integrations.forges.github.types import FileDiff as GitHubFile
 from integrations.forges.github.types import PullRequest
@@ -24,9 +27,10 @@ from integrations.gitlab.review_inputs import (
 )
 from integrations.gitlab.types import FileDiff
 from integrations.models import ReviewEndpoint, Run
+from integrations.runs.backoff import retry_delay
 from integrations.runs.delivery import Target, begin, recipient_targets, settle_now, undeliverable
 from integrations.runs.dify_call import ensure_form
-from integrations.runs.kinds import RunEnded
+from integrations.runs.kinds import NotReady, RunEnded
 from integrations.runs.outputs import OutputError, select_output
 
 log = logging.getLogger(__name__)
@@ -45,9 +49,14 @@ def prepare(run: Run) -> dict:
     endpoint = _endpoint(run)
     event = pull_request_of(run)
     trigger = (run.context or {}).get("trigger", "")
-    with endpoint.client() as github:
+    with endpoint.client(event.installation_id) as github:
         _learn_bot_identity(endpoint, github)
         pr = github.pull_request(event.repository, event.number)
+        if event.before_sha and pr.head_sha == event.before_sha:
+            # The delivery can arrive before GitHub's API shows the push it announces.
+            raise _not_ready(
+                run, f"GitHub's API does not show {event.short_ref} at {event.head_sha[:8]} yet"
+            )
         _check_still_wanted(endpoint, pr, event, trigger)
         files = [as_file_diff(f) for f in github.files(event.repository, event.number)]
     _remember_what_was_read(run, event, pr)
@@ -139,6 +148,18 @@ def _check_still_wanted(
         )
 
 
+def _not_ready(run: Run, message: str) -> Exception:
+    waits = run.waits + 1
+    if waits > settings.HUB_GITLAB_DIFF_WAITS:
+        return GitHubError(
+            f"GitHub: {message} after {waits - 1} looks; comment /review on the pull request to "
+            "try again.",
+            code="head_not_ready",
+        )
+    delay = retry_delay(waits, base=settings.HUB_GITLAB_DIFF_WAIT_SECONDS, cap=30)
+    return NotReady(message, waits=waits, delay=delay)
+
+
 def send_comment(run: Run) -> None:
     """Follow-up of a succeeded review; called inside the run's final transaction."""
     endpoint = run.review_endpoint
@@ -191,5 +212,7 @@ def _endpoint(run: Run) -> ReviewEndpoint:
 
 
 def _learn_bot_identity(endpoint: ReviewEndpoint, github: GitHubClient) -> None:
-    if not endpoint.bot_username:
-        remember_bot(endpoint, github.current_user())
+    if endpoint.bot_username:
+        return
+    # An installation token cannot call GET /user; the App's bot is read as the App.
+    remember_bot(endpoint, whoami(endpoint) if endpoint.uses_github_app else github.current_user())
