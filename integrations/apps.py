@@ -12,9 +12,7 @@ class IntegrationsConfig(AppConfig):
         # models can only be imported once Django's app registry is ready.
         from integrations import signals  # noqa: F401  (connects the model signals)
         from integrations.digests import sending
-        from integrations.forges import reviews
-        from integrations.forges.github import comment
-        from integrations.forges.github import review as github_review
+        from integrations.forges import pull_comment, pull_review, reviews
         from integrations.gitlab import note, review
         from integrations.models import Run
         from integrations.runs import delivery, kinds
@@ -32,4 +30,6 @@ class IntegrationsConfig(AppConfig):
             ),
         )
         delivery.register_target(review.NOTE_KIND, note.sender_for, resend_safe=True)
-        delivery.register_target(github_review.COMMENT_KIND, comment.sender_for, resend_safe=True)
+        delivery.register_target(
+            pull_review.COMMENT_KIND, pull_comment.sender_for, resend_safe=True
+        )

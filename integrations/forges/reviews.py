@@ -1,20 +1,20 @@
 """The review run kind, for every forge: each run goes to its forge's review module.
 
 A run's context says which forge's event started it (``merge_request`` for GitLab,
-``pull_request`` for GitHub), so a run whose endpoint was deleted still finds its way.
+``pull_request`` for GitHub, Gitea and Forgejo), so a run whose endpoint was deleted still finds its way.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from integrations.forges.github import review as github
+from integrations.forges import pull_review
 from integrations.gitlab import review as gitlab
 from integrations.models import Run
 
 
 def _forge(run: Run) -> ModuleType:
-    return github if "pull_request" in (run.context or {}) else gitlab
+    return pull_review if "pull_request" in (run.context or {}) else gitlab
 
 
 def prepare(run: Run) -> dict:
@@ -23,7 +23,7 @@ def prepare(run: Run) -> dict:
 
 def after_success(run: Run) -> None:
     forge = _forge(run)
-    (forge.send_comment if forge is github else forge.send_note)(run)
+    (forge.send_comment if forge is pull_review else forge.send_note)(run)
 
 
 def compose(run: Run) -> dict:

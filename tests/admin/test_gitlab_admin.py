@@ -127,7 +127,8 @@ def test_it_keeps_a_secret_token_typed_into_the_add_form_and_shows_no_token(
 def test_it_requires_an_access_token_when_adding(admin, review_app, fake_gitlab):
     response = admin.post(add_url(), endpoint_form(review_app, fake_gitlab, access_token=""))
     assert response.status_code == 200
-    assert "This field is required." in page_of(response)
+    errors = response.context["adminform"].form.errors
+    assert errors["access_token"] == ["An access token is required."]
     assert not ReviewEndpoint.objects.exists()
     assert fake_gitlab.requests == []
 

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from integrations.forges.github.comment import marker
 from integrations.forges.github.payload import from_pull_request
 from integrations.forges.github.signing import signature
+from integrations.forges.pull_comment import marker
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
 from integrations.runs import engine
 from integrations.runs.delivery import deliver_one
@@ -88,7 +88,7 @@ def test_an_opened_pull_request_is_reviewed_into_one_sticky_comment(
     assert inputs["focus"].startswith("logo.png (no patch from GitHub")
 
     (comment_delivery,) = run.deliveries.all()
-    assert comment_delivery.kind == "github_comment"
+    assert comment_delivery.kind == "pr_comment"
     deliver_all(run)
     assert run.status == Run.Status.SUCCEEDED
     (comment,) = fake_github.comments(REPO, 2)

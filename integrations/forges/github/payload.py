@@ -126,7 +126,8 @@ def _common(payload: Mapping, item: Mapping, where: str) -> dict[str, Any]:
     full_name = _text(repo.get("full_name"))
     if "/" not in full_name:
         raise Missing("payload has no repository.full_name")
-    number = _int(item.get("number"))
+    # Old Gitea servers name the number only at the top level, as GitHub does too.
+    number = _int(item.get("number")) or _int(payload.get("number"))
     if number is None or number <= 0:
         raise Missing(f"payload has no valid {where}.number")
     installation = payload.get("installation")

@@ -1,4 +1,5 @@
-"""The review as one comment on the pull request's conversation, found again by its marker.
+"""The review as one comment on the pull request's conversation (GitHub, Gitea, Forgejo),
+found again by its marker.
 
 Every review of a pull request (through one endpoint) edits the same comment; a retried
 delivery finds the comment it may already have posted instead of posting a second one.
@@ -7,15 +8,15 @@ delivery finds the comment it may already have posted instead of posting a secon
 from __future__ import annotations
 
 from integrations.channels.base import Message, Reply
-from integrations.forges.github.api import COMMENT_LIMIT, GitHubClient
-from integrations.forges.github.errors import GitHubForbidden, GitHubNotFound
+from integrations.errors import HubError
+from integrations.forges.github.api import COMMENT_LIMIT
 from integrations.forges.github.payload import PullRequestEvent
-from integrations.forges.github.review import pull_request_of
+from integrations.forges.pull_review import pull_request_of
 from integrations.gitlab.note import note_body
 from integrations.models import Delivery, ReviewEndpoint
 from integrations.runs.delivery import TargetGone
 
-# Room for the marker, heading and footer inside GitHub's 65,536 characters.
+# Room for the marker, heading and footer inside GitHub's 65,536 characters (Gitea takes more).
 TEXT_LIMIT = COMMENT_LIMIT - 2_000
 
 
@@ -43,19 +44,21 @@ class CommentSender:
 
     def post(self, part: dict) -> Reply:
         repository, number = self.event.repository, self.event.number
-        with self.endpoint.client(self.event.installation_id) as github:
-            found = self._find(github)
+        with self.endpoint.client(self.event.installation_id) as forge:
+            found = self._find(forge)
             if found is not None:
                 try:
-                    saved = github.update_comment(repository, found.id, part["body"])
+                    saved = forge.update_comment(repository, found.id, part["body"])
                     return Reply(200, f"updated comment {saved.id}")
-                except (GitHubNotFound, GitHubForbidden):
-                    pass  # deleted meanwhile, or not ours after all: post a new one
-            saved = github.create_comment(repository, number, part["body"])
+                except HubError as exc:
+                    if exc.code not in ("not_found", "forbidden"):
+                        raise
+                    # deleted meanwhile, or not ours after all: post a new one
+            saved = forge.create_comment(repository, number, part["body"])
             return Reply(201, f"created comment {saved.id}")
 
-    def _find(self, github: GitHubClient):
-        return github.find_comment(
+    def _find(self, forge):
+        return forge.find_comment(
             self.event.repository, self.event.number, self.mark, author=self.endpoint.bot_username
         )
 
@@ -64,5 +67,5 @@ def sender_for(delivery: Delivery) -> CommentSender:
     run = delivery.run
     endpoint = run.review_endpoint
     if endpoint is None:
-        raise TargetGone("the GitHub endpoint was deleted.")
+        raise TargetGone("the endpoint was deleted.")
     return CommentSender(endpoint, pull_request_of(run), run.pk)

@@ -1,9 +1,13 @@
-"""A pull-request review run: read the pull request from GitHub before Dify is called, then
-send the review to the pull request (one comment, edited in place) and to chat recipients.
+"""A pull-request review run on GitHub, Gitea or Forgejo: read the pull request from the
+forge before Dify is called, then send the review to the pull request (one comment, edited in
+place) and to chat recipients.
 
-The delivery only triggers the review: what the review reads and what the comment says come
-from GitHub's API, read fresh on every attempt. A ``/review`` comment's delivery names no
-head commit, so the head the review reads is the one it reviews.
+Gitea and Forgejo shape their payloads and API after GitHub's, so one module serves all
+three: each forge's client answers the same calls (``pull_request``, ``files``, the comment
+calls) with the same plain values. The delivery only triggers the review: what the review
+reads and what the comment says come from the forge's API, read fresh on every attempt. A
+``/review`` comment's delivery names no head commit (GitHub's never does), so the head the
+review reads is the one it reviews.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ import logging
 from django.conf import settings
 
 from integrations.checks.gitlab_endpoint import remember_bot, whoami
+from integrations.errors import HubError
 from integrations.forges.common import branch_matches
-from integrations.forges.github.api import GitHubClient
 from integrations.forges.github.errors import GitHubError
 from integrations.forges.github.payload import PullRequestEvent
 from integrations.forges.github.types import FileDiff as GitHubFile
@@ -35,9 +39,10 @@ from integrations.runs.outputs import OutputError, select_output
 
 log = logging.getLogger(__name__)
 
-COMMENT_KIND = "github_comment"
+COMMENT_KIND = "pr_comment"
 OUTPUT_SETTING = "Output with the review"
-_NO_PATCH = "no patch from GitHub (a binary file, or a diff too large for GitHub to show)"
+# The error class of each forge's "not ready yet", so the run says who said it.
+ERRORS: dict[str, type[HubError]] = {"github": GitHubError}
 
 
 def pull_request_of(run: Run) -> PullRequestEvent:
@@ -45,26 +50,30 @@ def pull_request_of(run: Run) -> PullRequestEvent:
 
 
 def prepare(run: Run) -> dict:
-    """The Dify inputs for this review, read fresh from GitHub on every attempt."""
+    """The Dify inputs for this review, read fresh from the forge on every attempt."""
     endpoint = _endpoint(run)
     event = pull_request_of(run)
     trigger = (run.context or {}).get("trigger", "")
-    with endpoint.client(event.installation_id) as github:
-        _learn_bot_identity(endpoint, github)
-        pr = github.pull_request(event.repository, event.number)
+    who = endpoint.get_forge_display()
+    with endpoint.client(event.installation_id) as forge:
+        _learn_bot_identity(endpoint, forge)
+        pr = forge.pull_request(event.repository, event.number)
         if event.before_sha and pr.head_sha == event.before_sha:
-            # The delivery can arrive before GitHub's API shows the push it announces.
+            # The delivery can arrive before the API shows the push it announces.
             raise _not_ready(
-                run, f"GitHub's API does not show {event.short_ref} at {event.head_sha[:8]} yet"
+                run,
+                endpoint,
+                f"{who}'s API does not show {event.short_ref} at {event.head_sha[:8]} yet",
             )
+        _check_commenter(endpoint, forge, event, trigger)
         _check_still_wanted(endpoint, pr, event, trigger)
-        files = [as_file_diff(f) for f in github.files(event.repository, event.number)]
+        files = [as_file_diff(f, who) for f in forge.files(event.repository, event.number)]
     _remember_what_was_read(run, event, pr)
     form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
     values = {
-        "forge": "github",
+        "forge": endpoint.forge,
         "repository": event.repository,
         "number": str(event.number),
         "project_path": event.repository,
@@ -86,8 +95,9 @@ def prepare(run: Run) -> dict:
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
 
-def as_file_diff(item: GitHubFile) -> FileDiff:
+def as_file_diff(item: GitHubFile, who: str = "GitHub") -> FileDiff:
     """A changed file as the shared diff builder reads it."""
+    no_patch = f"no patch from {who} (a binary file, or a diff too large for {who} to show)"
     return FileDiff(
         old_path=item.old_path,
         new_path=item.path,
@@ -95,7 +105,7 @@ def as_file_diff(item: GitHubFile) -> FileDiff:
         new_file=item.status == "added",
         renamed_file=item.status == "renamed",
         deleted_file=item.status == "removed",
-        left_out=_NO_PATCH if item.patch is None and item.status != "renamed" else "",
+        left_out=no_patch if item.patch is None and item.status != "renamed" else "",
     )
 
 
@@ -110,33 +120,50 @@ def _remember_what_was_read(run: Run, event: PullRequestEvent, pr: PullRequest) 
     run.context = context  # stored with the inputs (runs/engine.py), in one UPDATE
 
 
+def _check_commenter(
+    endpoint: ReviewEndpoint, forge, event: PullRequestEvent, trigger: str
+) -> None:
+    """Gitea's comment payloads carry no author association: ask the API (GitHub's do)."""
+    if trigger != "review_command" or not hasattr(forge, "may_ask_for_review"):
+        return
+    if forge.may_ask_for_review(event.repository, event.actor, endpoint.review_command_from or ()):
+        return
+    raise RunEnded(
+        Run.Status.CANCELLED,
+        "not_trusted",
+        f"The hub: @{event.actor} is neither the owner nor a collaborator of {event.repository}, "
+        "so their /review is not honoured (the endpoint's 'who may ask' setting can widen it).",
+    )
+
+
 def _check_still_wanted(
     endpoint: ReviewEndpoint, pr: PullRequest, event: PullRequestEvent, trigger: str
 ) -> None:
     ref = event.reference
+    who, source = endpoint.get_forge_display(), endpoint.forge
     if pr.state != "open":
         done = "merged" if pr.merged else "closed"
         raise RunEnded(
             Run.Status.CANCELLED,
             f"pull_request_{done}",
-            f"GitHub: {ref} was {done} before the review started; nothing to review.",
-            source="github",
+            f"{who}: {ref} was {done} before the review started; nothing to review.",
+            source=source,
         )
     if event.head_sha and pr.head_sha != event.head_sha:
         raise RunEnded(
             Run.Status.SUPERSEDED,
             "head_moved",
-            f"GitHub: {ref} moved on to commit {pr.head_sha[:8]} before the review of "
+            f"{who}: {ref} moved on to commit {pr.head_sha[:8]} before the review of "
             f"{event.head_sha[:8]} started; the push of the newer commit starts its own review.",
-            source="github",
+            source=source,
         )
     if pr.draft and trigger != "review_command":
         raise RunEnded(
             Run.Status.CANCELLED,
             "pull_request_draft",
-            f"GitHub: {ref} was converted to a draft before the review started; comment "
+            f"{who}: {ref} was converted to a draft before the review started; comment "
             "/review to review a draft.",
-            source="github",
+            source=source,
         )
     globs = tuple(endpoint.target_branches or ())
     if not branch_matches(pr.target_branch, globs):  # a comment's delivery names no branch
@@ -148,11 +175,11 @@ def _check_still_wanted(
         )
 
 
-def _not_ready(run: Run, message: str) -> Exception:
+def _not_ready(run: Run, endpoint: ReviewEndpoint, message: str) -> Exception:
     waits = run.waits + 1
     if waits > settings.HUB_GITLAB_DIFF_WAITS:
-        return GitHubError(
-            f"GitHub: {message} after {waits - 1} looks; comment /review on the pull request to "
+        return ERRORS[endpoint.forge](
+            f"{endpoint.get_forge_display()}: {message} after {waits - 1} looks; comment /review on the pull request to "
             "try again.",
             code="head_not_ready",
         )
@@ -174,7 +201,9 @@ def send_comment(run: Run) -> None:
     try:
         message = compose(run)
     except OutputError as exc:
-        undeliverable(run, targets, f"GitHub endpoint '{endpoint.name}': {exc}")
+        undeliverable(
+            run, targets, f"{endpoint.get_forge_display()} endpoint '{endpoint.name}': {exc}"
+        )
         return
     if not targets:
         Run.objects.filter(pk=run.pk).update(message=message)
@@ -185,7 +214,7 @@ def send_comment(run: Run) -> None:
 def compose(run: Run) -> dict:
     endpoint = run.review_endpoint
     if endpoint is None:
-        raise OutputError("the GitHub endpoint was deleted")
+        raise OutputError("the endpoint was deleted")
     text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
     event = pull_request_of(run)
     read = (run.context or {}).get("read") or {}
@@ -205,14 +234,14 @@ def _endpoint(run: Run) -> ReviewEndpoint:
         raise RunEnded(
             Run.Status.CANCELLED,
             "endpoint_disabled",
-            f"The hub: the GitHub endpoint '{endpoint.name}' was disabled before the review "
+            f"The hub: the {endpoint.get_forge_display()} endpoint '{endpoint.name}' was disabled before the review "
             "started.",
         )
     return endpoint
 
 
-def _learn_bot_identity(endpoint: ReviewEndpoint, github: GitHubClient) -> None:
+def _learn_bot_identity(endpoint: ReviewEndpoint, forge) -> None:
     if endpoint.bot_username:
         return
     # An installation token cannot call GET /user; the App's bot is read as the App.
-    remember_bot(endpoint, whoami(endpoint) if endpoint.uses_github_app else github.current_user())
+    remember_bot(endpoint, whoami(endpoint) if endpoint.uses_github_app else forge.current_user())
