@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from integrations.forges.gitea.views import gitea_webhook
 from integrations.forges.github.views import github_webhook
 from integrations.gitlab.views import gitlab_webhook
 from integrations.views import health
@@ -22,6 +23,11 @@ urlpatterns = [
     path("hooks/gitlab/<slug:slug>", gitlab_webhook),
     path("hooks/github/<slug:slug>/", github_webhook, name="github-webhook"),
     path("hooks/github/<slug:slug>", github_webhook),
+    path("hooks/gitea/<slug:slug>/", gitea_webhook, name="gitea-webhook"),
+    path("hooks/gitea/<slug:slug>", gitea_webhook),
+    # Forgejo users look for their own name; the endpoint is the same.
+    path("hooks/forgejo/<slug:slug>/", gitea_webhook),
+    path("hooks/forgejo/<slug:slug>", gitea_webhook),
     path("admin/", admin.site.urls),
     path("api/v1/", include("integrations.api.urls")),
 ]

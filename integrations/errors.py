@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-SOURCES = ("dify", "gitlab", "github", "chat", "hub")
+SOURCES = ("dify", "gitlab", "github", "gitea", "chat", "hub")
 _MESSAGE_LIMIT = 2000
 
 

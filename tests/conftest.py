@@ -218,3 +218,35 @@ def github_endpoint(review_app, fake_github):
     endpoint.full_clean()
     endpoint.save()
     return endpoint
+
+
+@pytest.fixture
+def fake_gitea():
+    from tests.fakes.gitea_server import FakeGitea
+    from tests.gitea.support import REPO
+
+    with FakeGitea() as server:
+        server.add_pull_request(REPO, 2)
+        yield server
+
+
+@pytest.fixture
+def gitea_endpoint(review_app, fake_gitea):
+    from integrations.models import ReviewEndpoint
+    from tests.fakes.gitea_server import DEFAULT_TOKEN
+    from tests.gitea.support import SECRET
+
+    endpoint = ReviewEndpoint(
+        name="home-reviews",
+        forge="gitea",
+        slug="home",
+        app=review_app,
+        base_url=fake_gitea.url,
+        access_token=DEFAULT_TOKEN,
+        output_key="review",
+        input_mapping={"language": "en"},
+    )
+    endpoint.set_secret_token(SECRET)
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint

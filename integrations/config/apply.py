@@ -23,7 +23,7 @@ from integrations.models import DifyApp
 
 # Digests and endpoints go first (frees their slugs and their hold on apps), apps and
 # recipients last (after the kept objects stopped pointing at them).
-_DELETE_FIRST = ("digests", "gitlab_endpoints", "github_endpoints")
+_DELETE_FIRST = ("digests", "gitlab_endpoints", "github_endpoints", "gitea_endpoints")
 _DELETE_LAST = ("recipients", "dify_apps")
 
 
@@ -161,14 +161,16 @@ def _hints(plan: Plan, dry_run: bool) -> list[str]:
         return hints
     endpoints = [
         s.name
-        for section in ("gitlab_endpoints", "github_endpoints")
+        for section in ("gitlab_endpoints", "github_endpoints", "gitea_endpoints")
         for s in plan.of(section, CREATE, CHANGE)
         if s.action == CREATE
-        or any(c.key in ("gitlab_url", "github_url", "access_token") for c in s.changes)
+        or any(
+            c.key in ("gitlab_url", "github_url", "gitea_url", "access_token") for c in s.changes
+        )
     ]
     if endpoints:
         hints.append(
-            "Apply does not call GitLab or GitHub: run *Check connection* on "
+            "Apply does not call the forges: run *Check connection* on "
             + ", ".join(f"'{name}'" for name in endpoints)
             + " in the admin to check the access token and learn the bot user."
         )

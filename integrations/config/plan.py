@@ -38,6 +38,7 @@ MODELS = {
     "digests": Digest,
     "gitlab_endpoints": ReviewEndpoint,
     "github_endpoints": ReviewEndpoint,
+    "gitea_endpoints": ReviewEndpoint,
 }
 MIN_SECRET_TOKEN = 16  # as the admin form asks
 _UNSET = object()

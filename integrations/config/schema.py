@@ -105,19 +105,49 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("recipients", "recipients", NAMES),
         Key("enabled", "enabled", BOOL),
     ),
+    "gitea_endpoints": (
+        Key("name", "name", STR, required=True),
+        Key("slug", "slug", STR, required=True),
+        Key("secret", "secret_token_hash", STR, required=True, secret=True),
+        Key("app", "app", STR, required=True),
+        Key("gitea_url", "base_url", STR, required=True),
+        Key("access_token", "access_token", STR, required=True, secret=True),
+        Key("ca_bundle", "ca_bundle", STR),
+        Key("triggers", "triggers", NAMES),
+        Key("review_command_from", "review_command_from", NAMES),
+        Key("target_branches", "target_branches", NAMES),
+        Key("inputs", "input_mapping", OBJECT),
+        Key("output", "output_key", STR),
+        Key("diff_budget", "diff_budget", INT),
+        Key("post_comment", "post_note", BOOL),
+        Key("recipients", "recipients", NAMES),
+        Key("enabled", "enabled", BOOL),
+    ),
 }
 # The review endpoints' sections, each with its forge (one model, ReviewEndpoint).
-ENDPOINT_FORGES = {"gitlab_endpoints": "gitlab", "github_endpoints": "github"}
+ENDPOINT_FORGES = {
+    "gitlab_endpoints": "gitlab",
+    "github_endpoints": "github",
+    "gitea_endpoints": "gitea",
+}
 GITHUB_COM = "https://github.com"
 
 # Dependency order: what a later section refers to comes earlier.
-ORDER = ("dify_apps", "recipients", "digests", "gitlab_endpoints", "github_endpoints")
+ORDER = (
+    "dify_apps",
+    "recipients",
+    "digests",
+    "gitlab_endpoints",
+    "github_endpoints",
+    "gitea_endpoints",
+)
 LABELS = {
     "dify_apps": "Dify app",
     "recipients": "recipient",
     "digests": "digest",
     "gitlab_endpoints": "GitLab endpoint",
     "github_endpoints": "GitHub endpoint",
+    "gitea_endpoints": "Gitea endpoint",
 }
 PLACEHOLDER_PREFIX = {
     "dify_apps": "DIFY_APP",
@@ -125,6 +155,7 @@ PLACEHOLDER_PREFIX = {
     "digests": "DIGEST",
     "gitlab_endpoints": "GITLAB",
     "github_endpoints": "GITHUB",
+    "gitea_endpoints": "GITEA",
 }
 SIGNING_KINDS = ("feishu", "dingtalk", "webhook")
 

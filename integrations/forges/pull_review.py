@@ -19,6 +19,7 @@ from django.conf import settings
 from integrations.checks.gitlab_endpoint import remember_bot, whoami
 from integrations.errors import HubError
 from integrations.forges.common import branch_matches
+from integrations.forges.gitea.errors import GiteaError
 from integrations.forges.github.errors import GitHubError
 from integrations.forges.github.payload import PullRequestEvent
 from integrations.forges.github.types import FileDiff as GitHubFile
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 COMMENT_KIND = "pr_comment"
 OUTPUT_SETTING = "Output with the review"
 # The error class of each forge's "not ready yet", so the run says who said it.
-ERRORS: dict[str, type[HubError]] = {"github": GitHubError}
+ERRORS: dict[str, type[HubError]] = {"github": GitHubError, "gitea": GiteaError}
 
 
 def pull_request_of(run: Run) -> PullRequestEvent:

@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from integrations.forges.gitea.api import GiteaClient, api_root
+from integrations.forges.gitea.events import GiteaRules
 from integrations.forges.github import app_auth
 from integrations.forges.github.api import GitHubClient, api_url
 from integrations.forges.github.errors import GitHubAuthError
@@ -33,6 +35,17 @@ def all_triggers() -> list[str]:
 
 def trusted_associations() -> list[str]:
     return list(DEFAULT_ASSOCIATIONS)
+
+
+def _normalised_url(forge: str, url: str) -> str:
+    """What an admin typed, checked; GitHub's is kept as typed (github.com reads better than
+    its API's address), the others lose a trailing / or API path."""
+    if forge == "github":
+        api_url(url)
+        return url
+    if forge == "gitea":
+        return api_root(url).removesuffix("/api/v1")
+    return normalise_base_url(url)
 
 
 def _github_auth_problems(endpoint) -> dict[str, str]:
@@ -71,6 +84,7 @@ class ReviewEndpoint(models.Model):
     class Forge(models.TextChoices):
         GITLAB = "gitlab", "GitLab"
         GITHUB = "github", "GitHub"
+        GITEA = "gitea", "Gitea or Forgejo"
 
     name = models.CharField(max_length=100, unique=True)
     forge = models.CharField(
@@ -210,6 +224,10 @@ class ReviewEndpoint(models.Model):
         return self.forge == self.Forge.GITHUB
 
     @property
+    def is_gitea(self) -> bool:
+        return self.forge == self.Forge.GITEA
+
+    @property
     def uses_github_app(self) -> bool:
         return self.is_github and bool(self.github_app_id and self.github_app_private_key)
 
@@ -219,8 +237,8 @@ class ReviewEndpoint(models.Model):
 
     def set_secret_token(self, token: str) -> None:
         self.secret_token_hash = hash_token(token)
-        if self.is_github:
-            # GitHub signs each delivery with it (HMAC), so it is kept, encrypted, not hashed.
+        if self.is_github or self.is_gitea:
+            # The forge signs each delivery with it (HMAC), so it is kept, encrypted, not hashed.
             self.signing_secret = token
 
     def clean(self) -> None:
@@ -248,26 +266,32 @@ class ReviewEndpoint(models.Model):
 
     def _forge_problems(self) -> dict[str, str]:
         errors: dict[str, str] = {}
+        if (self.is_github or self.is_gitea) and (
+            problem := _associations_problem(self.review_command_from)
+        ):
+            errors["review_command_from"] = problem
         if self.is_github:
-            if problem := _associations_problem(self.review_command_from):
-                errors["review_command_from"] = problem
             errors.update(_github_auth_problems(self))
         else:
             if not self.access_token:
                 errors["access_token"] = "An access token is required."
-            if self.signing_secret and (problem := check_signing_secret(self.signing_secret)):
+            gitlab_signs = self.forge == self.Forge.GITLAB and self.signing_secret
+            if gitlab_signs and (problem := check_signing_secret(self.signing_secret)):
                 errors["signing_secret"] = problem
         if self.base_url:
             try:
-                if self.is_github:
-                    api_url(self.base_url)  # kept as typed: github.com reads better than its API
-                else:
-                    self.base_url = normalise_base_url(self.base_url)
+                self.base_url = _normalised_url(self.forge, self.base_url)
             except ValueError as exc:
                 errors["base_url"] = str(exc)
         return errors
 
-    def review_rules(self) -> ReviewRules | GitHubRules:
+    def review_rules(self) -> ReviewRules | GitHubRules | GiteaRules:
+        if self.is_gitea:
+            return GiteaRules(
+                triggers=frozenset(self.triggers or ()),
+                target_branches=tuple(self.target_branches or ()),
+                bot_login=self.bot_username,
+            )
         if self.is_github:
             return GitHubRules(
                 triggers=frozenset(self.triggers or ()),
@@ -282,6 +306,24 @@ class ReviewEndpoint(models.Model):
             bot_username=self.bot_username,
         )
 
+    def _installation_token(self, installation_id: int | None, verify: bool | str) -> str:
+        installation = installation_id or self.github_installation_id
+        if not installation:
+            raise GitHubAuthError(
+                f"The hub: GitHub endpoint '{self.name}' authenticates as a GitHub App, but "
+                "the delivery named no installation (is the webhook the App's own?); set "
+                "the installation id on the endpoint.",
+                code="no_installation",
+                who="The hub",
+            )
+        return app_auth.tokens.token(
+            self.base_url,
+            self.github_app_id,
+            self.github_app_private_key,
+            installation,
+            verify=verify,
+        )
+
     def client_verify(self) -> bool | str:
         return ca_bundle_path(self.ca_bundle) if self.ca_bundle.strip() else True
 
@@ -289,25 +331,12 @@ class ReviewEndpoint(models.Model):
         """The forge's client; for a GitHub App, as the installation a delivery named."""
         verify = self.client_verify()
         if self.uses_github_app:
-            installation = installation_id or self.github_installation_id
-            if not installation:
-                raise GitHubAuthError(
-                    f"The hub: GitHub endpoint '{self.name}' authenticates as a GitHub App, but "
-                    "the delivery named no installation (is the webhook the App's own?); set "
-                    "the installation id on the endpoint.",
-                    code="no_installation",
-                    who="The hub",
-                )
-            token = app_auth.tokens.token(
-                self.base_url,
-                self.github_app_id,
-                self.github_app_private_key,
-                installation,
-                verify=verify,
-            )
+            token = self._installation_token(installation_id, verify)
             return GitHubClient(self.base_url, token, verify=verify)
         if self.is_github:
             return GitHubClient(self.base_url, self.access_token, verify=verify)
+        if self.is_gitea:
+            return GiteaClient(self.base_url, self.access_token, verify=verify)
         return GitLabClient(self.base_url, self.access_token, verify=verify)
 
 

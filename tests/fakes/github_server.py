@@ -87,6 +87,8 @@ def file_entry(path: str, patch: str | None, status: str = "modified", **extra: 
 
 class FakeGitHub(FakeServer[RecordedRequest]):
     scheme_path = ""
+    api_prefix = "/api/v3"
+    auth_schemes = ("bearer", "token")
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, bot_login: str = "dify-hub-bot") -> None:
         super().__init__()
@@ -115,7 +117,7 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         repo = self.repos.setdefault(
             repository.lower(), Repository(id=1_296_269 + len(self.repos), full_name=repository)
         )
-        pr = real_pull_request()
+        pr = self.pull_request_template()
         pr.update(number=number, html_url=f"https://github.com/{repository}/pull/{number}")
         for key, value in fields.items():
             if key in ("head_sha", "base_sha"):
@@ -130,6 +132,13 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         )
         repo.comments.setdefault(number, [])
         return pr
+
+    def pull_request_template(self) -> dict:
+        return real_pull_request()
+
+    def extra_route(self, request: RecordedRequest, repo: Repository, rest: str):
+        """A forge's own repository routes (subclasses); None: not one of them."""
+        return None
 
     def comments(self, repository: str, number: int) -> list[dict]:
         return copy.deepcopy(self.repos[repository.lower()].comments.get(number, []))
@@ -164,11 +173,11 @@ class FakeGitHub(FakeServer[RecordedRequest]):
                     return script.status, script.body, script.headers
         auth = request.header("authorization") or ""
         scheme, _, given = auth.partition(" ")
-        path = request.path.removeprefix("/api/v3")
+        path = request.path.removeprefix(self.api_prefix)
         if path == "/app" or path.startswith("/app/"):
             return self._app_call(request, path, given)
         installation = given in self.installation_tokens
-        if scheme.lower() not in ("bearer", "token") or (given != self.token and not installation):
+        if scheme.lower() not in self.auth_schemes or (given != self.token and not installation):
             return (
                 401,
                 {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"},
@@ -231,6 +240,8 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         if repo is None:
             return _not_found()
         method = request.method
+        if (answer := self.extra_route(request, repo, rest)) is not None:
+            return answer
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             pr = repo.pulls.get(int(m[1]))
             return (200, pr, {}) if pr and method == "GET" else _not_found()
@@ -307,7 +318,7 @@ class FakeGitHub(FakeServer[RecordedRequest]):
             201,
             comment,
             {
-                "Location": f"{self.base_url}/api/v3/repos/{repo.full_name}/issues/comments/{comment_id}"
+                "Location": f"{self.base_url}{self.api_prefix}/repos/{repo.full_name}/issues/comments/{comment_id}"
             },
         )
 
@@ -318,7 +329,9 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         last = max(1, -(-len(items) // per_page))
         headers = {}
         if page < last:
-            base = f"{self.base_url}/api/v3/repositories/{repo.id}{rest}?per_page={per_page}"
+            base = (
+                f"{self.base_url}{self.api_prefix}/repositories/{repo.id}{rest}?per_page={per_page}"
+            )
             headers["Link"] = (
                 f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
             )

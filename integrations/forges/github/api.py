@@ -27,6 +27,7 @@ from integrations.http import (
     TLS,
     TOO_LARGE,
     Failure,
+    HeaderAuth,
     HttpClient,
     Request,
     Response,
@@ -100,9 +101,19 @@ def _positive(name: str, value: int) -> int:
 
 
 class GitHubClient(HttpClient):
-    """Client for one GitHub (github.com or an Enterprise Server) and one token."""
+    """Client for one GitHub (github.com or an Enterprise Server) and one token.
+
+    Gitea's client is this one with its own root, auth header, words and errors (the class
+    attributes below): the two APIs answer these calls with the same JSON.
+    """
 
     who = "GitHub"
+    error_from_response = staticmethod(error_from_response)
+    TLSError: type[GitHubError] = GitHubTLSError
+    RequestError: type[GitHubError] = GitHubRequestError
+    Unreachable: type[GitHubError] = GitHubUnreachable
+    BadResponse: type[GitHubError] = GitHubBadResponse
+    private_ca_hint = "for an Enterprise Server behind a private CA, set the endpoint's CA bundle"
 
     def __init__(
         self,
@@ -115,10 +126,10 @@ class GitHubClient(HttpClient):
     ) -> None:
         if not isinstance(token, str) or not token.strip() or any(c.isspace() for c in token):
             raise ValueError("token is required, without spaces or line breaks")
-        root = api_url(base_url)
+        root = self.api_root(base_url)
         super().__init__(
             root,
-            auth=bearer(token),
+            auth=self.auth_for(token),
             connect_timeout=connect_timeout,
             read_timeout=timeout,
             verify=verify,
@@ -130,7 +141,15 @@ class GitHubClient(HttpClient):
         )
 
     def __repr__(self) -> str:
-        return f"GitHubClient(api_url={self.base_url!r}, token='***')"
+        return f"{type(self).__name__}(api_url={self.base_url!r}, token='***')"
+
+    @staticmethod
+    def api_root(base_url: str) -> str:
+        return api_url(base_url)
+
+    @staticmethod
+    def auth_for(token: str) -> HeaderAuth:
+        return bearer(token)
 
     # -- public API ----------------------------------------------------------------------
 
@@ -193,25 +212,25 @@ class GitHubClient(HttpClient):
         return f"{method} {urlsplit(self.url_for(path)).path}"
 
     def network_error(self, failure: Failure, request: Request) -> GitHubError:
-        where, label = self.base_url, f"{request.method} {urlsplit(request.url).path}"
+        who, where = self.who, self.base_url
+        label = f"{request.method} {urlsplit(request.url).path}"
         if failure.kind == TLS:
-            return GitHubTLSError(
-                f"GitHub at {where}: TLS verification or handshake failed ({failure.reason}): "
-                "for an Enterprise Server behind a private CA, set the endpoint's CA bundle "
-                f"({label})"
+            return self.TLSError(
+                f"{who} at {where}: TLS verification or handshake failed ({failure.reason}): "
+                f"{self.private_ca_hint} ({label})"
             )
         if failure.kind == INVALID:
-            return GitHubRequestError(
-                f"GitHub at {where}: invalid request ({failure.reason}); check the URL ({label})",
+            return self.RequestError(
+                f"{who} at {where}: invalid request ({failure.reason}); check the URL ({label})",
                 code="invalid_request",
             )
         if failure.kind == CONNECT:
-            return GitHubUnreachable(
-                f"GitHub: could not connect to {where} ({failure.reason}); nothing was sent. "
-                f"Check the URL and that GitHub is reachable from the hub ({label})"
+            return self.Unreachable(
+                f"{who}: could not connect to {where} ({failure.reason}); nothing was sent. "
+                f"Check the URL and that {who} is reachable from the hub ({label})"
             )
         if failure.kind == TOO_LARGE:
-            return GitHubBadResponse(f"GitHub at {where}: {failure.reason} ({label})")
+            return self.BadResponse(f"{who} at {where}: {failure.reason} ({label})")
         maybe = " The comment may still have been saved: look it up before sending it again."
         maybe = maybe if request.writes else ""
         code = "timeout" if failure.kind == TIMEOUT else "connection_lost"
@@ -220,16 +239,16 @@ class GitHubClient(HttpClient):
             if failure.kind == TIMEOUT
             else f"lost the connection before answering ({failure.reason})"
         )
-        return GitHubUnreachable(
-            f"GitHub at {where} {said}; retry later.{maybe} ({label})", code=code
+        return self.Unreachable(
+            f"{who} at {where} {said}; retry later.{maybe} ({label})", code=code
         )
 
     def _call(self, method: str, path: str, body: dict | None = None) -> tuple[Any, Response]:
         label = self._label(method, path)
-        log.debug("GitHub %s", label)
+        log.debug("%s %s", self.who, label)
         response = self.request(method, path, json=body)
         if not response.ok:
-            error = error_from_response(
+            error = self.error_from_response(
                 response.status, response.text, response.headers, request=label
             )
             error.redact(*self.redact.secrets)
@@ -238,9 +257,9 @@ class GitHubClient(HttpClient):
             return json.loads(response.text), response
         except ValueError:
             ctype = response.headers.get("Content-Type") or "none"
-            raise GitHubBadResponse(
-                f"GitHub answered {response.status} but not with JSON (content type {ctype}): "
-                f"is the URL a GitHub API and not a login page or proxy? ({label})",
+            raise self.BadResponse(
+                f"{self.who} answered {response.status} but not with JSON (content type "
+                f"{ctype}): is the URL {self.who}'s and not a login page or proxy? ({label})",
                 status=response.status,
             ) from None
 
@@ -248,8 +267,8 @@ class GitHubClient(HttpClient):
         try:
             return parse(data)
         except Shape as exc:
-            raise GitHubBadResponse(
-                f"GitHub answered {response.status} but the JSON is not what its API "
+            raise self.BadResponse(
+                f"{self.who} answered {response.status} but the JSON is not what its API "
                 f"documents ({exc}) ({label})",
                 status=response.status,
             ) from None
@@ -270,8 +289,8 @@ class GitHubClient(HttpClient):
                 return
             data, response = self._call("GET", url)
             if not isinstance(data, list):
-                raise GitHubBadResponse(
-                    f"GitHub answered {response.status} with {type(data).__name__} where a "
+                raise self.BadResponse(
+                    f"{self.who} answered {response.status} with {type(data).__name__} where a "
                     f"list of {what} was expected ({label})",
                     status=response.status,
                 )
@@ -286,7 +305,7 @@ class GitHubClient(HttpClient):
             return None
         link, root = urlsplit(match.group(1)), urlsplit(self.base_url)
         if (link.scheme, link.netloc) != (root.scheme, root.netloc):
-            log.warning("GitHub's next-page link points at another host; not followed")
+            log.warning("%s's next-page link points at another host; not followed", self.who)
             return None
         return match.group(1)
 
@@ -295,5 +314,5 @@ def _body(body: str) -> str:
     if not isinstance(body, str):
         raise ValueError("body must be a string")
     if len(body) > COMMENT_LIMIT:
-        raise ValueError(f"a GitHub comment holds at most {COMMENT_LIMIT} characters")
+        raise ValueError(f"a comment holds at most {COMMENT_LIMIT} characters (GitHub's limit)")
     return body

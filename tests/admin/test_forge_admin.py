@@ -1,5 +1,5 @@
-"""Adding a GitHub endpoint in the admin: the secret shown once, GitHub's set-up words, the
-connection checked against (a fake) GitHub, and a delivery signed with the shown secret."""
+"""Adding GitHub and Gitea endpoints in the admin: the secret shown once, the forge's own
+set-up words, the connection checked against its fake, a delivery signed with the secret."""
 
 from __future__ import annotations
 
@@ -117,3 +117,39 @@ def test_a_github_app_endpoint_is_checked_as_the_app(admin_client, review_app, f
         reverse("admin:integrations_reviewendpoint_change", args=[endpoint.pk])
     )
     assert "BEGIN PRIVATE KEY" not in change.content.decode()  # never shown again
+
+
+def test_a_gitea_endpoint_is_added_with_giteas_words_and_checked(
+    admin_client, review_app, fake_gitea
+):
+    from tests.fakes.gitea_server import DEFAULT_TOKEN as GITEA_TOKEN
+
+    form = {
+        "name": "Home reviews",
+        "forge": "gitea",
+        "slug": "home",
+        "enabled": "on",
+        "app": review_app.pk,
+        "base_url": fake_gitea.url + "/api/v1",
+        "access_token": GITEA_TOKEN,
+        "ca_bundle": "",
+        "secret_token": "",
+        "signing_secret": "",
+        "triggers": ["open", "reopen", "new_commits", "ready", "review_command"],
+        "review_command_from": ["OWNER", "MEMBER", "COLLABORATOR"],
+        "target_branches": "",
+        "input_mapping": "{}",
+        "output_key": "",
+        "diff_budget": 60000,
+        "post_note": "on",
+    }
+    response = admin_client.post(reverse("admin:integrations_reviewendpoint_add"), form)
+    assert response.status_code == 200, response.context["adminform"].form.errors
+    page = response.content.decode()
+    assert "Paste these into Gitea or Forgejo" in page and "Pull request synchronized" in page
+    assert 'value="http://testserver/hooks/gitea/home/"' in page
+    endpoint = ReviewEndpoint.objects.get()
+    assert endpoint.base_url == fake_gitea.url  # the /api/v1 typed is dropped
+    assert endpoint.bot_username == "dify-hub-bot"
+    assert fake_gitea.requests[-1].header("authorization") == f"token {GITEA_TOKEN}"
+    assert GITEA_TOKEN not in page

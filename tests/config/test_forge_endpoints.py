@@ -1,4 +1,5 @@
-"""`hub apply` and `hub export` for GitHub endpoints (the `github_endpoints:` section)."""
+"""`hub apply` and `hub export` for GitHub and Gitea endpoints (`github_endpoints:`,
+`gitea_endpoints:`)."""
 
 from __future__ import annotations
 
@@ -107,3 +108,25 @@ def test_a_github_app_endpoint_is_applied_from_its_id_and_key(write, reviewer, m
     exported = yaml.safe_load(hub("export"))["github_endpoints"][0]
     assert exported["private_key"] == "${GITHUB_OSS_REVIEWS_PRIVATE_KEY}"
     assert exported["access_token"] == "" and exported["app_id"] == 424242
+
+
+def test_a_gitea_endpoint_is_applied_and_exported_in_its_own_section(write, reviewer, monkeypatch):
+    monkeypatch.setenv("GITEA_SECRET", "gitea-webhook-secret-0123456789")
+    monkeypatch.setenv("GITEA_TOKEN", "6d5b3f0f1c2a4e8b9d7c6a5b4e3f2a1b0c9d8e7f")
+    text = """
+gitea_endpoints:
+  - name: home-reviews
+    slug: home
+    secret: ${GITEA_SECRET}
+    app: reviewer
+    gitea_url: https://git.example.com/api/v1
+    access_token: ${GITEA_TOKEN}
+"""
+    hub("apply", write(text))
+    endpoint = ReviewEndpoint.objects.get(name="home-reviews")
+    assert (endpoint.forge, endpoint.base_url) == ("gitea", "https://git.example.com")
+    assert endpoint.signing_secret == "gitea-webhook-secret-0123456789"
+    assert endpoint.webhook_path == "/hooks/gitea/home/"
+    exported = yaml.safe_load(hub("export"))["gitea_endpoints"][0]
+    assert exported["gitea_url"] == "https://git.example.com"
+    assert exported["secret"] == "${GITEA_HOME_REVIEWS_SECRET}"
