@@ -109,6 +109,7 @@ def test_a_github_app_endpoint_is_checked_as_the_app(admin_client, review_app, f
     assert response.status_code == 200, response.context["adminform"].form.errors
     page = response.content.decode()
     assert f"connected to {fake_github.url} as @dify-hub-reviews[bot], a bot." in page
+    assert "the GitHub App's settings" in page and "Issues: Read and write" in page
     assert "BEGIN PRIVATE KEY" not in page
     endpoint = ReviewEndpoint.objects.get()
     assert endpoint.uses_github_app and endpoint.bot_username == "dify-hub-reviews[bot]"

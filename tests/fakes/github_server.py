@@ -308,7 +308,7 @@ class FakeGitHub(FakeServer[RecordedRequest]):
             "id": comment_id,
             "html_url": f"https://github.com/{repo.full_name}/pull/0#issuecomment-{comment_id}",
             "body": body,
-            "user": dict(self.user),
+            "user": self._author(request),
             "created_at": stamp,
             "updated_at": stamp,
             "author_association": "NONE",
@@ -321,6 +321,13 @@ class FakeGitHub(FakeServer[RecordedRequest]):
                 "Location": f"{self.base_url}{self.api_prefix}/repos/{repo.full_name}/issues/comments/{comment_id}"
             },
         )
+
+    def _author(self, request: RecordedRequest) -> dict:
+        """Who a write is made as: an App's installation token writes as ``<slug>[bot]``."""
+        token = (request.header("authorization") or "").partition(" ")[2]
+        if token in self.installation_tokens and self.app is not None:
+            return {"login": f"{self.app['slug']}[bot]", "id": self.app["id"], "type": "Bot"}
+        return dict(self.user)
 
     def _page(self, request, repo, rest, items) -> tuple[int, Any, dict]:
         per_page = min(100, max(1, int(request.query.get("per_page") or 30)))

@@ -18,7 +18,7 @@ from integrations.models import ReviewEndpoint, Run
 from integrations.runs import engine
 from integrations.runs.delivery import deliver_one
 from tests.fakes import dify as fd
-from tests.github.support import PRIVATE_KEY, PUBLIC_KEY, REPO, SECRET, key_pair, payload
+from tests.github.support import NEWER, PRIVATE_KEY, PUBLIC_KEY, REPO, SECRET, key_pair, payload
 from tests.reviews.support import REVIEW_TEXT, as_django_headers
 
 APP_ID, INSTALLATION = 424242, 1  # the installation id of the octokit "with-installation" fixture
@@ -158,3 +158,27 @@ def test_a_review_as_an_app_installation(client, review_app, review_dify, app_gi
     )
     endpoint.refresh_from_db()
     assert endpoint.bot_username == "dify-hub-reviews[bot]"  # from GET /app, not /user
+
+    # A new push through the App: the same comment is edited, the cached token reused.
+    app_github.repos[REPO.lower()].pulls[2]["head"]["sha"] = NEWER
+    pushed = payload("pull_request.ready_for_review.with-installation")
+    pushed["action"], pushed["pull_request"]["head"]["sha"] = "synchronize", NEWER
+    raw = json.dumps(pushed).encode()
+    headers["X-GitHub-Delivery"], headers["X-Hub-Signature-256"] = (
+        str(uuid.uuid4()),
+        signature(SECRET, raw),
+    )
+    second = client.post(
+        "/hooks/github/app/",
+        data=raw,
+        content_type="application/json",
+        **as_django_headers(headers),
+    )
+    again = Run.objects.get(pk=second.json()["run"])
+    review_dify.script("run", fd.success({"review": "Second pass."}))
+    engine.execute(again.pk)
+    for item in again.deliveries.all():
+        assert deliver_one(item.pk) is None
+    (comment,) = app_github.comments(REPO, 2)
+    assert "Second pass." in comment["body"]
+    assert len(app_github.requests_to("/access_tokens")) == 1
