@@ -198,26 +198,42 @@ def fake_github():
         yield server
 
 
-@pytest.fixture
-def github_endpoint(review_app, fake_github):
+def pull_endpoint(
+    review_app, *, forge: str, name: str, slug: str, url: str, token: str, secret: str
+):
+    """A GitHub or Gitea review endpoint on the review app, posting as the fake's bot."""
     from integrations.models import ReviewEndpoint
-    from tests.fakes.github_server import DEFAULT_TOKEN
-    from tests.github.support import SECRET
 
     endpoint = ReviewEndpoint(
-        name="oss-reviews",
-        forge="github",
-        slug="oss",
+        name=name,
+        forge=forge,
+        slug=slug,
         app=review_app,
-        base_url=fake_github.url,
-        access_token=DEFAULT_TOKEN,
+        base_url=url,
+        access_token=token,
         output_key="review",
         input_mapping={"language": "en"},
     )
-    endpoint.set_secret_token(SECRET)
+    endpoint.set_secret_token(secret)
     endpoint.full_clean()
     endpoint.save()
     return endpoint
+
+
+@pytest.fixture
+def github_endpoint(review_app, fake_github):
+    from tests.fakes.github_server import DEFAULT_TOKEN
+    from tests.github.support import SECRET
+
+    return pull_endpoint(
+        review_app,
+        forge="github",
+        name="oss-reviews",
+        slug="oss",
+        url=fake_github.url,
+        token=DEFAULT_TOKEN,
+        secret=SECRET,
+    )
 
 
 @pytest.fixture
@@ -232,21 +248,15 @@ def fake_gitea():
 
 @pytest.fixture
 def gitea_endpoint(review_app, fake_gitea):
-    from integrations.models import ReviewEndpoint
     from tests.fakes.gitea_server import DEFAULT_TOKEN
     from tests.gitea.support import SECRET
 
-    endpoint = ReviewEndpoint(
-        name="home-reviews",
+    return pull_endpoint(
+        review_app,
         forge="gitea",
+        name="home-reviews",
         slug="home",
-        app=review_app,
-        base_url=fake_gitea.url,
-        access_token=DEFAULT_TOKEN,
-        output_key="review",
-        input_mapping={"language": "en"},
+        url=fake_gitea.url,
+        token=DEFAULT_TOKEN,
+        secret=SECRET,
     )
-    endpoint.set_secret_token(SECRET)
-    endpoint.full_clean()
-    endpoint.save()
-    return endpoint

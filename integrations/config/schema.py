@@ -30,6 +30,26 @@ class Key:
     secret: bool = False  # compared by value, printed as "(changed)", exported as ${...}
 
 
+# What GitHub's and Gitea's endpoint sections share, around their own URL and credentials.
+_PULL_ENDPOINT_HEAD = (
+    Key("name", "name", STR, required=True),
+    Key("slug", "slug", STR, required=True),
+    Key("secret", "secret_token_hash", STR, required=True, secret=True),
+    Key("app", "app", STR, required=True),
+)
+_PULL_ENDPOINT_REVIEW = (
+    Key("ca_bundle", "ca_bundle", STR),
+    Key("triggers", "triggers", NAMES),
+    Key("review_command_from", "review_command_from", NAMES),
+    Key("target_branches", "target_branches", NAMES),
+    Key("inputs", "input_mapping", OBJECT),
+    Key("output", "output_key", STR),
+    Key("diff_budget", "diff_budget", INT),
+    Key("post_comment", "post_note", BOOL),
+    Key("recipients", "recipients", NAMES),
+    Key("enabled", "enabled", BOOL),
+)
+
 SECTIONS: dict[str, tuple[Key, ...]] = {
     "dify_apps": (
         Key("name", "name", STR, required=True),
@@ -85,43 +105,19 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("enabled", "enabled", BOOL),
     ),
     "github_endpoints": (
-        Key("name", "name", STR, required=True),
-        Key("slug", "slug", STR, required=True),
-        Key("secret", "secret_token_hash", STR, required=True, secret=True),
-        Key("app", "app", STR, required=True),
+        *_PULL_ENDPOINT_HEAD,
         Key("github_url", "base_url", STR),
         Key("access_token", "access_token", STR, secret=True),  # or a GitHub App:
         Key("app_id", "github_app_id", INT),
         Key("private_key", "github_app_private_key", STR, secret=True),
         Key("installation_id", "github_installation_id", INT),
-        Key("ca_bundle", "ca_bundle", STR),
-        Key("triggers", "triggers", NAMES),
-        Key("review_command_from", "review_command_from", NAMES),
-        Key("target_branches", "target_branches", NAMES),
-        Key("inputs", "input_mapping", OBJECT),
-        Key("output", "output_key", STR),
-        Key("diff_budget", "diff_budget", INT),
-        Key("post_comment", "post_note", BOOL),
-        Key("recipients", "recipients", NAMES),
-        Key("enabled", "enabled", BOOL),
+        *_PULL_ENDPOINT_REVIEW,
     ),
     "gitea_endpoints": (
-        Key("name", "name", STR, required=True),
-        Key("slug", "slug", STR, required=True),
-        Key("secret", "secret_token_hash", STR, required=True, secret=True),
-        Key("app", "app", STR, required=True),
+        *_PULL_ENDPOINT_HEAD,
         Key("gitea_url", "base_url", STR, required=True),
         Key("access_token", "access_token", STR, required=True, secret=True),
-        Key("ca_bundle", "ca_bundle", STR),
-        Key("triggers", "triggers", NAMES),
-        Key("review_command_from", "review_command_from", NAMES),
-        Key("target_branches", "target_branches", NAMES),
-        Key("inputs", "input_mapping", OBJECT),
-        Key("output", "output_key", STR),
-        Key("diff_budget", "diff_budget", INT),
-        Key("post_comment", "post_note", BOOL),
-        Key("recipients", "recipients", NAMES),
-        Key("enabled", "enabled", BOOL),
+        *_PULL_ENDPOINT_REVIEW,
     ),
 }
 # The review endpoints' sections, each with its forge (one model, ReviewEndpoint).

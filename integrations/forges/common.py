@@ -17,7 +17,9 @@ __all__ = [
     "TRIGGERS",
     "TRIGGER_LABELS",
     "Classification",
+    "apply_pull_rules",
     "branch_matches",
+    "ignored",
     "parse_review_command",
 ]
 
@@ -70,3 +72,30 @@ def parse_review_command(body: Any, bot_username: str = "") -> str | None:
 def branch_matches(branch: str, globs: tuple[str, ...]) -> bool:
     """Whether a target branch is one the endpoint reviews (no globs: every branch)."""
     return not globs or any(fnmatch.fnmatchcase(branch, glob) for glob in globs)
+
+
+def ignored(reason: str, event: Any = None, trigger: str = "") -> Classification:
+    return Classification(False, trigger, reason, event)
+
+
+def apply_pull_rules(
+    trigger: str,
+    reason: str,
+    event: Any,
+    triggers: frozenset[str],
+    target_branches: tuple[str, ...],
+) -> Classification:
+    """The endpoint's rules for a GitHub-shaped pull request event (GitHub, Gitea)."""
+    if trigger not in triggers:
+        return ignored(f"trigger '{trigger}' is turned off for this endpoint", event, trigger)
+    # A comment's payload names no branch; the review checks it once it has read the PR.
+    if event.target_branch and not branch_matches(event.target_branch, target_branches):
+        return ignored(
+            f"target branch '{event.target_branch}' of {event.ref} matches none of: "
+            f"{', '.join(target_branches)}",
+            event,
+            trigger,
+        )
+    if trigger != "review_command" and not event.head_sha:
+        return ignored("payload has no valid pull_request.head.sha", event, trigger)
+    return Classification(True, trigger, reason, event)

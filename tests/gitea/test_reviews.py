@@ -11,10 +11,9 @@ import pytest
 from integrations.forges.gitea.signing import signature
 from integrations.models import Run, WebhookEvent
 from integrations.runs import engine
-from integrations.runs.delivery import deliver_one
 from tests.fakes import dify as fd
 from tests.gitea.support import HEAD, NEWER, REPO, SECRET, payload
-from tests.reviews.support import REVIEW_TEXT, as_django_headers
+from tests.reviews.support import REVIEW_TEXT, as_django_headers, deliver_all, execute
 
 pytestmark = pytest.mark.django_db
 
@@ -52,19 +51,6 @@ def send(client, gitea_endpoint):
         )
 
     return post
-
-
-def execute(run: Run) -> engine.Next:
-    Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(next_attempt_at=None)
-    step = engine.execute(run.pk)
-    run.refresh_from_db()
-    return step
-
-
-def deliver_all(run: Run) -> None:
-    for item in run.deliveries.all():
-        assert deliver_one(item.pk) is None
-    run.refresh_from_db()
 
 
 @pytest.mark.parametrize("server", [GITEA, FORGEJO])

@@ -13,10 +13,9 @@ from integrations.forges.github.signing import signature
 from integrations.forges.pull_comment import marker
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
 from integrations.runs import engine
-from integrations.runs.delivery import deliver_one
 from tests.fakes import dify as fd
 from tests.github.support import HEAD, NEWER, REPO, SECRET, payload
-from tests.reviews.support import REVIEW_TEXT, as_django_headers
+from tests.reviews.support import REVIEW_TEXT, as_django_headers, deliver_all, execute
 
 pytestmark = pytest.mark.django_db
 
@@ -40,19 +39,6 @@ def send(client, github_endpoint):
         )
 
     return post
-
-
-def execute(run: Run) -> engine.Next:
-    Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(next_attempt_at=None)
-    step = engine.execute(run.pk)
-    run.refresh_from_db()
-    return step
-
-
-def deliver_all(run: Run) -> None:
-    for item in run.deliveries.all():
-        assert deliver_one(item.pk) is None
-    run.refresh_from_db()
 
 
 def test_ping_answers_200_and_is_kept(send):

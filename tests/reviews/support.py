@@ -7,6 +7,10 @@ import copy
 import json
 from pathlib import Path
 
+from integrations.models import Run
+from integrations.runs import engine
+from integrations.runs.delivery import deliver_one
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gitlab"
 SECRET = "dhgl_test-secret-token-0123456789"
 PROJECT_ID = 1187
@@ -66,3 +70,18 @@ def as_django_headers(headers: dict) -> dict:
             continue
         extra["HTTP_" + name.upper().replace("-", "_")] = value
     return extra
+
+
+def execute(run: Run) -> engine.Next:
+    """What the run's Celery message does when it arrives (after any countdown it had)."""
+    Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(next_attempt_at=None)
+    step = engine.execute(run.pk)
+    run.refresh_from_db()
+    return step
+
+
+def deliver_all(run: Run) -> None:
+    """Each of the run's deliveries, attempted once, each to success."""
+    for item in run.deliveries.all():
+        assert deliver_one(item.pk) is None
+    run.refresh_from_db()

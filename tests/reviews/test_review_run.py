@@ -16,7 +16,9 @@ from tests.reviews.support import (
     PROJECT_ID,
     REVIEW_TEXT,
     SECOND_HEAD,
+    deliver_all,
     delivery,
+    execute,
 )
 from tests.threads import worker_thread
 
@@ -31,20 +33,6 @@ def accept(endpoint, post_hook):
         return Run.objects.get(pk=response.json()["run"])
 
     return post
-
-
-def execute(run: Run) -> engine.Next:
-    """What the run's Celery message does when it arrives (after any countdown it had)."""
-    Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(next_attempt_at=None)
-    step = engine.execute(run.pk)
-    run.refresh_from_db()
-    return step
-
-
-def deliver_all(run: Run) -> None:
-    for item in run.deliveries.all():
-        assert deliver_one(item.pk) is None
-    run.refresh_from_db()
 
 
 def test_an_opened_mr_gets_its_review_as_a_note(accept, review_dify, fake_gitlab, endpoint):

@@ -26,7 +26,8 @@ from integrations.forges.common import (
     REVIEW_MARKER,
     TRIGGERS,
     Classification,
-    branch_matches,
+    apply_pull_rules,
+    ignored,
     parse_review_command,
 )
 from integrations.forges.github.payload import (
@@ -97,9 +98,9 @@ def has_draft_prefix(title: str) -> bool:
 def classify(name: str, payload: Any, rules: GiteaRules) -> Classification:
     """Decide whether a delivery asks for a review; never raises."""
     if not isinstance(payload, Mapping):
-        return _ignored("payload is not a JSON object")
+        return ignored("payload is not a JSON object")
     if isinstance(payload.get("review"), Mapping) or payload.get("action") == "reviewed":
-        return _ignored(
+        return ignored(
             "a review was submitted; reviews do not request a review (comment /review instead)"
         )
     if isinstance(payload.get("comment"), Mapping) and isinstance(payload.get("issue"), Mapping):
@@ -107,13 +108,13 @@ def classify(name: str, payload: Any, rules: GiteaRules) -> Classification:
     if name.startswith("pull_request") and isinstance(payload.get("pull_request"), Mapping):
         return _classify_pull_request(payload, rules)
     if name == "push":
-        return _ignored(
+        return ignored(
             "push events are not reviewed (the webhook's Test delivery sends one, so the "
             "webhook works); tick Pull Request and Pull Request Comment events"
         )
     if not name:
-        return _ignored("the delivery has no X-Gitea-Event or X-Forgejo-Event header")
-    return _ignored(
+        return ignored("the delivery has no X-Gitea-Event or X-Forgejo-Event header")
+    return ignored(
         f"{name} events are not reviewed; only pull request events and comments on pull "
         "requests are (choose them under the webhook's Trigger On: Custom Events)"
     )
@@ -123,11 +124,11 @@ def _classify_pull_request(payload: Mapping, rules: GiteaRules) -> Classificatio
     try:
         event = from_pull_request(payload)
     except Missing as missing:
-        return _ignored(missing.reason)
+        return ignored(missing.reason)
     event = replace(event, draft=event.draft or has_draft_prefix(event.title))
     trigger, reason = _pull_request_decision(payload, event)
     if not trigger:
-        return _ignored(reason, event)
+        return ignored(reason, event)
     return _apply_rules(trigger, reason, event, rules)
 
 
@@ -169,32 +170,32 @@ def _edited(payload: Mapping, event: PullRequestEvent) -> tuple[str, str]:
 def _classify_comment(payload: Mapping, rules: GiteaRules) -> Classification:
     issue = payload["issue"]
     if not isinstance(issue.get("pull_request"), Mapping) and issue.get("is_pull") is not True:
-        return _ignored(f"comment on issue #{issue.get('number')}, not on a pull request")
+        return ignored(f"comment on issue #{issue.get('number')}, not on a pull request")
     try:
         event = from_comment(payload)
     except Missing as missing:
-        return _ignored(missing.reason)
+        return ignored(missing.reason)
     comment = payload["comment"]
     body = comment.get("body")
     if event.action != "created":
-        return _ignored(
+        return ignored(
             f"comment on {event.ref} was {event.action or 'changed'}; only new comments are "
             "read as commands",
             event,
         )
     if not isinstance(body, str):
-        return _ignored("payload has no comment.body", event)
+        return ignored("payload has no comment.body", event)
     user = comment.get("user")
     login = user.get("login") if isinstance(user, Mapping) else None
     bot = rules.bot_login.casefold()
     if (bot and isinstance(login, str) and login.casefold() == bot) or REVIEW_MARKER in body:
-        return _ignored(f"comment on {event.ref} was written by the review bot", event)
+        return ignored(f"comment on {event.ref} was written by the review bot", event)
     focus = parse_review_command(body, rules.bot_login)
     if focus is None:
-        return _ignored(f"comment on {event.ref} is not a /review command", event)
+        return ignored(f"comment on {event.ref} is not a /review command", event)
     event = replace(event, focus=focus)
     if event.state != "open":
-        return _ignored(
+        return ignored(
             f"{event.ref} is {event.state or 'not open'}; /review works on open ones", event
         )
     reason = f"@{event.actor or '?'} asked for a review of {event.ref} with /review"
@@ -204,21 +205,4 @@ def _classify_comment(payload: Mapping, rules: GiteaRules) -> Classification:
 def _apply_rules(
     trigger: str, reason: str, event: PullRequestEvent, rules: GiteaRules
 ) -> Classification:
-    if trigger not in rules.triggers:
-        return _ignored(f"trigger '{trigger}' is turned off for this endpoint", event, trigger)
-    if event.target_branch and not branch_matches(event.target_branch, rules.target_branches):
-        return _ignored(
-            f"target branch '{event.target_branch}' of {event.ref} matches none of: "
-            f"{', '.join(rules.target_branches)}",
-            event,
-            trigger,
-        )
-    if trigger != "review_command" and not event.head_sha:
-        return _ignored("payload has no valid pull_request.head.sha", event, trigger)
-    return Classification(True, trigger, reason, event)
-
-
-def _ignored(
-    reason: str, event: PullRequestEvent | None = None, trigger: str = ""
-) -> Classification:
-    return Classification(False, trigger, reason, event)
+    return apply_pull_rules(trigger, reason, event, rules.triggers, rules.target_branches)

@@ -24,7 +24,8 @@ from integrations.forges.common import (
     REVIEW_MARKER,
     TRIGGERS,
     Classification,
-    branch_matches,
+    apply_pull_rules,
+    ignored,
     parse_review_command,
 )
 from integrations.http import header
@@ -85,18 +86,18 @@ def delivery_id(headers: Mapping[str, Any]) -> str:
 def classify(name: str, payload: Any, rules: GitHubRules) -> Classification:
     """Decide whether a delivery asks for a review; never raises."""
     if not isinstance(payload, Mapping):
-        return _ignored("payload is not a JSON object")
+        return ignored("payload is not a JSON object")
     if name == PING:
         zen = payload.get("zen")
         said = f' (GitHub says: "{zen}")' if isinstance(zen, str) and zen else ""
-        return _ignored(f"ping: GitHub checked that the webhook answers{said}")
+        return ignored(f"ping: GitHub checked that the webhook answers{said}")
     if name == PULL_REQUEST:
         return _classify_pull_request(payload, rules)
     if name == ISSUE_COMMENT:
         return _classify_comment(payload, rules)
     if not name:
-        return _ignored("the delivery has no X-GitHub-Event header")
-    return _ignored(
+        return ignored("the delivery has no X-GitHub-Event header")
+    return ignored(
         f"{name} events are not reviewed; only pull_request and issue_comment events are "
         "(in GitHub's webhook settings choose 'Let me select individual events': Pull "
         "requests and Issue comments)"
@@ -107,10 +108,10 @@ def _classify_pull_request(payload: Mapping, rules: GitHubRules) -> Classificati
     try:
         event = from_pull_request(payload)
     except Missing as missing:
-        return _ignored(missing.reason)
+        return ignored(missing.reason)
     trigger, reason = _pull_request_decision(event)
     if not trigger:
-        return _ignored(reason, event)
+        return ignored(reason, event)
     return _apply_rules(trigger, reason, event, rules)
 
 
@@ -141,26 +142,26 @@ def _classify_comment(payload: Mapping, rules: GitHubRules) -> Classification:
     issue = payload.get("issue")
     if isinstance(issue, Mapping) and not isinstance(issue.get("pull_request"), Mapping):
         number = issue.get("number")
-        return _ignored(f"comment on issue #{number}, not on a pull request")
+        return ignored(f"comment on issue #{number}, not on a pull request")
     try:
         event = from_comment(payload)
     except Missing as missing:
-        return _ignored(missing.reason)
+        return ignored(missing.reason)
     comment = payload.get("comment")
     body = comment.get("body") if isinstance(comment, Mapping) else None
     reason = _comment_refusal(event, comment, body, rules)
     if reason:
-        return _ignored(reason, event)
+        return ignored(reason, event)
     focus = parse_review_command(body, rules.bot_login)
     if focus is None:
-        return _ignored(f"comment on {event.ref} is not a /review command", event)
+        return ignored(f"comment on {event.ref} is not a /review command", event)
     event = replace(event, focus=focus)
     if event.state != "open":
-        return _ignored(
+        return ignored(
             f"{event.ref} is {event.state or 'not open'}; /review works on open ones", event
         )
     if event.association not in rules.associations:
-        return _ignored(_not_trusted(event, rules), event, "review_command")
+        return ignored(_not_trusted(event, rules), event, "review_command")
     reason = f"@{event.actor or '?'} asked for a review of {event.ref} with /review"
     return _apply_rules("review_command", reason, event, rules)
 
@@ -194,23 +195,4 @@ def _not_trusted(event: PullRequestEvent, rules: GitHubRules) -> str:
 def _apply_rules(
     trigger: str, reason: str, event: PullRequestEvent, rules: GitHubRules
 ) -> Classification:
-    if trigger not in rules.triggers:
-        return _ignored(f"trigger '{trigger}' is turned off for this endpoint", event, trigger)
-    globs = rules.target_branches
-    # A comment's payload names no branch; the review checks it once it has read the PR.
-    if event.target_branch and not branch_matches(event.target_branch, globs):
-        return _ignored(
-            f"target branch '{event.target_branch}' of {event.ref} matches none of: "
-            f"{', '.join(globs)}",
-            event,
-            trigger,
-        )
-    if trigger != "review_command" and not event.head_sha:
-        return _ignored("payload has no valid pull_request.head.sha", event, trigger)
-    return Classification(True, trigger, reason, event)
-
-
-def _ignored(
-    reason: str, event: PullRequestEvent | None = None, trigger: str = ""
-) -> Classification:
-    return Classification(False, trigger, reason, event)
+    return apply_pull_rules(trigger, reason, event, rules.triggers, rules.target_branches)
