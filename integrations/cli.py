@@ -134,7 +134,7 @@ class Finding:
 
 
 def check_everything() -> list[Finding]:
-    """Every app's /info and mode, every recipient's configuration, every GitLab endpoint's
+    """Every app's /info and mode, every recipient's configuration, every review endpoint's
     token (GET /user); nothing is sent."""
     findings = [check_one_app(app) for app in DifyApp.objects.order_by("name")]
     findings += [check_recipient(r) for r in Recipient.objects.order_by("name")]

@@ -85,3 +85,27 @@ def test_rotate_keys_covers_gitlab_endpoint_secrets(settings, endpoint):
     stored_endpoint = ReviewEndpoint.objects.get()
     assert stored_endpoint.access_token == endpoint.access_token
     assert stored_endpoint.signing_secret == endpoint.signing_secret
+
+
+def test_rotate_keys_covers_a_github_apps_private_key(settings, review_app):
+    from integrations.models import ReviewEndpoint
+    from tests.github.support import PRIVATE_KEY
+
+    endpoint = ReviewEndpoint(
+        name="app",
+        forge="github",
+        slug="app",
+        app=review_app,
+        base_url="https://github.com",
+        github_app_id=1,
+        github_app_private_key=PRIVATE_KEY,
+    )
+    endpoint.set_secret_token("a-secret-of-enough-length")
+    endpoint.save()
+    old_key = settings.HUB_ENCRYPTION_KEYS[0]
+    settings.HUB_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    call_command("hub", "rotate-keys")
+    settings.HUB_ENCRYPTION_KEYS = settings.HUB_ENCRYPTION_KEYS[:1]  # the old key is gone
+    stored = ReviewEndpoint.objects.get()
+    assert stored.github_app_private_key == PRIVATE_KEY
+    assert stored.signing_secret == "a-secret-of-enough-length"

@@ -40,11 +40,11 @@ class Command(BaseCommand):
         runs.add_argument("--json", action="store_true", help="A JSON array, as the REST API.")
         runs.add_argument("--status", choices=Run.Status.values)
         runs.add_argument("--kind", choices=Run.Kind.values)
-        runs.add_argument("--source", help="A digest's or GitLab endpoint's name, or a source.")
+        runs.add_argument("--source", help="A digest's or review endpoint's name, or a source.")
         runs.add_argument("--limit", type=positive_int, default=20, help="At most N runs (20).")
         sub.add_parser(
             "check",
-            help="Check every app (GET /info, mode), recipient, digest and GitLab endpoint (GET /user).",
+            help="Check every app (GET /info, mode), recipient, digest and review endpoint (GET /user).",
         )
         apikey = sub.add_parser("apikey", help="Create or revoke a REST API key.")
         apikey_sub = apikey.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         apply = sub.add_parser(
             "apply",
             help="Create or update apps, recipients, digests and "
-            "GitLab endpoints from a YAML file, in one transaction.",
+            "review endpoints from a YAML file, in one transaction.",
         )
         apply.add_argument("file", help="The YAML file.")
         apply.add_argument("--dry-run", action="store_true", help="Show the plan, change nothing.")
@@ -173,7 +173,7 @@ class Command(BaseCommand):
             for model, fields in (
                 (DifyApp, ["api_key"]),
                 (Recipient, ["webhook_url", "secret"]),
-                (ReviewEndpoint, ["access_token", "signing_secret"]),
+                (ReviewEndpoint, ["access_token", "signing_secret", "github_app_private_key"]),
             ):
                 # Raw SQL: the ORM would hand back plaintext, rotation needs the ciphertext.
                 table = model._meta.db_table
