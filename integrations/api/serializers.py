@@ -38,7 +38,9 @@ class RunErrorSerializer(serializers.Serializer):
 class DeliverySerializer(serializers.Serializer):
     recipient = serializers.CharField()
     kind = serializers.CharField(
-        help_text="The recipient's kind (slack, rocketchat, …) or gitlab_note for a review note."
+        help_text="The recipient's kind (slack, rocketchat, …), or for a review gitlab_note (a "
+        "note on a GitLab MR) or pr_comment (a comment on a GitHub, Gitea or Forgejo pull "
+        "request)."
     )
     status = serializers.ChoiceField(choices=Delivery.Status.choices)
     attempts = serializers.IntegerField()
