@@ -80,13 +80,14 @@ class ReviewEndpointForm(forms.ModelForm):
         "payloads are never used with the token.",
     )
     review_command_from = forms.MultipleChoiceField(
-        label="Who may ask with /review (GitHub)",
+        label="Who may ask with /review",
         choices=[(a, a) for a in ASSOCIATIONS],
         widget=forms.CheckboxSelectMultiple,
         initial=list(DEFAULT_ASSOCIATIONS),
         required=False,
-        help_text="GitHub's author association of the commenter. On public repositories anyone "
-        "can comment, and every review costs LLM tokens.",
+        help_text="GitHub's author associations; on GitLab anything but NONE means members with "
+        "Developer access or more, on Gitea the owner and collaborators with write access. "
+        "On public projects anyone can comment, and every review costs LLM tokens.",
     )
 
     class Meta:

@@ -35,6 +35,7 @@ from integrations.http import (
 from .errors import (
     GitLabBadResponse,
     GitLabError,
+    GitLabNotFound,
     GitLabRequestError,
     GitLabTLSError,
     GitLabUnreachable,
@@ -136,6 +137,17 @@ class GitLabClient(HttpClient):
     def current_user(self) -> User:
         """GET /user: the token's user (a project/group token gives its bot user)."""
         return self._get_one("/user", parse_user)
+
+    def access_level(self, project: int | str, user_id: int) -> int | None:
+        """GET /projects/:id/members/all/:user_id: the user's role on the project, inherited
+        ones included (10 Guest … 30 Developer … 50 Owner), or None for a non-member."""
+        path = f"/projects/{project_ref(project)}/members/all/{_positive('user_id', user_id)}"
+        try:
+            data, _ = self._call("GET", path)
+        except GitLabNotFound:
+            return None
+        level = data.get("access_level") if isinstance(data, dict) else None
+        return level if isinstance(level, int) and not isinstance(level, bool) else None
 
     def merge_request(self, project: int | str, iid: int) -> MergeRequest:
         """GET /projects/:id/merge_requests/:iid. Right after an MR is created or pushed,

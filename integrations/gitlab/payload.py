@@ -38,6 +38,7 @@ class MergeRequestEvent:
     target_branch: str
     author_id: int | None
     actor_username: str  # who caused the event (pushed, opened, commented)
+    actor_id: int | None
     action: str  # open | reopen | update | note (or the ignored action, e.g. close)
     head_sha: str  # "" when the payload has no usable last_commit.id
     oldrev: str
@@ -170,6 +171,7 @@ def event_from(payload: Mapping, block: str, note_id: int | None = None) -> Merg
         target_branch=_text(payload, f"{block}.target_branch"),
         author_id=as_int(_lookup(payload, f"{block}.author_id")),
         actor_username=_text(payload, "user.username"),
+        actor_id=as_int(_lookup(payload, "user.id")),
         action="note" if is_note else _text(payload, f"{block}.action"),
         head_sha=_sha(payload, f"{block}.last_commit.id"),
         oldrev="" if is_note else _sha(payload, f"{block}.oldrev"),

@@ -52,6 +52,8 @@ def prepare(run: Run) -> dict:
     trigger = (run.context or {}).get("trigger", "")
     with endpoint.client() as gitlab:
         _learn_bot_identity(endpoint, gitlab)
+        if trigger == "review_command":
+            _check_commenter(endpoint, gitlab, event)
         mr = gitlab.merge_request(event.project_id, event.iid)
         if event.oldrev and mr.sha == event.oldrev:
             # The hook can arrive before GitLab's API shows the push it announces.
@@ -147,6 +149,29 @@ def _endpoint(run: Run) -> ReviewEndpoint:
 def _learn_bot_identity(endpoint: ReviewEndpoint, gitlab: GitLabClient) -> None:
     if endpoint.bot_user_id is None:
         remember_bot(endpoint, gitlab.current_user())
+
+
+# Who may ask (the endpoint's setting, GitHub's words) -> anyone, or Developers and above.
+_ANYONE = frozenset({"CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"})
+DEVELOPER = 30
+
+
+def _check_commenter(
+    endpoint: ReviewEndpoint, gitlab: GitLabClient, event: MergeRequestEvent
+) -> None:
+    """/review counts from project members with Developer access or more, unless widened."""
+    if set(endpoint.review_command_from or ()) & _ANYONE:
+        return
+    level = gitlab.access_level(event.project_id, event.actor_id) if event.actor_id else None
+    if level is not None and level >= DEVELOPER:
+        return
+    who = f"@{event.actor_username}" if event.actor_username else "the commenter"
+    raise RunEnded(
+        Run.Status.CANCELLED,
+        "not_trusted",
+        f"The hub: {who} is not a member of the project with Developer access or more, so "
+        "their /review is not honoured (the endpoint's 'who may ask' setting can widen it).",
+    )
 
 
 def _check_still_wanted(mr: MergeRequest, event: MergeRequestEvent, trigger: str) -> None:

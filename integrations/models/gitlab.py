@@ -189,12 +189,13 @@ class ReviewEndpoint(models.Model):
         help_text="Optional: chat recipients that also get each review.",
     )
     review_command_from = models.JSONField(
-        "who may ask with /review (GitHub)",
+        "who may ask with /review",
         default=trusted_associations,
         blank=True,
-        help_text="GitHub author associations whose /review comments are honoured. On public "
-        "repositories anyone can comment and every review costs LLM tokens, so the default is "
-        "the repository's owner, members and collaborators.",
+        help_text="On public projects anyone can comment and every review costs LLM tokens, so "
+        "by default /review counts only from members: on GitHub the author associations "
+        "OWNER, MEMBER and COLLABORATOR; on GitLab members with Developer access or more; on "
+        "Gitea and Forgejo the owner and collaborators with write access. NONE: anyone.",
     )
     enabled = models.BooleanField(default=True)
     bot_user_id = models.PositiveIntegerField(

@@ -348,3 +348,36 @@ def test_a_retry_of_a_review_that_gave_up_waiting_waits_afresh(
     assert retry.waits == 0
     assert execute(retry) == engine.DONE  # GitLab is ready now
     assert retry.status == Run.Status.DELIVERING
+
+
+@pytest.mark.parametrize(
+    ("level", "widened", "status"),
+    [
+        (30, False, Run.Status.DELIVERING),
+        (20, False, Run.Status.CANCELLED),
+        (None, False, Run.Status.CANCELLED),
+        (None, True, Run.Status.DELIVERING),
+    ],
+    ids=["developer", "reporter", "not-a-member", "widened-to-anyone"],
+)
+def test_review_comments_count_from_developers_and_above(
+    accept, review_dify, fake_gitlab, endpoint, level, widened, status
+):
+    if level is None:
+        fake_gitlab.members.pop(77, None)  # the commenter of note_review_command
+    else:
+        fake_gitlab.members[77] = level
+    if widened:
+        endpoint.review_command_from = ["OWNER", "MEMBER", "COLLABORATOR", "NONE"]
+        endpoint.save()
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)  # the head the comment was made on
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept("note_review_command")
+    execute(run)
+    assert run.status == status
+    if status == Run.Status.CANCELLED:
+        assert run.error_code == "not_trusted"
+        assert (
+            "@pnatarajan is not a member of the project with Developer access" in run.error_message
+        )
+        assert not review_dify.requests_to("/workflows/run")

@@ -4,9 +4,11 @@ and what tests call on it to set it up, script failures and read what clients se
 from __future__ import annotations
 
 import copy
+import json
 import re
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.fakes.base import FakeServer
@@ -24,6 +26,7 @@ from tests.fakes.gitlab.fixtures import now_iso, sha, template
 from tests.fakes.gitlab.handler import GitLabHandler, RecordedRequest
 from tests.fakes.gitlab.routes import Routes
 
+WEBHOOK_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gitlab"
 DEFAULT_TOKEN = "glpat-hub-test-token"
 DEMO_PROJECT_ID = 1187
 DEMO_PATH = "payments/billing-service"
@@ -72,6 +75,9 @@ class FakeGitLab(Routes, FakeServer[RecordedRequest]):
         self.user.update(bot or {})
         # Serve any MR of a project asked about, made up on first use (benchmarks).
         self.any_merge_request = False
+        # Project members (user id -> access level, 30 = Developer), for every project: the
+        # people who comment in the captured note payloads are the projects' Developers.
+        self.members: dict[int, int] = dict.fromkeys(_commenters(), 30)
 
     @property
     def url(self) -> str:
@@ -265,3 +271,12 @@ class FakeGitLab(Routes, FakeServer[RecordedRequest]):
         basic = basic_user(self.user, self.url)
         basic["avatar_url"] = self.user.get("avatar_url", basic["avatar_url"])
         return basic
+
+
+def _commenters() -> set[int]:
+    ids = set()
+    for path in WEBHOOK_FIXTURES.glob("note_*.json"):
+        user = json.loads(path.read_text()).get("body", {}).get("user") or {}
+        if isinstance(user.get("id"), int):
+            ids.add(user["id"])
+    return ids

@@ -71,8 +71,18 @@ class Routes:
         with self.lock:
             if segments == ["user"]:
                 return json_answer(200, copy.deepcopy(self.user))
+            if segments[2:4] == ["members", "all"]:
+                return self._member(segments[1], segments[4])
             mr = self._find_mr(segments[1], segments[3])
             return self._serve(mr, request.method, segments[4:], request, host)
+
+    def _member(self, project: str, user_id: str) -> Answer:
+        """GET /projects/:id/members/all/:user_id: direct and inherited members."""
+        level = self.members.get(int(user_id)) if user_id.isdigit() else None
+        if level is None:
+            raise GitLabError(json_answer(404, {"message": "404 Not found"}))
+        member = {"id": int(user_id), "username": f"user{user_id}", "state": "active"}
+        return json_answer(200, {**member, "access_level": level})
 
     def _find_mr(self, project: str, iid: str) -> MergeRequest:
         project_id = int(project) if project.isdigit() else self._paths.get(project.lower())
@@ -159,6 +169,8 @@ class Routes:
 def _allowed_methods(segments: list[str]) -> tuple[str, ...] | None:
     """The verbs of the route ``segments`` names, or None when there is no such route."""
     if segments == ["user"]:
+        return ("GET",)
+    if len(segments) == 5 and segments[0] == "projects" and segments[2:4] == ["members", "all"]:
         return ("GET",)
     if len(segments) < 4 or segments[0] != "projects" or segments[2] != "merge_requests":
         return None
