@@ -253,7 +253,7 @@ def review_endpoint(name: str, app):
     return objects.review_endpoint(
         name,
         app,
-        base_url=f"http://127.0.0.1:{GITLAB_PORT}",
+        gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
         token=GITLAB_TOKEN,
         secret=HOOK_SECRET,
     )
@@ -361,7 +361,7 @@ def bench_units(results: dict) -> None:
         dify_url=f"http://127.0.0.1:{QUICK_DIFY_PORT}/v1",
         dify_key=DIFY_KEY,
         chat_url=f"http://127.0.0.1:{CHAT_PORT}/hooks/bench/units",
-        base_url=f"http://127.0.0.1:{GITLAB_PORT}",
+        gitlab_url=f"http://127.0.0.1:{GITLAB_PORT}",
         gitlab_token=GITLAB_TOKEN,
         hook_secret=HOOK_SECRET,
         build_bodies=lambda count, first: build_bodies(count, PROJECT, first),

@@ -154,7 +154,7 @@ def run(
 
     app = objects.dify_app("bench-units", dify_url, dify_key, max_concurrent_runs=1000)
     objects.review_endpoint(
-        "bench-units", app, base_url=gitlab_url, token=gitlab_token, secret=hook_secret
+        "bench-units", app, gitlab_url=gitlab_url, token=gitlab_token, secret=hook_secret
     )
 
     post = webhook_poster(Client(HTTP_HOST="127.0.0.1"), "bench-units", hook_secret)
