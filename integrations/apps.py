@@ -33,3 +33,6 @@ class IntegrationsConfig(AppConfig):
         delivery.register_target(
             pull_review.COMMENT_KIND, pull_comment.sender_for, resend_safe=True
         )
+        delivery.register_target(
+            pull_review.INLINE_KIND, pull_comment.line_sender_for, resend_safe=True
+        )

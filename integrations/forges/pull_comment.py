@@ -11,7 +11,9 @@ from integrations.channels.base import Message, Reply
 from integrations.errors import HubError
 from integrations.forges.github.api import COMMENT_LIMIT
 from integrations.forges.github.payload import PullRequestEvent
+from integrations.forges.inline import fingerprint_of
 from integrations.forges.pull_review import pull_request_of
+from integrations.forges.review_comments import inline_comments
 from integrations.gitlab.note import note_body
 from integrations.models import Delivery, ReviewEndpoint
 from integrations.runs.delivery import TargetGone
@@ -69,3 +71,42 @@ def sender_for(delivery: Delivery) -> CommentSender:
     if endpoint is None:
         raise TargetGone("the endpoint was deleted.")
     return CommentSender(endpoint, pull_request_of(run), run.pk)
+
+
+class LineCommentSender:
+    """The review's line comments as one forge review, each comment once.
+
+    Before posting, the comments already on the pull request are read and every one the hub
+    posted before (its fingerprint: path, lines, text) is left out: a re-review repeats none,
+    and a delivery retried after a timeout never posts a comment twice.
+    """
+
+    def __init__(self, endpoint: ReviewEndpoint, run) -> None:
+        self.endpoint = endpoint
+        self.run = run
+        self.event = pull_request_of(run)
+
+    def build(self, message: Message) -> list[dict]:
+        return [{"review": "line comments"}]
+
+    def post(self, part: dict) -> Reply:
+        placed = inline_comments(self.run)[0]
+        head = ((self.run.context or {}).get("read") or {}).get("head_sha") or self.event.head_sha
+        repository, number = self.event.repository, self.event.number
+        with self.endpoint.client(self.event.installation_id) as forge:
+            posted = {fingerprint_of(c.body) for c in forge.review_comments(repository, number)}
+            new = [c for c in placed if c.fingerprint not in posted]
+            if not new:
+                count = f"{len(placed)} line comment{'s' if len(placed) != 1 else ''}"
+                return Reply(200, f"{count} already on the pull request; nothing new to post")
+            review = forge.create_review(repository, number, head, new)
+        skipped = len(placed) - len(new)
+        again = f"; {skipped} already there" if skipped else ""
+        return Reply(201, f"review {review} with {len(new)} line comments{again}")
+
+
+def line_sender_for(delivery: Delivery) -> LineCommentSender:
+    run = delivery.run
+    if run.review_endpoint is None:
+        raise TargetGone("the endpoint was deleted.")
+    return LineCommentSender(run.review_endpoint, run)

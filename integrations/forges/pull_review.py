@@ -24,6 +24,8 @@ from integrations.forges.github.errors import GitHubError
 from integrations.forges.github.payload import PullRequestEvent
 from integrations.forges.github.types import FileDiff as GitHubFile
 from integrations.forges.github.types import PullRequest
+from integrations.forges.inline import new_side_ranges
+from integrations.forges.review_comments import inline_comments, with_inline_section
 from integrations.gitlab.review_inputs import (
     build_diff,
     change_line,
@@ -41,6 +43,7 @@ from integrations.runs.outputs import OutputError, select_output
 log = logging.getLogger(__name__)
 
 COMMENT_KIND = "pr_comment"
+INLINE_KIND = "pr_inline"
 OUTPUT_SETTING = "Output with the review"
 # The error class of each forge's "not ready yet", so the run says who said it.
 ERRORS: dict[str, type[HubError]] = {"github": GitHubError, "gitea": GiteaError}
@@ -69,10 +72,10 @@ def prepare(run: Run) -> dict:
         _check_commenter(endpoint, forge, event, trigger)
         _check_still_wanted(endpoint, pr, event, trigger)
         files = [as_file_diff(f, who) for f in forge.files(event.repository, event.number)]
-    _remember_what_was_read(run, event, pr)
     form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
+    _remember_what_was_read(run, event, pr, new_side_ranges(diff.text))
     values = {
         "forge": endpoint.forge,
         "repository": event.repository,
@@ -110,8 +113,11 @@ def as_file_diff(item: GitHubFile, who: str = "GitHub") -> FileDiff:
     )
 
 
-def _remember_what_was_read(run: Run, event: PullRequestEvent, pr: PullRequest) -> None:
+def _remember_what_was_read(
+    run: Run, event: PullRequestEvent, pr: PullRequest, diff_lines: dict
+) -> None:
     context = dict(run.context or {})
+    context["diff_lines"] = diff_lines  # what inline comments may point at
     context["read"] = {
         "reference": event.reference,
         "title": pr.title,
@@ -198,6 +204,8 @@ def send_comment(run: Run) -> None:
     targets = []
     if endpoint.post_note:
         targets.append(Target(name=f"Comment on {event.reference}", kind=COMMENT_KIND))
+        if inline_comments(run)[0]:
+            targets.append(Target(name=f"Line comments on {event.reference}", kind=INLINE_KIND))
     targets += recipient_targets(endpoint.recipients.filter(enabled=True))
     try:
         message = compose(run)
@@ -217,6 +225,7 @@ def compose(run: Run) -> dict:
     if endpoint is None:
         raise OutputError("the endpoint was deleted")
     text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
+    text = with_inline_section(run, text, posted_inline=endpoint.post_note)
     event = pull_request_of(run)
     read = (run.context or {}).get("read") or {}
     head = read.get("head_sha") or event.head_sha

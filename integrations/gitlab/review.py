@@ -12,6 +12,8 @@ import logging
 from django.conf import settings
 
 from integrations.checks.gitlab_endpoint import remember_bot
+from integrations.forges.inline import new_side_ranges
+from integrations.forges.review_comments import with_inline_section
 from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import OPEN_STATES, MergeRequestEvent
@@ -69,6 +71,7 @@ def prepare(run: Run) -> dict:
     form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
+    run.context["diff_lines"] = new_side_ranges(diff.text)  # what inline comments may point at
     values = standard_inputs(event, mr, diff, files)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
@@ -114,7 +117,7 @@ def compose(run: Run) -> dict:
     if endpoint is None:
         raise OutputError("the GitLab endpoint was deleted")
     text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
-    return note_message(run, text)
+    return note_message(run, with_inline_section(run, text, posted_inline=False))
 
 
 def note_message(run: Run, text: str) -> dict:

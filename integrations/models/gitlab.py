@@ -177,6 +177,16 @@ class ReviewEndpoint(models.Model):
         help_text="The unified diff sent to Dify is trimmed to this size, file by file; what "
         "was left out is listed in the omitted_files input.",
     )
+    comments_output = models.CharField(
+        "output with inline comments",
+        max_length=100,
+        blank=True,
+        default="comments",
+        help_text="The app output holding line comments, a list of {path, line, body} with "
+        "optional severity, end_line and suggestion (a JSON array, a JSON string, or JSON in "
+        "a ``` block). Comments on changed lines are posted on them (GitHub, Gitea); others "
+        "are listed in the summary with why. Empty: none.",
+    )
     post_note = models.BooleanField(
         "post the review as a note",
         default=True,

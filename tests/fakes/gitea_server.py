@@ -59,6 +59,8 @@ class FakeGitea(FakeGitHub):
         return pr
 
     def extra_route(self, request: RecordedRequest, repo: Repository, rest: str):
+        if m := re.fullmatch(r"/pulls/(\d+)/reviews(?:/(\d+)/comments)?", rest):
+            return self._reviews(request, repo, int(m[1]), m[2])
         if request.method != "GET":
             return None
         if m := re.fullmatch(r"/pulls/(\d+)\.diff", rest):
@@ -84,6 +86,47 @@ class FakeGitea(FakeGitHub):
             thread = repo.comments.get(number)
             return (200, copy.deepcopy(thread), {}) if thread is not None else _not_found()
         return None
+
+    def _reviews(self, request: RecordedRequest, repo: Repository, number: int, review_id):
+        """Gitea keeps line comments per review; ``new_position`` is the new file's line."""
+        if number not in repo.pulls:
+            return _not_found()
+        reviews = repo.reviews.setdefault(number, [])
+        if request.method == "POST" and review_id is None:
+            body = request.json if isinstance(request.json, dict) else {}
+            with self.lock:
+                self._comment_id += 1
+                review = {
+                    "id": self._comment_id,
+                    "user": dict(self.user),
+                    "body": body.get("body", ""),
+                    "state": "COMMENT",
+                    "commit_id": body.get("commit_id"),
+                }
+                reviews.append(review)
+                for c in body.get("comments") or []:
+                    self._comment_id += 1
+                    repo.line_comments.setdefault(number, []).append(
+                        {
+                            "id": self._comment_id,
+                            "pull_request_review_id": review["id"],
+                            "body": c["body"],
+                            "path": c["path"],
+                            "position": c.get("new_position"),
+                            "user": dict(self.user),
+                        }
+                    )
+            return 200, review, {}
+        if request.method != "GET":
+            return None
+        if review_id is None:
+            return 200, copy.deepcopy(reviews), {}
+        comments = [
+            c
+            for c in repo.line_comments.get(number, [])
+            if c["pull_request_review_id"] == int(review_id)
+        ]
+        return 200, copy.deepcopy(comments), {}
 
     def answer(self, request: RecordedRequest) -> tuple[int, Any, dict[str, str]]:
         status, body, headers = super().answer(request)

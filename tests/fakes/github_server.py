@@ -57,6 +57,20 @@ class Repository:
     pulls: dict[int, dict] = field(default_factory=dict)
     files: dict[int, list[dict]] = field(default_factory=dict)
     comments: dict[int, list[dict]] = field(default_factory=dict)
+    line_comments: dict[int, list[dict]] = field(default_factory=dict)  # reviews' comments
+    reviews: dict[int, list[dict]] = field(default_factory=dict)
+
+
+def new_lines(patch: str) -> set[int]:
+    """The new-side lines of one file's patch (added or context), as GitHub resolves them."""
+    lines, number = set(), 0
+    for text in (patch or "").splitlines():
+        if text.startswith("@@"):
+            number = int(re.search(r"\+(\d+)", text).group(1))
+        elif number and not text.startswith(("-", "\\")):
+            lines.add(number)
+            number += 1
+    return lines
 
 
 def real_pull_request() -> dict:
@@ -245,6 +259,14 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             pr = repo.pulls.get(int(m[1]))
             return (200, pr, {}) if pr and method == "GET" else _not_found()
+        if m := re.fullmatch(r"/pulls/(\d+)/comments", rest):
+            if int(m[1]) not in repo.pulls or method != "GET":
+                return _not_found()
+            return self._page(request, repo, rest, repo.line_comments.setdefault(int(m[1]), []))
+        if (m := re.fullmatch(r"/pulls/(\d+)/reviews", rest)) and method == "POST":
+            if int(m[1]) not in repo.pulls:
+                return _not_found()
+            return self._create_review(request, repo, int(m[1]))
         if m := re.fullmatch(r"/pulls/(\d+)/files", rest):
             if int(m[1]) not in repo.pulls or method != "GET":
                 return _not_found()
@@ -321,6 +343,57 @@ class FakeGitHub(FakeServer[RecordedRequest]):
                 "Location": f"{self.base_url}{self.api_prefix}/repos/{repo.full_name}/issues/comments/{comment_id}"
             },
         )
+
+    def _create_review(self, request: RecordedRequest, repo: Repository, number: int):
+        """As GitHub does: every comment must resolve to a line of the diff, or nothing posts."""
+        body = request.json if isinstance(request.json, dict) else {}
+        patches = {f["filename"]: f.get("patch") for f in repo.files.get(number, [])}
+        comments = body.get("comments") or []
+        for c in comments:
+            lines = new_lines(patches.get(c.get("path")) or "")
+            wanted = {c.get("line"), c.get("start_line", c.get("line"))}
+            if c.get("side") != "RIGHT" or not wanted <= lines:
+                errors = (
+                    ["Line could not be resolved"]
+                    if c.get("path") in patches
+                    else ["Path could not be resolved"]
+                )
+                return (
+                    422,
+                    {"message": "Unprocessable Entity", "errors": errors, "status": "422"},
+                    {},
+                )
+        with self.lock:
+            self._comment_id += 1
+            review_id = self._comment_id
+            author = self._author(request)
+            repo.reviews.setdefault(number, []).append(
+                {
+                    "id": review_id,
+                    "user": author,
+                    "state": "COMMENTED",
+                    "commit_id": body.get("commit_id"),
+                }
+            )
+            for c in comments:
+                self._comment_id += 1
+                repo.line_comments.setdefault(number, []).append(
+                    {
+                        "id": self._comment_id,
+                        "pull_request_review_id": review_id,
+                        "body": c["body"],
+                        "path": c["path"],
+                        "line": c["line"],
+                        "start_line": c.get("start_line"),
+                        "side": "RIGHT",
+                        "user": author,
+                        "html_url": f"https://github.com/{repo.full_name}/pull/{number}#discussion_r{self._comment_id}",
+                    }
+                )
+        return 200, {"id": review_id, "state": "COMMENTED", "user": author}, {}
+
+    def line_comments(self, repository: str, number: int) -> list[dict]:
+        return copy.deepcopy(self.repos[repository.lower()].line_comments.get(number, []))
 
     def _author(self, request: RecordedRequest) -> dict:
         """Who a write is made as: an App's installation token writes as ``<slug>[bot]``."""

@@ -148,3 +148,27 @@ def test_the_test_delivery_push_is_kept_as_ignored(send):
     response = send("push", payload("gitea.HookPush"))
     assert response.status_code == 200
     assert "Test delivery sends one" in response.json()["reason"]
+
+
+def test_line_comments_are_one_gitea_review_at_the_new_files_lines(send, review_dify, fake_gitea):
+    comments = [
+        {"path": "README.md", "line": 1, "severity": "medium", "body": "Keep the comma out."},
+        {"path": "README.md", "line": 5, "body": "Not on the diff."},
+    ]
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT, "comments": comments}))
+    run = Run.objects.get(
+        pk=send("pull_request_sync", payload("gitea.HookPullRequestUpdated")).json()["run"]
+    )
+    execute(run)
+    deliver_all(run)
+    assert run.status == Run.Status.SUCCEEDED
+    (line,) = fake_gitea.repos[REPO.lower()].line_comments[2]
+    assert (line["path"], line["position"]) == ("README.md", 1)
+    assert line["body"].startswith("**medium** · Keep the comma out.")
+    (review,) = fake_gitea.repos[REPO.lower()].reviews[2]
+    assert review["commit_id"] == HEAD and review["body"] == "dify-hub: 1 line comment"
+    (summary,) = fake_gitea.comments(REPO, 2)
+    assert (
+        "**Inline comments:** 1 medium." in summary["body"]
+        and "Not on the diff." in summary["body"]
+    )

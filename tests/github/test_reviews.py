@@ -199,3 +199,46 @@ def test_a_push_the_api_does_not_show_yet_is_waited_for(send, review_dify, fake_
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     assert execute(run) == engine.DONE
     assert run.status == Run.Status.DELIVERING and run.context["read"]["head_sha"] == NEWER
+
+
+LINE_COMMENTS = [
+    {"path": "README.md", "line": 1, "severity": "high", "body": "Keep the comma out."},
+    {"path": "README.md", "line": 9, "body": "Nowhere near the change."},
+    {"path": "logo.png", "line": 1, "body": "A binary file."},
+]
+
+
+def test_line_comments_go_on_their_lines_once_and_the_rest_into_the_summary(
+    send, review_dify, fake_github
+):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT, "comments": LINE_COMMENTS}))
+    run = Run.objects.get(pk=send("pull_request", payload("pull_request.opened")).json()["run"])
+    execute(run)
+    assert sorted(d.kind for d in run.deliveries.all()) == ["pr_comment", "pr_inline"]
+    deliver_all(run)
+    assert run.status == Run.Status.SUCCEEDED
+    (summary,) = fake_github.comments(REPO, 2)
+    assert "**Inline comments:** 1 high." in summary["body"]
+    assert (
+        "line 9: Nowhere near the change. _(line 9 is not an added or unchanged line"
+        in summary["body"]
+    )
+    assert "A binary file. _(the file is not in the diff the review saw)_" in summary["body"]
+    (line,) = fake_github.line_comments(REPO, 2)
+    assert (line["path"], line["line"], line["side"]) == ("README.md", 1, "RIGHT")
+    assert line["body"].startswith("**high** · Keep the comma out.")
+
+    # A re-review after a push, raising the same point again: not repeated.
+    fake_github.repos[REPO.lower()].pulls[2]["head"]["sha"] = NEWER
+    pushed = payload("pull_request.synchronize")
+    pushed["pull_request"]["head"]["sha"] = NEWER
+    review_dify.script("run", fd.success({"review": "Again.", "comments": LINE_COMMENTS[:1]}))
+    again = Run.objects.get(pk=send("pull_request", pushed).json()["run"])
+    execute(again)
+    deliver_all(again)
+    assert len(fake_github.line_comments(REPO, 2)) == 1
+    assert len(fake_github.comments(REPO, 2)) == 1  # the summary, edited
+    attempt = again.deliveries.get(kind="pr_inline").attempt_rows.get()
+    assert (
+        attempt.response_body == "1 line comment already on the pull request; nothing new to post"
+    )

@@ -381,3 +381,19 @@ def test_review_comments_count_from_developers_and_above(
             "@pnatarajan is not a member of the project with Developer access" in run.error_message
         )
         assert not review_dify.requests_to("/workflows/run")
+
+
+def test_gitlab_reviews_list_line_comments_in_the_note_until_they_are_posted_inline(
+    accept, review_dify, fake_gitlab
+):
+    comments = [
+        {"path": "billing/capture.py", "line": 11, "severity": "high", "body": "Cap the retries."}
+    ]
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT, "comments": comments}))
+    run = accept()
+    execute(run)
+    deliver_all(run)
+    (note,) = fake_gitlab.notes_of(PROJECT_ID, IID)
+    assert "- `billing/capture.py`\n  - line 11 **high**: Cap the retries." in note["body"]
+    assert "this forge's line comments are not posted yet" in note["body"]
+    assert run.context["diff_lines"]["billing/capture.py"] == [[10, 14]]

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
 from integrations.forges.github.api import GitHubClient, repository_path
-from integrations.forges.github.types import FileDiff
+from integrations.forges.github.types import Comment, FileDiff, parse_comment
+from integrations.forges.inline import InlineComment, comment_body
 from integrations.http import HeaderAuth
 
 from .errors import (
@@ -79,6 +80,36 @@ class GiteaClient(GitHubClient):
             error.redact(*self.redact.secrets)
             raise error
         return split_diff(response.text)
+
+    def review_comments(self, repository: str, number: int) -> list[Comment]:
+        """Every review's comments: Gitea lists them per review."""
+        base = self._pull_path(repository, number) + "/reviews"
+        reviews, _ = self._call("GET", base)
+        found: list[Comment] = []
+        for review in reviews if isinstance(reviews, list) else []:
+            if isinstance(review, dict) and isinstance(review.get("id"), int):
+                path = f"{base}/{review['id']}/comments"
+                data, response = self._call("GET", path)
+                for item in data if isinstance(data, list) else []:
+                    found.append(
+                        self._parse(parse_comment, item, response, self._label("GET", path))
+                    )
+        return found
+
+    @staticmethod
+    def review_body(commit_id: str, comments: list[InlineComment]) -> dict:
+        """Gitea's review: ``new_position`` is the line in the new file (not a diff offset)."""
+        items = [
+            {
+                "path": c.path,
+                "body": comment_body(c),
+                "new_position": c.end_line or c.line,
+                "old_position": 0,
+            }
+            for c in comments
+        ]
+        body = f"dify-hub: {len(items)} line comment{'s' if len(items) != 1 else ''}"
+        return {"event": "COMMENT", "body": body, "commit_id": commit_id, "comments": items}
 
     def may_ask_for_review(self, repository: str, login: str, trusted: Iterable[str]) -> bool:
         """Whether ``login`` is someone the endpoint honours /review from."""

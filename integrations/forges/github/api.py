@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+from integrations.forges.inline import InlineComment, comment_body
 from integrations.http import (
     CONNECT,
     INVALID,
@@ -185,6 +186,38 @@ class GitHubClient(HttpClient):
             ):
                 found = comment
         return found
+
+    def review_comments(self, repository: str, number: int) -> list[Comment]:
+        """GET …/pulls/{number}/comments: the line comments of every review."""
+        path = self._pull_path(repository, number) + "/comments"
+        return list(self._pages(path, parse_comment, "review comments"))
+
+    def create_review(
+        self, repository: str, number: int, commit_id: str, comments: list[InlineComment]
+    ) -> int:
+        """POST …/pulls/{number}/reviews: one review (event COMMENT) carrying every line
+        comment, so a run posts them in one request; answers the review's id."""
+        path = self._pull_path(repository, number) + "/reviews"
+        body = self.review_body(commit_id, comments)
+        data, response = self._call("POST", path, body)
+        if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+            raise self.BadResponse(
+                f"{self.who} answered {response.status} without the review's id "
+                f"({self._label('POST', path)})",
+                status=response.status,
+            )
+        return data["id"]
+
+    @staticmethod
+    def review_body(commit_id: str, comments: list[InlineComment]) -> dict:
+        def one(c: InlineComment) -> dict:
+            item = {"path": c.path, "body": comment_body(c), "side": "RIGHT"}
+            item["line"] = c.end_line or c.line
+            if c.end_line:  # a range: GitHub takes its first line apart
+                item |= {"start_line": c.line, "start_side": "RIGHT"}
+            return item
+
+        return {"commit_id": commit_id, "event": "COMMENT", "comments": [one(c) for c in comments]}
 
     def create_comment(self, repository: str, number: int, body: str) -> Comment:
         """POST …/issues/{number}/comments. After a timeout it may exist: find it first."""
