@@ -13,7 +13,7 @@ class IntegrationsConfig(AppConfig):
         from integrations import signals  # noqa: F401  (connects the model signals)
         from integrations.digests import sending
         from integrations.forges import pull_comment, pull_review, reviews
-        from integrations.gitlab import note, review
+        from integrations.gitlab import line_comments, note, review
         from integrations.models import Run
         from integrations.runs import delivery, kinds
 
@@ -30,6 +30,7 @@ class IntegrationsConfig(AppConfig):
             ),
         )
         delivery.register_target(review.NOTE_KIND, note.sender_for, resend_safe=True)
+        delivery.register_target(review.LINES_KIND, line_comments.sender_for, resend_safe=True)
         delivery.register_target(
             pull_review.COMMENT_KIND, pull_comment.sender_for, resend_safe=True
         )

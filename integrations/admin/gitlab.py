@@ -114,6 +114,7 @@ class ReviewEndpointForm(forms.ModelForm):
             "comments_output",
             "diff_budget",
             "post_note",
+            "resolve_stale_comments",
             "recipients",
         )
 
@@ -219,6 +220,7 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
                 "comments_output",
                 "diff_budget",
                 "post_note",
+                "resolve_stale_comments",
                 "recipients",
             )
         }

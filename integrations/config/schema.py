@@ -102,6 +102,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("comments", "comments_output", STR),
         Key("diff_budget", "diff_budget", INT),
         Key("post_note", "post_note", BOOL),
+        Key("resolve_stale_comments", "resolve_stale_comments", BOOL),
         Key("recipients", "recipients", NAMES),
         Key("signing_secret", "signing_secret", STR, secret=True),
         Key("enabled", "enabled", BOOL),

@@ -224,12 +224,18 @@ def _counts(comments: list[InlineComment]) -> str:
     return ", ".join(words)
 
 
-def comment_body(comment: InlineComment) -> str:
-    """The comment as posted: severity, text, a suggestion block, the hidden fingerprint."""
+def comment_body(comment: InlineComment, *, gitlab: bool = False) -> str:
+    """The comment as posted: severity, text, a suggestion block, the hidden fingerprint.
+
+    GitHub's suggestion block replaces the commented lines; GitLab's names how many lines
+    above and below the commented one it replaces (``suggestion:-0+N``).
+    """
     label = f"**{comment.severity}** · " if comment.severity else ""
     text = f"{label}{comment.body}"
     if comment.suggestion is not None:
-        text += f"\n\n```suggestion\n{comment.suggestion.rstrip()}\n```"
+        below = (comment.end_line or comment.line) - comment.line
+        fence = f"suggestion:-0+{below}" if gitlab else "suggestion"
+        text += f"\n\n```{fence}\n{comment.suggestion.rstrip()}\n```"
     return f"{text}\n\n{INLINE_MARKER} fp={comment.fingerprint} -->"
 
 

@@ -19,11 +19,11 @@ def inline_comments(run: Run) -> tuple[list, list, list[str]]:
 
 
 def with_inline_section(run: Run, text: str, *, posted_inline: bool) -> str:
-    """The summary's text with what it says of the inline comments. A forge that cannot post
-    them on the lines yet gets them listed in the summary, line by line."""
+    """The summary's text with what it says of the inline comments; when they are not posted
+    on the lines (the endpoint posts nothing on the pull request), they are listed here."""
     placed, unplaced, problems = inline_comments(run)
     if not posted_inline:
-        why = "listed here: this forge's line comments are not posted yet"
+        why = "listed here: the endpoint does not post on the pull request"
         unplaced, placed = [(c, why) for c in placed] + unplaced, []
     section = inline.summary_section(placed, unplaced, problems)
     return f"{text}\n\n{section}" if section else text

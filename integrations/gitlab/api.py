@@ -41,8 +41,15 @@ from .errors import (
     GitLabUnreachable,
     error_from_response,
 )
-from .parse import Shape, parse_file_diff, parse_merge_request, parse_note, parse_user
-from .types import FileDiff, MergeRequest, Note, User
+from .parse import (
+    Shape,
+    parse_discussion,
+    parse_file_diff,
+    parse_merge_request,
+    parse_note,
+    parse_user,
+)
+from .types import Discussion, FileDiff, MergeRequest, Note, User
 
 __all__ = ["GitLabClient", "normalise_base_url", "project_ref"]
 
@@ -181,6 +188,27 @@ class GitLabClient(HttpClient):
             if author_id is None or note.author_id == author_id:
                 return note
         return None
+
+    def discussions(self, project: int | str, iid: int) -> list[Discussion]:
+        """GET …/discussions: the MR's discussions, oldest first."""
+        path = self._mr_path(project, iid) + "/discussions"
+        return list(self._pages(path, {}, parse_discussion, "discussions"))
+
+    def create_discussion(
+        self, project: int | str, iid: int, body: str, position: Mapping[str, Any]
+    ) -> Discussion:
+        """POST …/discussions with a text position (diff refs, paths, new_line): a comment on
+        a line of the diff. GitLab answers 400 for a line the diff does not have."""
+        path = self._mr_path(project, iid) + "/discussions"
+        payload = {"body": self._check_body(body), "position": dict(position)}
+        return self._send_one("POST", path, payload, parse_discussion)
+
+    def resolve_discussion(self, project: int | str, iid: int, discussion_id: str) -> None:
+        """PUT …/discussions/:id?resolved=true (the bot resolves only its own)."""
+        if not discussion_id or not all(c in "0123456789abcdef" for c in discussion_id):
+            raise ValueError("discussion_id must be GitLab's hex id")
+        path = f"{self._mr_path(project, iid)}/discussions/{discussion_id}"
+        self._call("PUT", path, params={"resolved": "true"})
 
     def create_note(self, project: int | str, iid: int, body: str) -> Note:
         """POST …/notes. After a timeout the note may exist: ``find_note`` before retrying."""

@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .types import FileDiff, MergeRequest, Note, User
+from .types import Discussion, FileDiff, MergeRequest, Note, User
 
-__all__ = ["Shape", "parse_file_diff", "parse_merge_request", "parse_note", "parse_user"]
+__all__ = [
+    "Shape",
+    "parse_discussion",
+    "parse_file_diff",
+    "parse_merge_request",
+    "parse_note",
+    "parse_user",
+]
 
 
 class Shape(ValueError):
@@ -101,6 +108,18 @@ def parse_file_diff(data: Any) -> FileDiff:
         generated_file=_bool(data, "generated_file"),
         too_large=_bool(data, "too_large"),
         collapsed=_bool(data, "collapsed"),
+    )
+
+
+def parse_discussion(data: Any) -> Discussion:
+    data = _mapping(data, "a discussion")
+    notes = data.get("notes")
+    if not isinstance(notes, list) or not notes:
+        raise Shape("a discussion has no notes")
+    first = parse_note(notes[0])
+    resolved = bool(isinstance(notes[0], Mapping) and notes[0].get("resolved") is True)
+    return Discussion(
+        id=_str(data, "id"), body=first.body, author_id=first.author_id, resolved=resolved
     )
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from integrations.checks.gitlab_endpoint import remember_bot
 from integrations.forges.inline import new_side_ranges
-from integrations.forges.review_comments import with_inline_section
+from integrations.forges.review_comments import inline_comments, with_inline_section
 from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import OPEN_STATES, MergeRequestEvent
@@ -40,6 +40,7 @@ from integrations.runs.outputs import OutputError, select_output
 log = logging.getLogger(__name__)
 
 NOTE_KIND = "gitlab_note"
+LINES_KIND = "gitlab_lines"  # the line comments (integrations/gitlab/line_comments.py)
 OUTPUT_SETTING = "Output with the review"
 
 
@@ -72,6 +73,7 @@ def prepare(run: Run) -> dict:
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
     run.context["diff_lines"] = new_side_ranges(diff.text)  # what inline comments may point at
+    run.context["old_paths"] = {f.new_path: f.old_path for f in files if f.renamed_file}
     values = standard_inputs(event, mr, diff, files)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
@@ -83,6 +85,9 @@ def _remember_what_was_read(run: Run, event: MergeRequestEvent, mr: MergeRequest
         "title": mr.title,
         "url": mr.web_url or event.url,
         "head_sha": mr.sha or event.head_sha,
+        # The diff refs a line comment's position names (GitLab checks them).
+        "base_sha": mr.base_sha,
+        "start_sha": mr.start_sha,
     }
     run.context = context  # stored with the inputs (runs/engine.py), in one UPDATE
 
@@ -99,6 +104,9 @@ def send_note(run: Run) -> None:
     targets = []
     if endpoint.post_note:
         targets.append(Target(name=f"Note on {event.project_path}!{event.iid}", kind=NOTE_KIND))
+        if inline_comments(run)[0]:
+            ref = f"{event.project_path}!{event.iid}"
+            targets.append(Target(name=f"Line comments on {ref}", kind=LINES_KIND))
     targets += recipient_targets(endpoint.recipients.filter(enabled=True))
     try:
         message = compose(run)
@@ -117,7 +125,7 @@ def compose(run: Run) -> dict:
     if endpoint is None:
         raise OutputError("the GitLab endpoint was deleted")
     text = select_output(run.outputs, endpoint.output_key, setting=OUTPUT_SETTING)
-    return note_message(run, with_inline_section(run, text, posted_inline=False))
+    return note_message(run, with_inline_section(run, text, posted_inline=endpoint.post_note))
 
 
 def note_message(run: Run, text: str) -> dict:

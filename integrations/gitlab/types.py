@@ -51,6 +51,16 @@ class FileDiff:
 
 
 @dataclass(frozen=True)
+class Discussion:
+    """A diff discussion, by its first note (the one that started it)."""
+
+    id: str
+    body: str
+    author_id: int
+    resolved: bool
+
+
+@dataclass(frozen=True)
 class Note:
     id: int
     body: str

@@ -187,6 +187,12 @@ class ReviewEndpoint(models.Model):
         "a ``` block). Comments on changed lines are posted on them (GitHub, Gitea); others "
         "are listed in the summary with why. Empty: none.",
     )
+    resolve_stale_comments = models.BooleanField(
+        "resolve stale line comments (GitLab)",
+        default=True,
+        help_text="On a re-review, the bot's earlier line discussions that the new review no "
+        "longer raises are resolved.",
+    )
     post_note = models.BooleanField(
         "post the review as a note",
         default=True,

@@ -383,17 +383,112 @@ def test_review_comments_count_from_developers_and_above(
         assert not review_dify.requests_to("/workflows/run")
 
 
-def test_gitlab_reviews_list_line_comments_in_the_note_until_they_are_posted_inline(
+def test_line_comments_become_diff_discussions_once_and_stale_ones_are_resolved(
     accept, review_dify, fake_gitlab
 ):
-    comments = [
-        {"path": "billing/capture.py", "line": 11, "severity": "high", "body": "Cap the retries."}
-    ]
-    review_dify.script("run", fd.success({"review": REVIEW_TEXT, "comments": comments}))
+    first = {
+        "path": "billing/capture.py",
+        "line": 11,
+        "severity": "high",
+        "body": "Cap the retries.",
+        "suggestion": "    for attempt in range(3):",
+    }
+    review_dify.script(
+        "run",
+        fd.success(
+            {
+                "review": REVIEW_TEXT,
+                "comments": [
+                    first,
+                    {"path": "billing/capture.py", "line": 2, "body": "Off the diff."},
+                ],
+            }
+        ),
+    )
     run = accept()
     execute(run)
+    assert sorted(d.kind for d in run.deliveries.all()) == ["gitlab_lines", "gitlab_note"]
     deliver_all(run)
+    assert run.status == Run.Status.SUCCEEDED
+    (discussion,) = fake_gitlab.discussions_of(PROJECT_ID, IID)
+    (line,) = discussion["notes"]
+    version = fake_gitlab.versions_of(PROJECT_ID, IID)[0]
+    assert line["position"] == {
+        "position_type": "text",
+        "base_sha": version["base_commit_sha"],
+        "start_sha": version["start_commit_sha"],
+        "head_sha": FIRST_HEAD,
+        "new_path": "billing/capture.py",
+        "old_path": "billing/capture.py",
+        "new_line": 11,
+    }
+    assert line["body"].startswith(
+        "**high** · Cap the retries.\n\n```suggestion:-0+0\n    for attempt in range(3):\n```"
+    )
     (note,) = fake_gitlab.notes_of(PROJECT_ID, IID)
-    assert "- `billing/capture.py`\n  - line 11 **high**: Cap the retries." in note["body"]
-    assert "this forge's line comments are not posted yet" in note["body"]
-    assert run.context["diff_lines"]["billing/capture.py"] == [[10, 14]]
+    assert (
+        "**Inline comments:** 1 high." in note["body"] and "line 2: Off the diff." in note["body"]
+    )
+
+    # A re-review after a push: the same comment is not repeated; once the review no longer
+    # raises it, its discussion is resolved.
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    review_dify.script("run", fd.success({"review": "Second look.", "comments": [first]}))
+    second = accept("mr_update_new_commits")
+    execute(second)
+    deliver_all(second)
+    assert len(fake_gitlab.discussions_of(PROJECT_ID, IID)) == 1
+    assert second.deliveries.get(kind="gitlab_lines").attempt_rows.get().response_body == (
+        "0 line comments posted, 1 already there"
+    )
+
+
+def test_a_comment_the_next_review_no_longer_raises_is_resolved(accept, review_dify, fake_gitlab):
+    old = {"path": "billing/capture.py", "line": 11, "body": "Cap the retries."}
+    new = {"path": "billing/capture.py", "line": 12, "body": "Catch only timeouts."}
+    review_dify.script(
+        "run",
+        fd.success({"review": REVIEW_TEXT, "comments": [old]}),
+        fd.success({"review": "Better.", "comments": [new]}),
+    )
+    first = accept()
+    execute(first)
+    deliver_all(first)
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    second = accept("mr_update_new_commits")
+    execute(second)
+    deliver_all(second)
+    resolved = {
+        d["notes"][0]["body"].split("\n")[0]: d["notes"][0]["resolved"]
+        for d in fake_gitlab.discussions_of(PROJECT_ID, IID)
+    }
+    assert resolved == {"Cap the retries.": True, "Catch only timeouts.": False}
+    assert second.deliveries.get(kind="gitlab_lines").attempt_rows.get().response_body == (
+        "1 line comments posted, 1 stale ones resolved"
+    )
+
+
+def test_resolving_stale_comments_can_be_switched_off(accept, review_dify, fake_gitlab, endpoint):
+    endpoint.resolve_stale_comments = False
+    endpoint.save()
+    review_dify.script(
+        "run",
+        fd.success(
+            {
+                "review": REVIEW_TEXT,
+                "comments": [{"path": "billing/capture.py", "line": 11, "body": "A."}],
+            }
+        ),
+        fd.success(
+            {"review": "B.", "comments": [{"path": "billing/capture.py", "line": 12, "body": "B."}]}
+        ),
+    )
+    first = accept()
+    execute(first)
+    deliver_all(first)
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    second = accept("mr_update_new_commits")
+    execute(second)
+    deliver_all(second)
+    kept = [d["notes"][0]["resolved"] for d in fake_gitlab.discussions_of(PROJECT_ID, IID)]
+    assert kept == [False, False]  # the first one, no longer raised, is left open

@@ -185,6 +185,17 @@ class FakeGitLab(Routes, FakeServer[RecordedRequest]):
             mr = self._mr(project_id, iid)
             return copy.deepcopy(self._create_note(mr, body, author=author, system=system))
 
+    def versions_of(self, project_id: int, iid: int) -> list[dict]:
+        """The MR's diff versions, oldest first, shaped as ``/versions`` lists them."""
+        with self.lock:
+            mr = self._mr(project_id, iid)
+            return [version_json(mr, v) for v in mr.versions]
+
+    def discussions_of(self, project_id: int, iid: int) -> list[dict]:
+        """The MR's diff discussions in creation order."""
+        with self.lock:
+            return copy.deepcopy(self._mr(project_id, iid).discussions)
+
     def notes_of(self, project_id: int, iid: int) -> list[dict]:
         """The MR's notes in creation order, shaped as the notes API returns them."""
         with self.lock:

@@ -47,6 +47,7 @@ class MergeRequest:
     updated_at: str
     versions: list[Version] = field(default_factory=list)  # oldest first
     notes: list[dict] = field(default_factory=list)  # creation order
+    discussions: list[dict] = field(default_factory=list)  # diff discussions, creation order
     not_ready: int = 0  # reads left that find the diff not generated yet
 
 

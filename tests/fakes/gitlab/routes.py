@@ -123,6 +123,12 @@ class Routes:
             unidiff = request.query.get("unidiff", "").lower() in ("true", "1", "yes")
             files = [file_json(f, unidiff) for f in mr.versions[-1].files] if ready else []
             return self._paginated(files, request, host)
+        if tail == ["discussions"]:
+            if method == "GET":
+                return self._paginated(copy.deepcopy(mr.discussions), request, host)
+            return self._post_discussion(mr, request)
+        if len(tail) == 2 and tail[0] == "discussions":
+            return self._resolve_discussion(mr, tail[1], request)
         if tail == ["notes"] and method == "GET":
             return self._paginated(_sorted_notes(mr.notes, request.query), request, host)
         if tail == ["notes"]:
@@ -136,6 +142,51 @@ class Routes:
     def _link_base(self, request: RecordedRequest, host: str) -> str:
         scheme = "https" if self.ssl_context is not None else "http"
         return f"{scheme}://{host or f'{self.host}:{self.port}'}{request.path}"
+
+    def _post_discussion(self, mr: MergeRequest, request: RecordedRequest) -> Answer:
+        """A diff discussion: the position must name the latest version's refs and a line on
+        the new side of that file's diff, as GitLab checks (else 400 with its words)."""
+        body = _note_body(request)
+        position = (request.json or {}).get("position") if isinstance(request.json, dict) else None
+        version = mr.versions[-1]
+        refs = (version.base_sha, version.start_sha, version.head_sha)
+        if not isinstance(position, dict) or position.get("position_type") != "text":
+            raise bad_request({"message": "400 Bad request - position is invalid"})
+        if (position.get("base_sha"), position.get("start_sha"), position.get("head_sha")) != refs:
+            raise bad_request(
+                {"message": {"base": ["The position is outdated: the diff refs do not match"]}}
+            )
+        patch = next(
+            (f["diff"] for f in version.files if f["new_path"] == position.get("new_path")), None
+        )
+        if patch is None or position.get("new_line") not in _new_lines(patch):
+            raise bad_request(
+                {"message": {"line_code": ["can't be blank", "must be a valid line code"]}}
+            )
+        note = self._create_note(mr, body)
+        note |= {
+            "type": "DiffNote",
+            "position": dict(position),
+            "resolvable": True,
+            "resolved": False,
+        }
+        mr.notes.remove(
+            next(n for n in mr.notes if n["id"] == note["id"])
+        )  # a diff note, not a comment
+        discussion = {"id": f"{note['id']:040x}"[-40:], "individual_note": False, "notes": [note]}
+        mr.discussions.append(discussion)
+        return json_answer(201, copy.deepcopy(discussion))
+
+    def _resolve_discussion(
+        self, mr: MergeRequest, discussion_id: str, request: RecordedRequest
+    ) -> Answer:
+        discussion = next((d for d in mr.discussions if d["id"] == discussion_id), None)
+        if discussion is None:
+            raise fixture_error("error_404_not_found")
+        resolved = str(request.query.get("resolved", "")).lower() in ("true", "1")
+        for note in discussion["notes"]:
+            note["resolved"] = resolved
+        return json_answer(200, copy.deepcopy(discussion))
 
     def _post_note(self, mr: MergeRequest, request: RecordedRequest) -> Answer:
         body = _note_body(request)
@@ -179,9 +230,24 @@ def _allowed_methods(segments: list[str]) -> tuple[str, ...] | None:
         return ("GET",)
     if tail == ["notes"]:
         return ("GET", "POST")
+    if tail == ["discussions"]:
+        return ("GET", "POST")
+    if len(tail) == 2 and tail[0] == "discussions":
+        return ("PUT",)
     if len(tail) == 2 and tail[0] == "notes":
         return ("GET", "PUT")
     return None
+
+
+def _new_lines(patch: str) -> set[int]:
+    lines, number = set(), 0
+    for text in patch.splitlines():
+        if text.startswith("@@"):
+            number = int(text.split("+", 1)[1].split(",")[0].split(" ")[0])
+        elif number and not text.startswith(("-", "\\")):
+            lines.add(number)
+            number += 1
+    return lines
 
 
 def _note_body(request: RecordedRequest) -> str:
