@@ -26,6 +26,7 @@ from integrations.forges.github.types import FileDiff as GitHubFile
 from integrations.forges.github.types import PullRequest
 from integrations.forges.inline import new_side_ranges
 from integrations.forges.review_comments import inline_comments, with_inline_section
+from integrations.forges.rounds import incremental_inputs, round_of
 from integrations.gitlab.review_inputs import (
     build_diff,
     change_line,
@@ -96,7 +97,22 @@ def prepare(run: Run) -> dict:
         "omitted_files": "\n".join(f"{path} ({why})" for path, why in diff.omitted),
         "focus": event.focus,
     }
+    values |= incremental_inputs(
+        round_of(run), pr.head_sha, diff.text, _comparer(endpoint, event, pr.head_sha, who), budget
+    )
     return fit_inputs(values, form, endpoint.input_mapping or {})
+
+
+def _comparer(endpoint: ReviewEndpoint, event: PullRequestEvent, head: str, who: str):
+    """``compare(base)``: the files changed since ``base``, as the diff builder reads them."""
+    if endpoint.is_gitea:  # its compare API lists commits and names, no patches
+        return None
+
+    def compare(base: str) -> list[FileDiff]:
+        with endpoint.client(event.installation_id) as forge:
+            return [as_file_diff(f, who) for f in forge.compare(event.repository, base, head)]
+
+    return compare
 
 
 def as_file_diff(item: GitHubFile, who: str = "GitHub") -> FileDiff:

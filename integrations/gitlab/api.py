@@ -173,6 +173,23 @@ class GitLabClient(HttpClient):
                 break
         return files
 
+    def compare(self, project: int | str, base: str, head: str) -> list[FileDiff]:
+        """GET /projects/:id/repository/compare?from=base&to=head: the files changed between
+        two commits (404 when one of them is gone, as after a force-push)."""
+        path = f"/projects/{project_ref(project)}/repository/compare"
+        data, response = self._call(
+            "GET", path, params={"from": base, "to": head, "unidiff": "true"}
+        )
+        diffs = data.get("diffs") if isinstance(data, dict) else None
+        if not isinstance(diffs, list):
+            raise GitLabBadResponse(
+                f"GitLab answered {response.status} without the compare's diffs "
+                f"({self._label('GET', path)})",
+                status=response.status,
+            )
+        label = self._label("GET", path)
+        return [self._parse(parse_file_diff, item, response, label) for item in diffs[:MAX_FILES]]
+
     def find_note(
         self, project: int | str, iid: int, marker: str, *, author_id: int | None = None
     ) -> Note | None:

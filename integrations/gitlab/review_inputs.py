@@ -24,6 +24,7 @@ from .types import FileDiff, MergeRequest
 
 __all__ = [
     "LOCK_FILES",
+    "ROUND_INPUTS",
     "change_line",
     "STANDARD_INPUTS",
     "DiffBundle",
@@ -53,7 +54,15 @@ STANDARD_INPUTS: dict[str, str] = {
     "diff": "Unified diff of the changed files that fit the size budget",
     "omitted_files": "One line per file left out of the diff, 'path (why)'; empty if none",
     "focus": "Text after /review in the comment that asked for the review; empty otherwise",
+    "new_diff": "What changed since the last reviewed head (all of it on the first review; "
+    "empty when that head is reviewed again)",
+    "previous_review": "The summary of the last review of this merge or pull request; empty on "
+    "the first",
+    "review_round": "1 for the first review of this merge or pull request, 2 for the next, …",
 }
+
+# Filled by integrations/forges/rounds.py, from the review's earlier rounds.
+ROUND_INPUTS = ("new_diff", "previous_review", "review_round")
 
 LOCK_FILES = frozenset(
     {
@@ -207,7 +216,8 @@ def standard_inputs(
     diff: DiffBundle,
     files: Sequence[FileDiff],
 ) -> dict[str, str]:
-    """Every ``STANDARD_INPUTS`` value as a string; ``mr`` (fetched now) wins over the event."""
+    """Every ``STANDARD_INPUTS`` value but the ``ROUND_INPUTS`` as a string; ``mr`` (fetched
+    now) wins over the event."""
     return {
         "forge": "gitlab",
         "repository": event.project_path,

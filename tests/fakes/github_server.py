@@ -59,6 +59,7 @@ class Repository:
     comments: dict[int, list[dict]] = field(default_factory=dict)
     line_comments: dict[int, list[dict]] = field(default_factory=dict)  # reviews' comments
     reviews: dict[int, list[dict]] = field(default_factory=dict)
+    compares: dict[tuple[str, str], list[dict]] = field(default_factory=dict)  # (base, head)
 
 
 def new_lines(patch: str) -> set[int]:
@@ -259,6 +260,13 @@ class FakeGitHub(FakeServer[RecordedRequest]):
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             pr = repo.pulls.get(int(m[1]))
             return (200, pr, {}) if pr and method == "GET" else _not_found()
+        if (m := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest)) and method == "GET":
+            files = repo.compares.get((m[1], m[2]))
+            return (
+                (200, {"status": "ahead", "files": files}, {})
+                if files is not None
+                else _not_found()
+            )
         if m := re.fullmatch(r"/pulls/(\d+)/comments", rest):
             if int(m[1]) not in repo.pulls or method != "GET":
                 return _not_found()

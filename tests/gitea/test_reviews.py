@@ -172,3 +172,27 @@ def test_line_comments_are_one_gitea_review_at_the_new_files_lines(send, review_
         "**Inline comments:** 1 medium." in summary["body"]
         and "Not on the diff." in summary["body"]
     )
+
+
+def test_a_re_review_on_gitea_has_its_round_and_no_new_diff(
+    send, review_dify, fake_gitea, gitea_endpoint
+):
+    gitea_endpoint.input_mapping = {
+        "language": "{{ review_round }} | {{ previous_review }} | {{ new_diff }}"
+    }
+    gitea_endpoint.save()
+    review_dify.script(
+        "run", fd.success({"review": "First pass."}), fd.success({"review": "Second."})
+    )
+    first = Run.objects.get(
+        pk=send("pull_request_sync", payload("gitea.HookPullRequestUpdated")).json()["run"]
+    )
+    execute(first)
+    deliver_all(first)
+    fake_gitea.repos[REPO.lower()].pulls[2]["head"]["sha"] = NEWER
+    pushed = payload("gitea.HookPullRequestUpdated")
+    pushed["pull_request"]["head"]["sha"] = NEWER
+    second = Run.objects.get(pk=send("pull_request_sync", pushed).json()["run"])
+    execute(second)
+    # Gitea's compare API has no patches: the round and the last summary, no new_diff.
+    assert second.inputs["language"] == "2 | First pass. | "

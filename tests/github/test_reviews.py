@@ -14,6 +14,7 @@ from integrations.forges.pull_comment import marker
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
 from integrations.runs import engine
 from tests.fakes import dify as fd
+from tests.fakes.github_server import file_entry
 from tests.github.support import HEAD, NEWER, REPO, SECRET, payload
 from tests.reviews.support import REVIEW_TEXT, as_django_headers, deliver_all, execute
 
@@ -242,3 +243,35 @@ def test_line_comments_go_on_their_lines_once_and_the_rest_into_the_summary(
     assert (
         attempt.response_body == "1 line comment already on the pull request; nothing new to post"
     )
+
+
+@pytest.mark.parametrize("force_pushed", [False, True])
+def test_a_re_review_gets_what_changed_since_the_reviewed_head(
+    send, review_dify, fake_github, github_endpoint, force_pushed
+):
+    github_endpoint.input_mapping = {
+        "language": "{{ review_round }} | {{ previous_review }} | {{ new_diff }}"
+    }
+    github_endpoint.save()
+    review_dify.script(
+        "run", fd.success({"review": "First pass."}), fd.success({"review": "Second."})
+    )
+    first = Run.objects.get(pk=send("pull_request", payload("pull_request.opened")).json()["run"])
+    execute(first)
+    deliver_all(first)
+    repo = fake_github.repos[REPO.lower()]
+    repo.pulls[2]["head"]["sha"] = NEWER
+    if not force_pushed:  # after a force-push GitHub no longer has the reviewed head: 404
+        repo.compares[(HEAD, NEWER)] = [
+            file_entry("README.md", "@@ -1 +1 @@\n-Hello, World!\n+Hello, World!!")
+        ]
+    pushed = payload("pull_request.synchronize")
+    pushed["pull_request"]["head"]["sha"] = NEWER
+    second = Run.objects.get(pk=send("pull_request", pushed).json()["run"])
+    execute(second)
+    round_, previous, new_diff = second.inputs["language"].split(" | ", 2)
+    assert (round_, previous) == ("2", "First pass.")
+    if force_pushed:
+        assert "+Hello, World!" in new_diff and "+Hello, World!!" not in new_diff  # the whole diff
+    else:
+        assert "+Hello, World!!" in new_diff and "logo.png" not in new_diff

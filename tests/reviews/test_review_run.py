@@ -11,6 +11,7 @@ from integrations.runs.delivery import deliver_one
 from integrations.runs.rerun import redeliver
 from tests.fakes import dify as fd
 from tests.reviews.support import (
+    FILES,
     FIRST_HEAD,
     IID,
     PROJECT_ID,
@@ -492,3 +493,33 @@ def test_resolving_stale_comments_can_be_switched_off(accept, review_dify, fake_
     deliver_all(second)
     kept = [d["notes"][0]["resolved"] for d in fake_gitlab.discussions_of(PROJECT_ID, IID)]
     assert kept == [False, False]  # the first one, no longer raised, is left open
+
+
+def test_a_re_review_gets_its_round_the_last_summary_and_only_what_changed(
+    accept, review_dify, fake_gitlab, endpoint
+):
+    endpoint.input_mapping = {
+        "language": "round {{ review_round }} | {{ previous_review }} | {{ new_diff }}"
+    }
+    endpoint.save()
+    review_dify.script(
+        "run",
+        fd.success({"review": "First: cap the retries."}),
+        fd.success({"review": "Second look."}),
+    )
+    first = accept()
+    execute(first)
+    deliver_all(first)
+    assert first.inputs["language"].startswith("round 1 |  | diff --git a/billing/capture.py")
+
+    changed = dict(
+        FILES[0],
+        diff="@@ -10,3 +10,4 @@ def capture(card):\n-    return psp.capture(card)\n+    return psp.capture(card, retries=3)\n",
+    )
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD, files=[changed, FILES[1]])
+    second = accept("mr_update_new_commits")
+    execute(second)
+    round_, previous, new_diff = second.inputs["language"].split(" | ", 2)
+    assert (round_, previous) == ("round 2", "First: cap the retries.")
+    assert "+    return psp.capture(card, retries=3)" in new_diff and "poetry.lock" not in new_diff
+    assert fake_gitlab.requests_to("/repository/compare", "GET")[0].query["from"] == FIRST_HEAD

@@ -187,6 +187,20 @@ class GitHubClient(HttpClient):
                 found = comment
         return found
 
+    def compare(self, repository: str, base: str, head: str) -> list[FileDiff]:
+        """GET …/compare/{base}...{head}: the files changed between two commits."""
+        path = f"{repository_path(repository)}/compare/{quote(base)}...{quote(head)}"
+        data, response = self._call("GET", path)
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(files, list):
+            raise self.BadResponse(
+                f"{self.who} answered {response.status} without the compare's files "
+                f"({self._label('GET', path)})",
+                status=response.status,
+            )
+        label = self._label("GET", path)
+        return [self._parse(parse_file, item, response, label) for item in files[:MAX_FILES]]
+
     def review_comments(self, repository: str, number: int) -> list[Comment]:
         """GET …/pulls/{number}/comments: the line comments of every review."""
         path = self._pull_path(repository, number) + "/comments"

@@ -73,8 +73,39 @@ class Routes:
                 return json_answer(200, copy.deepcopy(self.user))
             if segments[2:4] == ["members", "all"]:
                 return self._member(segments[1], segments[4])
+            if segments[2:4] == ["repository", "compare"]:
+                return self._compare(segments[1], request)
             mr = self._find_mr(segments[1], segments[3])
             return self._serve(mr, request.method, segments[4:], request, host)
+
+    def _compare(self, project: str, request: RecordedRequest) -> Answer:
+        """GET /projects/:id/repository/compare?from=&to=: the files whose diff differs
+        between the two commits' versions (404 for a commit the project does not have)."""
+        project_id = int(project) if project.isdigit() else self._paths.get(project.lower())
+        versions = {
+            v.head_sha: v
+            for (pid, _), mr in self._mrs.items()
+            if pid == project_id
+            for v in mr.versions
+        }
+        base, head = (
+            versions.get(request.query.get("from", "")),
+            versions.get(request.query.get("to", "")),
+        )
+        if base is None or head is None:
+            raise GitLabError(json_answer(404, {"message": "404 Not found"}))
+        before = {f["new_path"]: f["diff"] for f in base.files}
+        changed = [f for f in head.files if before.get(f["new_path"]) != f["diff"]]
+        unidiff = request.query.get("unidiff", "").lower() in ("true", "1", "yes")
+        return json_answer(
+            200,
+            {
+                "commits": [],
+                "diffs": [file_json(f, unidiff) for f in changed],
+                "compare_timeout": False,
+                "compare_same_ref": base is head,
+            },
+        )
 
     def _member(self, project: str, user_id: str) -> Answer:
         """GET /projects/:id/members/all/:user_id: direct and inherited members."""
@@ -222,6 +253,12 @@ def _allowed_methods(segments: list[str]) -> tuple[str, ...] | None:
     if segments == ["user"]:
         return ("GET",)
     if len(segments) == 5 and segments[0] == "projects" and segments[2:4] == ["members", "all"]:
+        return ("GET",)
+    if (
+        len(segments) == 4
+        and segments[0] == "projects"
+        and segments[2:4] == ["repository", "compare"]
+    ):
         return ("GET",)
     if len(segments) < 4 or segments[0] != "projects" or segments[2] != "merge_requests":
         return None
