@@ -115,6 +115,7 @@ class ReviewEndpointForm(forms.ModelForm):
             "diff_budget",
             "post_note",
             "resolve_stale_comments",
+            "new_part_when_large",
             "recipients",
         )
 
@@ -221,6 +222,7 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
                 "diff_budget",
                 "post_note",
                 "resolve_stale_comments",
+                "new_part_when_large",
                 "recipients",
             )
         }

@@ -47,6 +47,7 @@ _PULL_ENDPOINT_REVIEW = (
     Key("comments", "comments_output", STR),
     Key("diff_budget", "diff_budget", INT),
     Key("post_comment", "post_note", BOOL),
+    Key("new_part_when_large", "new_part_when_large", BOOL),
     Key("recipients", "recipients", NAMES),
     Key("enabled", "enabled", BOOL),
 )
@@ -103,6 +104,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("diff_budget", "diff_budget", INT),
         Key("post_note", "post_note", BOOL),
         Key("resolve_stale_comments", "resolve_stale_comments", BOOL),
+        Key("new_part_when_large", "new_part_when_large", BOOL),
         Key("recipients", "recipients", NAMES),
         Key("signing_secret", "signing_secret", STR, secret=True),
         Key("enabled", "enabled", BOOL),

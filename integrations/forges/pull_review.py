@@ -24,9 +24,8 @@ from integrations.forges.github.errors import GitHubError
 from integrations.forges.github.payload import PullRequestEvent
 from integrations.forges.github.types import FileDiff as GitHubFile
 from integrations.forges.github.types import PullRequest
-from integrations.forges.inline import new_side_ranges
 from integrations.forges.review_comments import inline_comments, with_inline_section
-from integrations.forges.rounds import incremental_inputs, round_of
+from integrations.forges.rounds import add_round_inputs
 from integrations.gitlab.review_inputs import (
     build_diff,
     change_line,
@@ -76,7 +75,7 @@ def prepare(run: Run) -> dict:
     form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
-    _remember_what_was_read(run, event, pr, new_side_ranges(diff.text))
+    _remember_what_was_read(run, event, pr)
     values = {
         "forge": endpoint.forge,
         "repository": event.repository,
@@ -97,9 +96,8 @@ def prepare(run: Run) -> dict:
         "omitted_files": "\n".join(f"{path} ({why})" for path, why in diff.omitted),
         "focus": event.focus,
     }
-    values |= incremental_inputs(
-        round_of(run), pr.head_sha, diff.text, _comparer(endpoint, event, pr.head_sha, who), budget
-    )
+    compare = _comparer(endpoint, event, pr.head_sha, who)
+    add_round_inputs(run, values, diff, pr.head_sha, compare, budget)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
 
@@ -129,11 +127,8 @@ def as_file_diff(item: GitHubFile, who: str = "GitHub") -> FileDiff:
     )
 
 
-def _remember_what_was_read(
-    run: Run, event: PullRequestEvent, pr: PullRequest, diff_lines: dict
-) -> None:
+def _remember_what_was_read(run: Run, event: PullRequestEvent, pr: PullRequest) -> None:
     context = dict(run.context or {})
-    context["diff_lines"] = diff_lines  # what inline comments may point at
     context["read"] = {
         "reference": event.reference,
         "title": pr.title,

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from integrations.errors import HubError
-from integrations.gitlab.review_inputs import build_diff
+from integrations.forges.inline import new_side_ranges
+from integrations.gitlab.review_inputs import DiffBundle, build_diff
 from integrations.gitlab.types import FileDiff
 from integrations.models import Run
 
@@ -39,6 +40,28 @@ def round_of(run: Run) -> Round:
     return Round(
         earlier.count() + 1, (last.message or {}).get("text", ""), read.get("head_sha", "")
     )
+
+
+def add_round_inputs(
+    run: Run,
+    values: dict,
+    bundle: DiffBundle,
+    head_sha: str,
+    compare: Callable[[str], Sequence[FileDiff]] | None,
+    budget: int,
+) -> None:
+    """Add the re-review inputs to ``values``; with the endpoint's *new part when large*, a
+    re-review whose whole diff does not fit gets only what changed as ``diff``. The diff
+    that is sent is what inline comments are checked against (``diff_lines``)."""
+    values |= incremental_inputs(round_of(run), head_sha, bundle.text, compare, budget)
+    endpoint = run.review_endpoint
+    wanted = endpoint is not None and endpoint.new_part_when_large
+    re_review = values["review_round"] != "1" and values["new_diff"]
+    if wanted and re_review and bundle.omitted:  # the whole diff did not fit
+        values["diff"] = values["new_diff"]
+    context = dict(run.context or {})
+    context["diff_lines"] = new_side_ranges(values["diff"])  # what inline comments may point at
+    run.context = context
 
 
 def incremental_inputs(

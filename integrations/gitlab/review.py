@@ -12,9 +12,8 @@ import logging
 from django.conf import settings
 
 from integrations.checks.gitlab_endpoint import remember_bot
-from integrations.forges.inline import new_side_ranges
 from integrations.forges.review_comments import inline_comments, with_inline_section
-from integrations.forges.rounds import incremental_inputs, round_of
+from integrations.forges.rounds import add_round_inputs
 from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import OPEN_STATES, MergeRequestEvent
@@ -73,7 +72,6 @@ def prepare(run: Run) -> dict:
     form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
     diff = build_diff(files, budget)
-    run.context["diff_lines"] = new_side_ranges(diff.text)  # what inline comments may point at
     run.context["old_paths"] = {f.new_path: f.old_path for f in files if f.renamed_file}
     values = standard_inputs(event, mr, diff, files)
     head = mr.sha or event.head_sha
@@ -82,7 +80,7 @@ def prepare(run: Run) -> dict:
         with endpoint.client() as gitlab:
             return gitlab.compare(event.project_id, base, head)
 
-    values |= incremental_inputs(round_of(run), head, diff.text, compare, budget)
+    add_round_inputs(run, values, diff, head, compare, budget)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
 

@@ -187,6 +187,12 @@ class ReviewEndpoint(models.Model):
         "a ``` block). Comments on changed lines are posted on them (GitHub, Gitea); others "
         "are listed in the summary with why. Empty: none.",
     )
+    new_part_when_large = models.BooleanField(
+        "only the new part when too large",
+        default=False,
+        help_text="On a re-review whose whole diff does not fit the diff budget, send only what "
+        "changed since the last review as the diff (new_diff always has it).",
+    )
     resolve_stale_comments = models.BooleanField(
         "resolve stale line comments (GitLab)",
         default=True,

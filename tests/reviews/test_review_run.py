@@ -523,3 +523,41 @@ def test_a_re_review_gets_its_round_the_last_summary_and_only_what_changed(
     assert (round_, previous) == ("round 2", "First: cap the retries.")
     assert "+    return psp.capture(card, retries=3)" in new_diff and "poetry.lock" not in new_diff
     assert fake_gitlab.requests_to("/repository/compare", "GET")[0].query["from"] == FIRST_HEAD
+
+
+@pytest.mark.parametrize("new_part_when_large", [True, False])
+def test_a_large_re_review_can_send_only_the_new_part_as_the_diff(
+    accept, review_dify, fake_gitlab, endpoint, new_part_when_large
+):
+    endpoint.new_part_when_large = new_part_when_large
+    endpoint.diff_budget = 1_000  # the second push's big file does not fit
+    endpoint.save()
+    util = {
+        "old_path": "billing/util.py",
+        "new_path": "billing/util.py",
+        "diff": "@@ -1 +1 @@\n-a = 1\n+a = 2\n",
+    }
+    fake_gitlab.push(PROJECT_ID, IID, FIRST_HEAD, files=[FILES[0], FILES[1], util])
+    review_dify.script("run", fd.success({"review": "First."}), fd.success({"review": "Second."}))
+    first = accept()
+    execute(first)
+    deliver_all(first)
+    big = {
+        "old_path": "billing/big.py",
+        "new_path": "billing/big.py",
+        "new_file": True,
+        "diff": "@@ -0,0 +1,200 @@\n" + "".join(f"+line {i}\n" for i in range(200)),
+    }
+    changed = dict(
+        FILES[0],
+        diff="@@ -10,3 +10,4 @@ def capture(card):\n-    return psp.capture(card)\n+    return psp.capture(card, retries=3)\n",
+    )
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD, files=[changed, FILES[1], util, big])
+    second = accept("mr_update_new_commits")
+    execute(second)
+    (_, sent) = review_dify.requests_to("/workflows/run")
+    diff = sent.json["inputs"]["diff"]
+    assert "retries=3" in diff
+    # Unchanged since the last review, util.py is left out only when the new part is sent.
+    assert ("billing/util.py" in diff) is (not new_part_when_large)
+    assert ("billing/util.py" in second.context["diff_lines"]) is (not new_part_when_large)
