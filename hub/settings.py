@@ -244,7 +244,7 @@ CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queue
 # service, and releases its database connection while it waits (runs/connections.py).
 CELERY_WORKER_POOL = "threads"
 CELERY_WORKER_CONCURRENCY = env_int("HUB_WORKER_CONCURRENCY", 100, minimum=1)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "integrations.digests.beat_scheduler:HubScheduler"
 # Celery's own catch-up of a crontab missed during downtime is switched off: the hub decides
 # about missed digest slots itself (run within the grace, else record them as skipped).
 CELERY_BEAT_CRON_STARTING_DEADLINE = 60
