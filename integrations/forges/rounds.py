@@ -27,6 +27,8 @@ class Round:
 
 
 def round_of(run: Run) -> Round:
+    if (run.context or {}).get("trigger") == "open":
+        return Round(1, "", "")  # a pull or merge request just opened has had no review yet
     earlier = Run.objects.filter(
         review_endpoint_id=run.review_endpoint_id,
         merge_request_key=run.merge_request_key,
