@@ -195,8 +195,8 @@ def recipient_problem(recipient: Recipient) -> str | None:
         cls = recipient.transport_class()
     except KeyError:
         return f"unknown kind '{recipient.kind}'"
-    if not (recipient.webhook_url or "").strip():
-        return "no webhook URL; set one in the admin"
+    if cls.url_required and not (recipient.webhook_url or "").strip():
+        return f"no {cls.url_label}; set one in the admin"
     try:
         cls(recipient.webhook_url, recipient.options or {}, recipient.secret or "")
     except OptionsError as exc:

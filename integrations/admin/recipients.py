@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from integrations.admin.common import ObjectButtons, SecretInput, button, keep_secret_when_blank
 from integrations.channels.base import Message, TransportError
+from integrations.channels.registry import TRANSPORTS, get_transport
 from integrations.models import Recipient
 
 TEST_MESSAGE = Message(
@@ -20,29 +21,46 @@ TEST_MESSAGE = Message(
 
 class RecipientForm(forms.ModelForm):
     webhook_url = forms.CharField(
-        label="Webhook URL",
+        label="URL",
         required=False,
         widget=SecretInput(),
-        help_text="Stored encrypted (it carries the service's token) and never shown again; "
-        "leave empty to keep the current URL.",
+        help_text="The webhook URL (chat services), the server (ntfy: with the topic, "
+        "https://ntfy.sh/family; Matrix: the homeserver, https://matrix.org), an Apprise URL "
+        "(tgram://…, mailto://…), or empty for Telegram's and LINE's public API and for email. "
+        "Stored encrypted and never shown again; leave empty to keep the current one.",
     )
     secret = forms.CharField(
-        label="Signing secret",
+        label="Secret",
         required=False,
         widget=SecretInput(),
-        help_text="Feishu and DingTalk signing secret, or a Standard Webhooks secret for the "
-        "generic webhook. Leave empty to keep the current one.",
+        help_text="Telegram: the bot token. LINE: the channel access token. Matrix: the "
+        "access token. ntfy: an access token (tk_…) for a protected topic. Feishu, DingTalk: "
+        "the signing secret; webhook: a Standard Webhooks secret. Leave empty to keep the "
+        "current one.",
     )
-    clear_secret = forms.BooleanField(required=False, label="Remove the signing secret")
+    clear_secret = forms.BooleanField(required=False, label="Remove the secret")
 
     class Meta:
         model = Recipient
-        fields = ("name", "kind", "webhook_url", "secret", "clear_secret", "options", "enabled")
+        fields = (
+            "name",
+            "kind",
+            "webhook_url",
+            "secret",
+            "clear_secret",
+            "options",
+            "enabled",
+            "disable_after",
+            "receives_alerts",
+        )
 
     def clean_webhook_url(self) -> str:
         value = keep_secret_when_blank(self, "webhook_url").strip()
-        if not value:
-            raise forms.ValidationError("A webhook URL is required.")
+        kind = self.cleaned_data.get("kind")
+        cls = get_transport(kind) if kind in TRANSPORTS else None
+        if not value and (cls is None or cls.url_required):
+            label = cls.url_label if cls else "URL"
+            raise forms.ValidationError(f"A {label} is required.")
         return value
 
     def clean_secret(self) -> str:
@@ -59,15 +77,35 @@ class RecipientForm(forms.ModelForm):
 @admin.register(Recipient)
 class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
     form = RecipientForm
-    list_display = ("name", "kind", "enabled", "last_success_at", "health")
-    list_filter = ("kind", "enabled")
+    list_display = (
+        "name",
+        "kind",
+        "enabled",
+        "last_success_at",
+        "consecutive_failures",
+        "health",
+    )
+    list_filter = ("kind", "enabled", "receives_alerts")
     search_fields = ("name",)
-    readonly_fields = ("stored_url", "last_success_at", "last_error", "last_error_at")
+    readonly_fields = (
+        "stored_url",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+    )
     actions = ("send_test_action",)
     change_actions = ("send_test",)
 
     @admin.display(description="Last result")
     def health(self, obj: Recipient) -> str:
+        if not obj.enabled and obj.disabled_at:
+            return format_html(
+                '<span style="color:#ba2121">⏻ turned off by the hub: {}</span>',
+                obj.disabled_reason[:100],
+            )
         if obj.last_error_at and (
             not obj.last_success_at or obj.last_error_at > obj.last_success_at
         ):
@@ -80,7 +118,12 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
     def stored_url(self, obj: Recipient) -> str:
         parts = urlsplit(obj.webhook_url or "")
         # Host only: the path and query carry the service's token.
-        return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "—"
+        if parts.hostname:
+            return f"{parts.scheme}://{parts.hostname}/…"
+        if parts.scheme:  # an Apprise URL: its scheme names the service
+            return f"{parts.scheme}://…"
+        default = get_transport(obj.kind).default_url if obj.kind in TRANSPORTS else ""
+        return f"none: {default}" if default else "—"
 
     def get_fieldsets(self, request, obj=None):
         fields = ["name", "kind", "webhook_url", "secret"]
@@ -89,8 +132,12 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
         if obj and obj.secret:
             fields.append("clear_secret")
         fields += ["options", "enabled"]
-        sections = [(None, {"fields": fields})]
+        sections = [
+            (None, {"fields": fields}),
+            ("Health and alerts", {"fields": ["disable_after", "receives_alerts"]}),
+        ]
         if obj:
+            sections[1][1]["fields"][:0] = ["consecutive_failures", "disabled_at", "disabled_reason"]
             sections.append(
                 ("Last delivery", {"fields": ("last_success_at", "last_error", "last_error_at")})
             )

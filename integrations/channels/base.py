@@ -56,6 +56,9 @@ class Message:
     text: str
     title: str = ""
     footer: str = ""
+    # Stable for one delivery across its retries (empty for a one-off such as a test
+    # message): services with idempotency keys (Matrix, LINE) derive theirs from it.
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,16 @@ class Transport:
     kind: ClassVar[str] = ""
     label: ClassVar[str] = ""
     options: ClassVar[dict[str, type]] = {}
-    needs_secret: ClassVar[bool] = False
+    required_options: ClassVar[tuple[str, ...]] = ()
+    # The recipient's URL: a webhook URL, or a server's base URL when the kind has a default.
+    url_label: ClassVar[str] = "webhook URL"
+    url_required: ClassVar[bool] = True
+    default_url: ClassVar[str] = ""
+    # The recipient's secret: a signing secret, or the token the service authenticates.
+    needs_secret: ClassVar[bool] = False  # takes one at all
+    secret_required: ClassVar[bool] = False
+    secret_label: ClassVar[str] = "signing secret"
+    http_method: ClassVar[str] = "POST"
 
     # What to tell a user for a status code; subclasses extend this.
     status_hints: ClassVar[dict[int, str]] = {
@@ -141,6 +153,9 @@ class Transport:
                 if not value:
                     continue
             cleaned[name] = value
+        for name in cls.required_options:
+            if name not in cleaned:
+                raise OptionsError(f"option '{name}' is required for {cls.kind}")
         cls.check_option_values(cleaned)
         return cleaned
 
@@ -150,24 +165,28 @@ class Transport:
 
     @classmethod
     def clean_url(cls, url: str) -> str:
-        """Require an http(s) URL with a host; self-hosted servers are fine.
+        """Require an http(s) URL with a host; self-hosted servers are fine. A kind with a
+        default URL (a service's public API) takes an empty one as that default.
 
         Never quotes the URL back: it carries the token.
         """
+        what = cls.url_label
+        if (url is None or (isinstance(url, str) and not url.strip())) and not cls.url_required:
+            return cls.default_url
         if not isinstance(url, str) or not url.strip():
-            raise OptionsError("webhook URL is required")
+            raise OptionsError(f"{what} is required")
         url = url.strip()
         if any(c.isspace() for c in url):
-            raise OptionsError("webhook URL must not contain spaces")
+            raise OptionsError(f"{what} must not contain spaces")
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 -- raises ValueError on a bad port
         except ValueError:
-            raise OptionsError("webhook URL is not a valid URL") from None
+            raise OptionsError(f"{what} is not a valid URL") from None
         if parts.scheme.lower() not in ("http", "https"):
-            raise OptionsError("webhook URL must start with http:// or https://")
+            raise OptionsError(f"{what} must start with http:// or https://")
         if not parts.hostname:
-            raise OptionsError("webhook URL has no host")
+            raise OptionsError(f"{what} has no host")
         cls.check_url_shape(parts)
         return url
 
@@ -177,10 +196,13 @@ class Transport:
 
     @classmethod
     def clean_secret(cls, secret: str) -> str:
-        """Normalize a signing secret; raise OptionsError if unusable."""
+        """Normalize the secret; raise OptionsError if unusable or missing when required."""
         if not isinstance(secret, str):
-            raise OptionsError("signing secret must be a string")
-        return secret.strip()
+            raise OptionsError(f"{cls.secret_label} must be a string")
+        secret = secret.strip()
+        if cls.secret_required and not secret:
+            raise OptionsError(f"{cls.secret_label} is required for {cls.kind}")
+        return secret
 
     def __init__(
         self,
@@ -229,7 +251,7 @@ class Transport:
         """The network seam: one POST through the shared HTTP layer (no redirects, bounded
         time and size, failures in plain words without the URL)."""
         with _ChatHttp(self) as http:
-            response = http.request("POST", url, data=body, headers=headers)
+            response = http.request(self.http_method, url, data=body, headers=headers)
         return response.status, response.headers, response.body
 
     # -- judging the answer -------------------------------------------------

@@ -22,6 +22,32 @@ TRANSPORTS: dict[str, str] = {
     "dingtalk": "integrations.channels.dingtalk.DingTalkTransport",
     "wecom": "integrations.channels.wecom.WeComTransport",
     "webhook": "integrations.channels.webhook.WebhookTransport",
+    # Email goes through Django's mail API, so it lives outside this Django-free package.
+    "email": "integrations.email.transport.EmailTransport",
+    "telegram": "integrations.channels.telegram.TelegramTransport",
+    "line": "integrations.channels.line.LineTransport",
+    "ntfy": "integrations.channels.ntfy.NtfyTransport",
+    "matrix": "integrations.channels.matrix.MatrixTransport",
+    "apprise": "integrations.channels.apprise.AppriseTransport",
+}
+
+# Labels live here too, so that the model's choices never import a transport module.
+LABELS: dict[str, str] = {
+    "rocketchat": "Rocket.Chat",
+    "slack": "Slack",
+    "mattermost": "Mattermost",
+    "discord": "Discord",
+    "teams": "Microsoft Teams",
+    "feishu": "Feishu",
+    "dingtalk": "DingTalk",
+    "wecom": "WeCom",
+    "webhook": "Webhook",
+    "email": "Email",
+    "telegram": "Telegram",
+    "line": "LINE",
+    "ntfy": "ntfy",
+    "matrix": "Matrix",
+    "apprise": "Apprise",
 }
 
 
@@ -34,7 +60,7 @@ def get_transport(kind: str) -> type[Transport]:
 
 def kind_choices() -> list[tuple[str, str]]:
     """(kind, label) pairs in registry order, for model/form choices."""
-    return [(kind, get_transport(kind).label) for kind in TRANSPORTS]
+    return [(kind, LABELS[kind]) for kind in TRANSPORTS]
 
 
 @cache
@@ -43,4 +69,6 @@ def _load(path: str, kind: str) -> type[Transport]:
     cls = getattr(import_module(module_name), class_name)
     if not (isinstance(cls, type) and issubclass(cls, Transport)) or cls.kind != kind:
         raise TypeError(f"{path} is not the Transport for {kind!r}")
+    if cls.label != LABELS[kind]:
+        raise TypeError(f"{path} is labelled {cls.label!r}, the registry says {LABELS[kind]!r}")
     return cls

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from integrations.config.schema import ENDPOINT_FORGES, SECTIONS, SIGNING_KINDS, placeholder_name
+from integrations.channels.registry import get_transport
+from integrations.config.schema import ENDPOINT_FORGES, SECTIONS, placeholder_name
 from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint
 
 
@@ -48,7 +49,7 @@ class _Exporter:
         return self._item("dify_apps", app)
 
     def recipient(self, recipient: Recipient) -> dict[str, Any]:
-        skip = set() if recipient.kind in SIGNING_KINDS else {"secret"}
+        skip = set() if get_transport(recipient.kind).needs_secret else {"secret"}
         return self._item("recipients", recipient, skip)
 
     def digest(self, digest: Digest) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def _load_item(
 
 
 def _load_value(item: Item, key, value: Any, environ: Mapping[str, str], problems: list) -> None:
-    problem = _type_problem(value, key.type)
+    problem = None if value is None and key.nullable else _type_problem(value, key.type)
     if problem:
         problems.append(item.where(key.name, problem))
         return

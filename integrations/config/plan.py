@@ -14,8 +14,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 
-from integrations.channels.base import OptionsError
-from integrations.channels.registry import TRANSPORTS, get_transport
+from integrations.channels.registry import TRANSPORTS
 from integrations.checks import CheckReport
 from integrations.checks.dify_app import load_from_dify
 from integrations.config.loader import Config, ConfigError, Item
@@ -25,7 +24,6 @@ from integrations.config.schema import (
     LABELS,
     ORDER,
     SECTIONS,
-    SIGNING_KINDS,
     key_for_field,
 )
 from integrations.gitlab.signing import token_matches
@@ -241,17 +239,6 @@ class _Planner:
                 self._problem(
                     item, "kind", f"unknown kind {kind!r}; one of {', '.join(TRANSPORTS)}"
                 )
-            elif obj.secret and kind not in SIGNING_KINDS:
-                self._problem(
-                    item,
-                    "secret",
-                    f"{kind} messages are not signed; only {', '.join(SIGNING_KINDS)} take a secret",
-                )
-            elif obj.secret:
-                try:
-                    obj.secret = get_transport(kind).clean_secret(obj.secret)
-                except OptionsError as exc:
-                    self._problem(item, "secret", str(exc))
 
     def _check_after_clean(self, item: Item, obj, recipients: list | None) -> None:
         if item.section != "digests":

@@ -28,6 +28,7 @@ class Key:
     type: str
     required: bool = False
     secret: bool = False  # compared by value, printed as "(changed)", exported as ${...}
+    nullable: bool = False  # null means "the hub's default" (a model field that is null)
 
 
 # What GitHub's and Gitea's endpoint sections share, around their own URL and credentials.
@@ -69,10 +70,13 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
     "recipients": (
         Key("name", "name", STR, required=True),
         Key("kind", "kind", STR, required=True),
-        Key("url", "webhook_url", STR, required=True, secret=True),
+        # Required by the kinds with no default server (checked by the model, per kind).
+        Key("url", "webhook_url", STR, secret=True),
         Key("options", "options", OBJECT),
         Key("secret", "secret", STR, secret=True),
         Key("enabled", "enabled", BOOL),
+        Key("disable_after", "disable_after", INT, nullable=True),
+        Key("receives_alerts", "receives_alerts", BOOL),
     ),
     "digests": (
         Key("name", "name", STR, required=True),
@@ -158,7 +162,6 @@ PLACEHOLDER_PREFIX = {
     "github_endpoints": "GITHUB",
     "gitea_endpoints": "GITEA",
 }
-SIGNING_KINDS = ("feishu", "dingtalk", "webhook")
 
 
 def keys_of(section: str) -> dict[str, Key]:

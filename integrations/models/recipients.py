@@ -9,18 +9,21 @@ from integrations.models.fields import EncryptedTextField
 
 
 class Recipient(models.Model):
-    """A chat webhook (or any JSON endpoint) that receives run output."""
+    """Where run output goes: a chat webhook, a bot, a mailbox, a push topic..."""
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=kind_choices())
     webhook_url = EncryptedTextField(
-        "webhook URL", help_text="Stored encrypted: it carries the service's token."
+        "URL",
+        blank=True,  # required by the kinds that have no default (Recipient.clean)
+        help_text="The webhook URL, or the server's URL for a bot (empty: the public "
+        "service). Stored encrypted: it may carry the service's token.",
     )
     secret = EncryptedTextField(
-        "signing secret",
+        "secret",
         blank=True,
         help_text="Feishu, DingTalk: the bot's signing secret. Webhook: a Standard Webhooks "
-        "secret (whsec_…). Stored encrypted.",
+        "secret (whsec_…). Telegram, LINE, Matrix, ntfy: the access token. Stored encrypted.",
     )
     options = models.JSONField(
         "kind options",
@@ -29,6 +32,24 @@ class Recipient(models.Model):
         help_text='Per kind, e.g. Rocket.Chat {"alias": "Weather", "emoji": ":sunny:"}.',
     )
     enabled = models.BooleanField(default=True)
+    # Health: deliveries that ended failed in a row; past the limit the recipient is turned
+    # off (as GitLab does to a webhook that keeps failing) until someone turns it on again.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disable_after = models.PositiveSmallIntegerField(
+        "turn off after",
+        null=True,
+        blank=True,
+        help_text="Failed deliveries in a row after which the hub turns this recipient off. "
+        "Empty: the hub's setting HUB_RECIPIENT_DISABLE_AFTER (10). 0: never.",
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.TextField(blank=True, editable=False)
+    receives_alerts = models.BooleanField(
+        "receives alerts",
+        default=False,
+        help_text="Tell this recipient about trouble: a digest that failed or reached only "
+        "some recipients, a recipient turned off, a forge endpoint rejecting requests.",
+    )
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -40,6 +61,19 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.enabled and self.disabled_at is not None:
+            # Turned on again after the hub turned it off: it starts with a clean slate.
+            self.consecutive_failures, self.disabled_at, self.disabled_reason = 0, None, ""
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {
+                    *kwargs["update_fields"],
+                    "consecutive_failures",
+                    "disabled_at",
+                    "disabled_reason",
+                }
+        super().save(*args, **kwargs)
 
     def transport_class(self) -> type[Transport]:
         return get_transport(self.kind)
@@ -58,10 +92,19 @@ class Recipient(models.Model):
             self.options = cls.clean_options(self.options or {})
         except OptionsError as exc:
             errors["options"] = str(exc)
-        if self.webhook_url:
+        if self.webhook_url or cls.url_required:
             try:
                 self.webhook_url = cls.clean_url(self.webhook_url)
             except OptionsError as exc:
                 errors["webhook_url"] = str(exc)
+        else:
+            self.webhook_url = ""  # the kind's default, chosen when sending
+        if self.secret and not cls.needs_secret:
+            errors["secret"] = f"{cls.label} takes no secret; leave it empty"
+        elif self.secret or cls.secret_required:
+            try:
+                self.secret = cls.clean_secret(self.secret or "")
+            except OptionsError as exc:
+                errors["secret"] = str(exc)
         if errors:
             raise ValidationError(errors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,7 +121,8 @@ def _deliver(delivery_id: int) -> float | None:
         return None
     parts = delivery.parts
     if not parts:
-        parts = sender.build(Message(**(delivery.run.message or {"text": ""})))
+        message = Message(**(delivery.run.message or {"text": ""}), key=message_key(delivery))
+        parts = sender.build(message)
         delivery.parts, delivery.parts_total = parts, len(parts)
         if len(parts) > 1:
             # Stored before the first part goes out, so a retry resumes after the last part
@@ -149,6 +151,15 @@ def _deliver(delivery_id: int) -> float | None:
         parts_sent=len(parts),
     )
     return None
+
+
+def message_key(delivery: Delivery) -> str:
+    """The delivery's idempotency key: the same for every retry of it (a Matrix transaction
+    id, a LINE retry key), and not repeated by a reinstalled hub that numbers from 1 again."""
+    return str(uuid.uuid5(_KEYS, f"{delivery.pk}:{delivery.created_at.isoformat()}"))
+
+
+_KEYS = uuid.UUID("5f0f4c52-8d0e-4a8e-9d59-1c1b0e7f4b21")  # dify-hub's namespace for them
 
 
 def _sender(delivery: Delivery):

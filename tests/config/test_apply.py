@@ -290,16 +290,20 @@ ERRORS = [
         "recipients[0] 'family': key 'options': unknown option 'colour' for rocketchat",
     ),
     (
-        _set("recipients", "kind", "telegram"),
-        "recipients[0] 'family': key 'kind': unknown kind 'telegram'",
+        _set("recipients", "kind", "irc"),
+        "recipients[0] 'family': key 'kind': unknown kind 'irc'",
     ),
     (
         _set("recipients", "url", "ftp://chat.example.com/hooks/x"),
         "recipients[0] 'family': key 'url': webhook URL must start with http:// or https://",
     ),
     (
+        _set("recipients", "url", ""),
+        "recipients[0] 'family': key 'url': webhook URL is required",
+    ),
+    (
         _set("recipients", "secret", "shh"),
-        "recipients[0] 'family': key 'secret': rocketchat messages are not signed",
+        "recipients[0] 'family': key 'secret': Rocket.Chat takes no secret; leave it empty",
     ),
     (
         _set("dify_apps", "response_mode", "eventually"),

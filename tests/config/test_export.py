@@ -59,6 +59,8 @@ def test_export_writes_every_key_and_placeholders_for_secrets(env, reviewer, wri
             "url": "${RECIPIENT_FAMILY_URL}",
             "options": {"alias": "Weather", "emoji": ":sunny:"},
             "enabled": True,
+            "disable_after": None,
+            "receives_alerts": False,
         }
     ]
     digest = data["digests"][0]

@@ -77,8 +77,8 @@ def test_a_key_written_twice_is_an_error_with_its_line():
             "hub.yaml: recipients[0] 'r': key 'colour': unknown key; the keys of recipients are",
         ),
         (
-            "recipients:\n  - {name: r, kind: slack}\n",
-            "hub.yaml: recipients[0] 'r': key 'url': missing (required)",
+            "recipients:\n  - {name: r, url: u}\n",
+            "hub.yaml: recipients[0] 'r': key 'kind': missing (required)",
         ),
         (
             "dify_apps:\n  - {name: a, base_url: u, api_key: k, timeout: '300'}\n",

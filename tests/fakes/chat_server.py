@@ -67,8 +67,8 @@ class Answer:
     now_ms_headers: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def from_fixture(cls, name: str) -> Answer:
-        data = load_fixture(name)
+    def from_fixture(cls, name: str, directory: Path | None = None) -> Answer:
+        data = load_fixture(name, directory)
         body = data.get("body", "")
         raw = (
             body.encode("utf-8")
@@ -95,8 +95,10 @@ class Answer:
         return replace(self, drip=seconds_per_byte)
 
 
-def load_fixture(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+def load_fixture(name: str, directory: Path | None = None) -> dict:
+    """A fixture from tests/fixtures/chat/ (the first kinds) or a kind's own directory."""
+    path = (directory or FIXTURES) / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -200,6 +202,11 @@ class ChatServer(FakeServer[Received]):
     kind = "webhook"
     path = "/webhooks/dify-hub"
     query = "token=Wh7kQ2xR9mTs4Lp1"
+    # Where this kind's answer fixtures live: tests/fixtures/chat/<kind>_<answer>.json for
+    # the first kinds, tests/fixtures/<kind>/<answer>.json for the later ones.
+    fixtures: Path = FIXTURES
+    # The recipient secret a transport needs to talk to this fake (a bot token...), if any.
+    secret = ""
     # preset name -> fixture file name (without .json)
     presets: dict[str, str] = {
         "success": "webhook_success",
@@ -243,11 +250,21 @@ class ChatServer(FakeServer[Received]):
         """The webhook URL to give a transport (token included)."""
         return self.base_url + self.path + (f"?{self.query}" if self.query else "")
 
+    def closed_url(self) -> str:
+        """`url` on a port nobody listens on (connection refused)."""
+        return refused_url("") + self.url[len(self.base_url) :]
+
+    def expects_path(self, path: str) -> bool:
+        """Whether a transport's request went where this service listens."""
+        return path == self.path
+
     @property
     def secrets(self) -> list[str]:
         """Parts of the URL that must never show up in an error message."""
         pieces = [p for p in self.path.split("/") if len(p) >= 16]
         pieces += [v for _, v in (kv.split("=", 1) for kv in self.query.split("&") if "=" in kv)]
+        if self.secret:
+            pieces.append(self.secret)
         return [self.url, *pieces]
 
     # -- scripting -----------------------------------------------------------
@@ -280,10 +297,13 @@ class ChatServer(FakeServer[Received]):
     def _resolve(self, answer: str | Answer) -> Answer:
         if isinstance(answer, Answer):
             return answer
-        presets = self.all_presets()
-        if answer in presets:
-            return Answer.from_fixture(presets[answer])
-        return Answer.from_fixture(answer)  # a fixture file name
+        if answer in self.common_presets:
+            return Answer.from_fixture(self.common_presets[answer], FIXTURES)
+        if answer in self.presets:
+            return Answer.from_fixture(self.presets[answer], self.fixtures)
+        if (self.fixtures / f"{answer}.json").exists():
+            return Answer.from_fixture(answer, self.fixtures)  # a fixture file name
+        return Answer.from_fixture(answer, FIXTURES)  # a shared one (generic_*)
 
     def _next_answer(self, request: Received) -> Answer:
         with self.lock:  # a request and its answer are logged together
@@ -426,7 +446,7 @@ class WeComReceiver(ChatServer):
     }
 
 
-RECEIVERS: dict[str, type[ChatServer]] = {
+CHAT_RECEIVERS: dict[str, type[ChatServer]] = {
     r.kind: r
     for r in (
         RocketChatReceiver,
@@ -441,6 +461,7 @@ RECEIVERS: dict[str, type[ChatServer]] = {
     )
 }
 GenericReceiver = ChatServer
+RECEIVERS = CHAT_RECEIVERS  # the first kinds; tests/fakes/receivers.py has every kind
 
 
 def self_signed_cert(directory: Path | str, host: str = "127.0.0.1") -> tuple[str, str]:
@@ -511,6 +532,8 @@ def _print_request(request: Received, answer: Answer) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from tests.fakes.receivers import RECEIVERS  # every kind's receiver, the later ones too
+
     parser = argparse.ArgumentParser(
         description="Fake chat webhook receiver (prints what it gets)."
     )
