@@ -137,7 +137,11 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
             ("Health and alerts", {"fields": ["disable_after", "receives_alerts"]}),
         ]
         if obj:
-            sections[1][1]["fields"][:0] = ["consecutive_failures", "disabled_at", "disabled_reason"]
+            sections[1][1]["fields"][:0] = [
+                "consecutive_failures",
+                "disabled_at",
+                "disabled_reason",
+            ]
             sections.append(
                 ("Last delivery", {"fields": ("last_success_at", "last_error", "last_error_at")})
             )

@@ -153,9 +153,9 @@ class Transport:
                 if not value:
                     continue
             cleaned[name] = value
-        for name in cls.required_options:
-            if name not in cleaned:
-                raise OptionsError(f"option '{name}' is required for {cls.kind}")
+        missing = [name for name in cls.required_options if name not in cleaned]
+        if missing:
+            raise OptionsError(f"option '{missing[0]}' is required for {cls.kind}")
         cls.check_option_values(cleaned)
         return cleaned
 

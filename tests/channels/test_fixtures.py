@@ -75,9 +75,7 @@ def test_it_judges_the_recorded_answer(name, directory, kind):
         assert secret not in error.message and secret not in error.body
 
 
-@pytest.mark.parametrize(
-    "kind, directory, name", REQUESTS, ids=[_id(*f) for f in REQUESTS]
-)
+@pytest.mark.parametrize("kind, directory, name", REQUESTS, ids=[_id(*f) for f in REQUESTS])
 def test_it_sends_the_documented_request(kind, directory, name):
     fixture = load_fixture(name, directory)
     with RECEIVERS[kind]() as server:
@@ -103,9 +101,7 @@ def test_every_answer_fixture_is_a_receiver_preset():
     assert {(name, directory) for _, directory, name in ANSWERS} == served
 
 
-@pytest.mark.parametrize(
-    "kind, directory, name", ANSWERS, ids=[_id(*f) for f in ANSWERS]
-)
+@pytest.mark.parametrize("kind, directory, name", ANSWERS, ids=[_id(*f) for f in ANSWERS])
 def test_each_answer_fixture_is_well_formed(kind, directory, name):
     fixture = load_fixture(name, directory)
     assert set(fixture) >= {"description", "source", "status", "body", "expect"}
