@@ -262,6 +262,15 @@ HUB_DELIVERY_MAX_ATTEMPTS = env_int("HUB_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 # shorten these.
 HUB_RETRY_BASE_SECONDS = env_int("HUB_RETRY_BASE_SECONDS", 10, minimum=0)
 HUB_RETRY_MAX_SECONDS = env_int("HUB_RETRY_MAX_SECONDS", 600, minimum=0)
+# Recipient health: after this many failed deliveries in a row a recipient is turned off
+# (a recipient's own "turn off after" wins; 0: never), as GitLab does with failing webhooks.
+HUB_RECIPIENT_DISABLE_AFTER = env_int("HUB_RECIPIENT_DISABLE_AFTER", 10, minimum=0)
+# Alerts: recipients (by name, besides those marked "receives alerts") told about trouble, at
+# most once per problem per interval; an endpoint "starts rejecting" at this many refused
+# requests within the interval.
+HUB_ALERT_RECIPIENTS = env_list("HUB_ALERT_RECIPIENTS", [])
+HUB_ALERT_INTERVAL = env_int("HUB_ALERT_INTERVAL", 15 * 60, minimum=1)
+HUB_ALERT_REJECTIONS = env_int("HUB_ALERT_REJECTIONS", 5, minimum=1)
 # The hub's public address, for the webhook URLs the admin shows (e.g. behind a proxy);
 # empty: taken from the browser's request.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL", "").rstrip("/")

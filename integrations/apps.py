@@ -11,16 +11,22 @@ class IntegrationsConfig(AppConfig):
         # so runs/ never imports the packages built on it. Imported here, not at the top:
         # models can only be imported once Django's app registry is ready.
         from integrations import signals  # noqa: F401  (connects the model signals)
-        from integrations.digests import sending
+        from integrations.digests import alerting, sending
         from integrations.forges import pull_comment, pull_review, reviews
         from integrations.gitlab import line_comments, note, review
         from integrations.models import Run
-        from integrations.runs import delivery, kinds
+        from integrations.runs import alerts, delivery, kinds
 
         kinds.register(
             Run.Kind.DIGEST,
-            kinds.RunKind(after_success=sending.send, compose=sending.compose),
+            kinds.RunKind(
+                after_success=sending.send,
+                compose=sending.compose,
+                after_trouble=alerting.digest_trouble,
+            ),
         )
+        # An alert's message is the hub's own, stored when it was raised; it raises none.
+        kinds.register(Run.Kind.ALERT, kinds.RunKind(compose=alerts.stored_message))
         kinds.register(
             Run.Kind.MERGE_REQUEST_REVIEW,
             kinds.RunKind(

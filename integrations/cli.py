@@ -68,7 +68,7 @@ def table_row(run: Run) -> tuple[str, ...]:
         run.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         run.status,
         run.kind,
-        run.app.name,
+        run.app.name if run.app_id else "—",
         f"{delivered}/{len(deliveries)}" if deliveries else "—",
         source,
     )

@@ -57,7 +57,9 @@ class RunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Run.Kind.choices)
     source = serializers.CharField(help_text="What triggered the run.")
-    app = serializers.CharField(help_text="The Dify app's name.")
+    app = serializers.CharField(
+        allow_null=True, help_text="The Dify app's name; null for the hub's own alerts."
+    )
     status = serializers.ChoiceField(choices=Run.Status.choices)
     inputs = serializers.JSONField()
     outputs = serializers.JSONField(allow_null=True)

@@ -18,13 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.forges.common import Classification
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
-from integrations.runs import dispatch, slots
+from integrations.runs import alerts, dispatch, slots
 
 log = logging.getLogger(__name__)
 
@@ -317,4 +318,13 @@ def _count_rejection(forge: Forge, endpoint: ReviewEndpoint, reason: str) -> Non
         rejected_count=F("rejected_count") + 1,
         last_rejected_at=timezone.now(),
         last_rejected_reason=reason[:200],
+    )
+    # One refused request is a stray or a scan; a burst of them is a forge whose secret no
+    # longer matches (rotated on one side only), and reviews are silently not happening.
+    alerts.burst(
+        f"endpoint-rejecting:{endpoint.pk}",
+        f"{forge.who} endpoint '{endpoint.name}' is rejecting requests",
+        f"{forge.who} endpoint '{endpoint.name}' refused a request: {reason}. If {forge.who} "
+        "is the sender, its webhook secret and the endpoint's no longer match.",
+        threshold=settings.HUB_ALERT_REJECTIONS,
     )

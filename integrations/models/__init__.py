@@ -1,3 +1,4 @@
+from integrations.models.alerts import Alert
 from integrations.models.apikeys import HubAPIKey
 from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
@@ -7,6 +8,7 @@ from integrations.models.recipients import Recipient
 from integrations.models.runs import Delivery, DeliveryAttempt, Run
 
 __all__ = [
+    "Alert",
     "DifyApp",
     "Digest",
     "ReviewEndpoint",

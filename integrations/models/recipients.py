@@ -34,7 +34,9 @@ class Recipient(models.Model):
     enabled = models.BooleanField(default=True)
     # Health: deliveries that ended failed in a row; past the limit the recipient is turned
     # off (as GitLab does to a webhook that keeps failing) until someone turns it on again.
-    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    consecutive_failures = models.PositiveIntegerField(
+        "failures in a row", default=0, editable=False
+    )
     disable_after = models.PositiveSmallIntegerField(
         "turn off after",
         null=True,

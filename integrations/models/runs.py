@@ -12,6 +12,7 @@ class Run(models.Model):
         DIGEST = "digest", "Digest"
         MERGE_REQUEST_REVIEW = "merge_request_review", "Merge request review"
         MANUAL = "manual", "Manual"
+        ALERT = "alert", "Alert"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -35,7 +36,14 @@ class Run(models.Model):
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     source = models.CharField(max_length=255, help_text="What triggered the run.")
-    app = models.ForeignKey("integrations.DifyApp", on_delete=models.PROTECT, related_name="runs")
+    # Empty only for an alert: the hub's own message, with no Dify app behind it.
+    app = models.ForeignKey(
+        "integrations.DifyApp",
+        on_delete=models.PROTECT,
+        related_name="runs",
+        null=True,
+        blank=True,
+    )
     digest = models.ForeignKey(
         "integrations.Digest",
         on_delete=models.SET_NULL,

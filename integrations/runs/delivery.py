@@ -24,7 +24,7 @@ from django.utils import timezone
 from integrations.channels.base import Message
 from integrations.errors import HubError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
-from integrations.runs import dispatch, heartbeat
+from integrations.runs import dispatch, health, heartbeat, kinds
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import DATABASE_DOWN, release_idle_connections
 
@@ -182,15 +182,16 @@ def _after_error(delivery: Delivery, exc: HubError) -> float | None:
         "transient" if exc.retryable else "permanent",
         error,
     )
-    if delivery.recipient_id is not None:
-        Recipient.objects.filter(pk=delivery.recipient_id).update(
-            last_error=error, last_error_at=timezone.now()
-        )
     this_round = delivery.attempts - delivery.attempts_before
-    if not exc.retryable or this_round >= settings.HUB_DELIVERY_MAX_ATTEMPTS:
+    final = not exc.retryable or this_round >= settings.HUB_DELIVERY_MAX_ATTEMPTS
+    if delivery.recipient_id is not None:
+        health.record_error(delivery.recipient_id, error, final=final)
+    if final:
         if exc.retryable:
             error = f"Gave up after {this_round} attempts; {error}"
         finish(delivery, Delivery.Status.FAILED, error, exc.source)
+        if delivery.recipient_id is not None:
+            health.turn_off_if_failing(delivery.recipient_id, delivery.recipient_name)
         return None
     delay = retry_delay(
         this_round,
@@ -253,9 +254,10 @@ def settle(run_id: int) -> str | None:
     last delivery then stamps the recipients that got the message, or names those that did
     not."""
     now = timezone.now()
-    final = _settle_statement(run_id, now)
-    if final is None:
+    settled = _settle_statement(run_id, now)
+    if settled is None:
         return None
+    final, kind = settled
     if final == Run.Status.SUCCEEDED:
         _stamp_recipients(run_id, now)
         return final
@@ -277,6 +279,7 @@ def settle(run_id: int) -> str | None:
     )
     if final == Run.Status.PARTIALLY_DELIVERED:
         _stamp_recipients(run_id, now)
+    kinds.after_trouble(run_id, kind)
     return final
 
 
@@ -300,11 +303,11 @@ UPDATE {run} SET
 WHERE id = %(run_id)s AND status = %(delivering)s
   AND NOT EXISTS (SELECT 1 FROM {delivery} d WHERE d.run_id = {run}.id
                   AND d.status NOT IN (%(delivered)s, %(failed_delivery)s))
-RETURNING status
+RETURNING status, kind
 """
 
 
-def _settle_statement(run_id: int, now: datetime) -> str | None:
+def _settle_statement(run_id: int, now: datetime) -> tuple[str, str] | None:
     sql = _SETTLE.format(run=Run._meta.db_table, delivery=Delivery._meta.db_table)
     params = {
         "run_id": run_id,
@@ -319,7 +322,7 @@ def _settle_statement(run_id: int, now: datetime) -> str | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
 def _stamp_recipients(run_id: int, now: datetime) -> None:
@@ -327,7 +330,7 @@ def _stamp_recipients(run_id: int, now: datetime) -> None:
     reached = Delivery.objects.filter(
         run_id=run_id, status=Delivery.Status.DELIVERED, recipient__isnull=False
     ).values("recipient_id")
-    Recipient.objects.filter(pk__in=reached).update(last_success_at=now)
+    Recipient.objects.filter(pk__in=reached).update(last_success_at=now, consecutive_failures=0)
 
 
 def undeliverable(run: Run, targets: list[Target], problem: str) -> None:
@@ -353,6 +356,7 @@ def undeliverable(run: Run, targets: list[Target], problem: str) -> None:
         for target in targets
     )
     settle_now(run, Run.Status.SUCCEEDED, "no_output", error)
+    kinds.after_trouble(run.pk, run.kind)
 
 
 def settle_now(run: Run, status: str, code: str, message: str, source: str = "hub") -> None:
@@ -365,6 +369,8 @@ def settle_now(run: Run, status: str, code: str, message: str, source: str = "hu
         finished_at=timezone.now(),
     )
     run.status, run.error_code, run.error_message = status, code, message
+    if status == Run.Status.FAILED:
+        kinds.after_trouble(run.pk, run.kind)
 
 
 def orphaned(now: datetime, live: dict) -> int:

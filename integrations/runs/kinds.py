@@ -16,11 +16,16 @@ A preparer returns the inputs, or raises:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import transaction
+
 from integrations.runs.outputs import OutputError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from integrations.models import Run
@@ -55,6 +60,9 @@ class RunKind:
     # The message a succeeded run sends, from its outputs and its settings as they are now
     # (for a delivery retried after the settings changed); raises OutputError.
     compose: Callable[[Run], dict] | None = None
+    # Called (after commit) when a run ended failed, or reached only some of its recipients
+    # or none: the kind may raise an alert (a digest does; an alert never does).
+    after_trouble: Callable[[int], None] | None = None
 
 
 _KINDS: dict[str, RunKind] = {}
@@ -83,3 +91,18 @@ def compose(run: Run) -> dict:
     if behaviour is None or behaviour.compose is None:
         raise OutputError("this kind of run sends nothing")
     return behaviour.compose(run)
+
+
+def after_trouble(run_id: int, kind: str) -> None:
+    """Once the current transaction commits, tell the kind its run ended in trouble."""
+    behaviour = _KINDS.get(kind)
+    if behaviour is not None and behaviour.after_trouble is not None:
+        hook = behaviour.after_trouble
+        transaction.on_commit(lambda: _safely(hook, run_id))
+
+
+def _safely(hook: Callable[[int], None], run_id: int) -> None:
+    try:
+        hook(run_id)
+    except Exception:  # an alert that cannot be raised must not fail the run's own work
+        log.exception("run %s: raising its alert failed", run_id)

@@ -55,6 +55,8 @@ def transition(
         )
         if updated and status != Run.Status.RUNNING:
             slots.release(run, cool_until=cool_until)
+    if updated and status == Run.Status.FAILED:
+        kinds.after_trouble(run.pk, run.kind)
     if updated:
         run.status = status
         for name, value in fields.items():

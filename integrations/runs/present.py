@@ -16,7 +16,7 @@ def present_run(run: Run) -> dict:
         "id": run.pk,
         "kind": run.kind,
         "source": run.source,
-        "app": run.app.name,
+        "app": run.app.name if run.app_id else None,
         "status": run.status,
         "inputs": run.inputs,
         "outputs": run.outputs,

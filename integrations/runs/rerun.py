@@ -33,7 +33,12 @@ class RunNotFinal(Exception):
 
 
 def retry_run(run: Run) -> Run:
-    """Queue a new run with `run`'s app and inputs; raise RunNotFinal if `run` has not ended."""
+    """Queue a new run with `run`'s app and inputs; raise RunNotFinal if `run` has not ended
+    (or has no app to run: an alert, which is sent again with `redeliver`)."""
+    if run.app_id is None:
+        raise RunNotFinal(
+            f"Run #{run.pk} is the hub's own alert, not an app run: send it again instead."
+        )
     if not run.is_final:
         raise RunNotFinal(
             f"Run #{run.pk} is {run.get_status_display().lower()}; only a run that has ended "
