@@ -186,6 +186,12 @@ def check_recipient(recipient: Recipient) -> Finding:
     problem = recipient_problem(recipient)
     if problem:
         return Finding(False, f"{label}: {problem}")
+    if not recipient.enabled and recipient.disabled_at is not None:
+        return Finding(
+            False,
+            f"{label}: turned off by the hub: {recipient.disabled_reason}; fix it, then turn "
+            "it on again in the admin",
+        )
     return Finding(True, f"{label}: configuration complete")
 
 

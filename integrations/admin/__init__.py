@@ -1,1 +1,9 @@
-from integrations.admin import apikeys, dify, digests, gitlab, recipients, runs  # noqa: F401  (registers ModelAdmins)
+from integrations.admin import (  # noqa: F401  (registers ModelAdmins)
+    alerts,
+    apikeys,
+    dify,
+    digests,
+    gitlab,
+    recipients,
+    runs,
+)

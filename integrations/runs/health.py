@@ -41,7 +41,8 @@ def turn_off_if_failing(recipient_id: int, name: str) -> bool:
     if row is None:
         return False
     count, last_error = row
-    reason = f"{count} deliveries in a row failed; the last: {last_error.rstrip('.')}"
+    deliveries = "delivery" if count == 1 else "deliveries in a row"
+    reason = f"{count} {deliveries} failed; the last: {last_error.rstrip('.')}"
     if not failing.update(enabled=False, disabled_at=now, disabled_reason=reason):
         return False  # another worker turned it off first
     alerts.report(

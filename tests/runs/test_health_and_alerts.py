@@ -297,3 +297,24 @@ def test_a_burst_of_rejected_webhooks_tells_the_watcher(endpoint, post_hook, wat
     assert "wrong-token-value" not in told.text
     alert = Alert.objects.get(key=f"endpoint-rejecting:{endpoint.pk}")
     assert alert.window_hits == 4 and len(alert.pending) == 1  # the 4th waits its turn
+
+
+def test_the_admin_lists_alerts_with_their_last_message(watcher, admin_client):
+    alerts.report("test:5", "digest 'Family' is in trouble", "Run #1 failed")
+    alerts.report("test:5", "digest 'Family' is in trouble", "Run #2 failed")
+    (run,) = alert_runs()
+    page = admin_client.get("/admin/integrations/alert/").content.decode()
+    assert "digest &#x27;Family&#x27; is in trouble" in page
+    assert f"/admin/integrations/run/{run.pk}/change/" in page
+    assert admin_client.get("/admin/integrations/alert/add/").status_code == 403
+
+
+def test_hub_check_reports_a_recipient_the_hub_turned_off(make_run, dead, settings):
+    from integrations.cli import check_recipient
+
+    settings.HUB_RECIPIENT_DISABLE_AFTER = 1
+    send_to(dead, make_run)
+    dead.refresh_from_db()
+    finding = check_recipient(dead)
+    assert not finding.ok
+    assert "turned off by the hub: 1 delivery failed; the last: " in finding.text
