@@ -246,12 +246,15 @@ class Transport:
         return self.url, json_headers(), encode_json(payload)
 
     def _request(
-        self, url: str, headers: dict[str, str], body: bytes
+        self, url: str, headers: dict[str, str], body: bytes, method: str | None = None
     ) -> tuple[int, Mapping, bytes]:
-        """The network seam: one POST through the shared HTTP layer (no redirects, bounded
-        time and size, failures in plain words without the URL)."""
+        """The network seam: one request (the kind's method unless told: a lookup is a GET)
+        through the shared HTTP layer (no redirects, bounded time and size, failures in
+        plain words without the URL)."""
         with _ChatHttp(self) as http:
-            response = http.request(self.http_method, url, data=body, headers=headers)
+            response = http.request(
+                method or self.http_method, url, data=body or None, headers=headers
+            )
         return response.status, response.headers, response.body
 
     # -- judging the answer -------------------------------------------------
