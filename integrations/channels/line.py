@@ -48,7 +48,7 @@ from .base import (
     shorten,
 )
 from .sizing import split_text, utf16_units
-from .telegram import markdown_spans
+from .spans import markdown_spans
 
 DEFAULT_SERVER = "https://api.line.me"
 MAX_TEXT = 5000  # characters per text message
