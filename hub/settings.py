@@ -254,6 +254,16 @@ CELERY_BEAT_SYNC_EVERY = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
+# --- Email (integrations/email, docs/recipients/email.md) ------------------------------------
+# EMAIL_URL (smtp://user:pass@host:587/?tls=true, smtps://user:pass@host:465) and EMAIL_FROM
+# ("dify-hub <hub@example.com>") become Django's EMAIL_* settings and DEFAULT_FROM_EMAIL.
+# Without EMAIL_URL, Django's defaults stay and email recipients report it as missing.
+# (Imported here, not at the top, so this block stays in one piece.)
+from integrations.email.settings import email_settings  # noqa: E402
+
+globals().update(email_settings(env_str("EMAIL_URL", ""), env_str("EMAIL_FROM", "")))
+# --- end of email ----------------------------------------------------------------------------
+
 # --- Hub behaviour ---------------------------------------------------------------------------
 HUB_DIGEST_CATCHUP_GRACE = env_int("HUB_DIGEST_CATCHUP_GRACE", 3600, minimum=0)
 HUB_RUN_MAX_ATTEMPTS = env_int("HUB_RUN_MAX_ATTEMPTS", 5, minimum=1)
@@ -330,11 +340,15 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # urllib3 logs full request URLs at DEBUG; chat webhook URLs carry tokens.
         "urllib3": {"level": "WARNING"},
+        # Apprise's plugins log request URLs and parsed arguments (tokens, passwords); the
+        # hub keeps each call's own lines, redacted, in the delivery's attempt row instead.
+        "apprise": {"handlers": ["null"], "level": "WARNING", "propagate": False},
         "django.db.backends": {"level": "INFO"},
     },
 }

@@ -206,7 +206,8 @@ def recipient_problem(recipient: Recipient) -> str | None:
     try:
         cls(recipient.webhook_url, recipient.options or {}, recipient.secret or "")
     except OptionsError as exc:
-        return f"{exc}; fix it in the admin"
+        # A setting of the hub's environment (EMAIL_URL) is not fixed in the admin.
+        return str(exc) if "EMAIL_URL" in str(exc) else f"{exc}; fix it in the admin"
     return None
 
 

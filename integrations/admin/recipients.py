@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from integrations.admin.common import ObjectButtons, SecretInput, button, keep_secret_when_blank
-from integrations.channels.base import Message, TransportError
+from integrations.channels.base import Message, OptionsError, TransportError
 from integrations.channels.registry import TRANSPORTS, get_transport
 from integrations.models import Recipient
 
@@ -54,6 +54,11 @@ class RecipientForm(forms.ModelForm):
             "receives_alerts",
         )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "options" in self.fields:  # absent for staff who may only view
+            self.fields["options"].help_text = options_help()
+
     def clean_webhook_url(self) -> str:
         value = keep_secret_when_blank(self, "webhook_url").strip()
         kind = self.cleaned_data.get("kind")
@@ -72,6 +77,20 @@ class RecipientForm(forms.ModelForm):
             data["secret"] = ""
             self.instance.secret = ""
         return data
+
+
+def options_help() -> str:
+    """Each kind's options, from the transports themselves (so the help never goes stale)."""
+    rows = []
+    for kind in TRANSPORTS:
+        cls = get_transport(kind)
+        names = [f"{n} (required)" if n in cls.required_options else n for n in cls.options]
+        rows.append((cls.label, ", ".join(names) or "none"))
+    return format_html(
+        'A JSON object; per kind: {}. E.g. Telegram {{"chat_id": "-1001234567890"}}, email '
+        '{{"to": ["mum@example.com"]}}.',
+        format_html_join("; ", "<b>{}</b>: {}", rows),
+    )
 
 
 @admin.register(Recipient)
@@ -155,6 +174,9 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
     def _send_test(self, request, recipient: Recipient) -> None:
         try:
             replies = recipient.transport().send(TEST_MESSAGE)
+        except OptionsError as exc:
+            self.message_user(request, f"{recipient.name}: not sent: {exc}.", messages.ERROR)
+            return
         except TransportError as exc:
             Recipient.objects.filter(pk=recipient.pk).update(
                 last_error=str(exc), last_error_at=timezone.now()

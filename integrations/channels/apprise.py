@@ -167,7 +167,16 @@ def load(url: str, **defaults: Any) -> tuple[Any, list[str]]:
             return None, lines
         for name, value in defaults.items():
             results.setdefault(name, value)  # present only when the URL sets it
-        return apprise.Apprise.instantiate(results, asset=asset), lines
+        try:
+            # Not suppress_exceptions=True: Apprise would then log "Could not load ... URL:"
+            # with these parsed arguments, password and token included, at ERROR.
+            return apprise.Apprise.instantiate(
+                results, asset=asset, suppress_exceptions=False
+            ), lines
+        except Exception as exc:  # whatever a plugin's constructor raises to refuse its arguments
+            if not lines:  # the plugin usually logged why as it raised
+                lines.append(f"ERROR: {exc}")
+            return None, lines
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.channels.base import Message
+from integrations.channels.base import Message, OptionsError
 from integrations.errors import HubError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
 from integrations.runs import dispatch, health, heartbeat, kinds
@@ -169,7 +169,12 @@ def _sender(delivery: Delivery):
     if recipient is None or not recipient.enabled:
         why = "was deleted" if recipient is None else "is disabled"
         raise TargetGone(f"recipient '{delivery.recipient_name}' {why}.")
-    return recipient.transport()
+    try:
+        return recipient.transport()
+    except OptionsError as exc:  # saved before a rule changed, or EMAIL_URL since removed
+        raise TargetGone(
+            f"recipient '{delivery.recipient_name}' cannot be sent to: {exc}."
+        ) from None
 
 
 def _after_error(delivery: Delivery, exc: HubError) -> float | None:

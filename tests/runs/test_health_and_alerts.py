@@ -318,3 +318,10 @@ def test_hub_check_reports_a_recipient_the_hub_turned_off(make_run, dead, settin
     finding = check_recipient(dead)
     assert not finding.ok
     assert "turned off by the hub: 1 delivery failed; the last: " in finding.text
+
+
+def test_the_recipient_form_lists_each_kinds_options(admin_client):
+    page = admin_client.get("/admin/integrations/recipient/add/").content.decode()
+    assert "<b>Telegram</b>: chat_id (required), parse_mode" in page
+    assert "<b>Email</b>: to (required), subject, reply_to" in page
+    assert "<b>Slack</b>: none" in page
