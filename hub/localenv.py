@@ -1,9 +1,10 @@
 """First-start secrets for `make run` / `make test` on a machine with no configuration.
 
 Writes var/local.env (mode 0600) with a generated SECRET_KEY and HUB_ENCRYPTION_KEYS unless
-they are set in the environment or in .env. Settings read that file after the real
-environment, so production deployments that set the variables never use it. Keep var/ safe:
-losing HUB_ENCRYPTION_KEYS makes the stored API keys and webhook URLs unreadable.
+they (or their `_FILE`, hub/env.py) are set in the environment or in .env. Settings read that
+file after the real environment, so production deployments that set the variables never use
+it. Keep var/ safe: losing HUB_ENCRYPTION_KEYS makes the stored API keys and webhook URLs
+unreadable.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ LOCAL_ENV = BASE_DIR / "var" / "local.env"
 
 
 def _configured(name: str) -> bool:
+    """Set, or read from a file (`NAME_FILE`, hub/env.py): then a generated value would
+    clash with it."""
+    return any(_set_anywhere(variable) for variable in (name, f"{name}_FILE"))
+
+
+def _set_anywhere(name: str) -> bool:
     if os.environ.get(name):
         return True
     for path in (BASE_DIR / ".env", LOCAL_ENV):

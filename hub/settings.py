@@ -59,6 +59,7 @@ DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "POST"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (the HTTPS block below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -281,6 +282,12 @@ HUB_RECIPIENT_DISABLE_AFTER = env_int("HUB_RECIPIENT_DISABLE_AFTER", 10, minimum
 HUB_ALERT_RECIPIENTS = env_list("HUB_ALERT_RECIPIENTS", [])
 HUB_ALERT_INTERVAL = env_int("HUB_ALERT_INTERVAL", 15 * 60, minimum=1)
 HUB_ALERT_REJECTIONS = env_int("HUB_ALERT_REJECTIONS", 5, minimum=1)
+# Retention (integrations/retention.py, nightly): runs with their deliveries are kept forever
+# unless HUB_RETENTION_DAYS is set; webhook event bodies go after HUB_EVENT_PAYLOAD_DAYS (the
+# event row and its outcome stay). 0 keeps forever. Deleted in batches of HUB_PRUNE_BATCH.
+HUB_RETENTION_DAYS = env_int("HUB_RETENTION_DAYS", 0, minimum=0)
+HUB_EVENT_PAYLOAD_DAYS = env_int("HUB_EVENT_PAYLOAD_DAYS", 30, minimum=0)
+HUB_PRUNE_BATCH = env_int("HUB_PRUNE_BATCH", 500, minimum=1)
 # The hub's public address, for the webhook URLs the admin shows (e.g. behind a proxy);
 # empty: taken from the browser's request.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL", "").rstrip("/")
@@ -299,6 +306,50 @@ HUB_GITLAB_DIFF_WAIT_SECONDS = env_int("HUB_GITLAB_DIFF_WAIT_SECONDS", 2, minimu
 HUB_DIFY_FORM_MAX_AGE = env_int("HUB_DIFY_FORM_MAX_AGE", 600, minimum=0)
 # A stop asked for before Dify reported the run's task id waits this long for it (seconds).
 HUB_STOP_WAIT = env_int("HUB_STOP_WAIT", 120, minimum=1)
+
+# --- HTTPS and security headers --------------------------------------------------------------
+# One switch (README "Putting it on the internet"): HTTPS mode is on when HUB_PUBLIC_URL is
+# https://, or with HUB_HTTPS=true. The rules live in hub/security.py, next to their reasons.
+# (Imported here, not at the top, so this block stays in one piece.)
+from hub import security  # noqa: E402
+
+HUB_HTTPS = security.check_https(
+    env_bool("HUB_HTTPS", HUB_PUBLIC_URL.startswith("https://")), HUB_PUBLIC_URL
+)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HUB_HTTPS
+# (Each variable is read, and so checked, whether HTTPS mode is on or not.)
+SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", True) and HUB_HTTPS
+SECURE_REDIRECT_EXEMPT = security.SSL_REDIRECT_EXEMPT  # /healthz and the webhooks
+_hsts_seconds = env_int("HUB_HSTS_SECONDS", security.HSTS_DEFAULT_SECONDS, minimum=0)
+SECURE_HSTS_SECONDS = _hsts_seconds if HUB_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HUB_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("HUB_HSTS_PRELOAD", False)
+# X-Forwarded-Proto decides request.is_secure() only when the operator says a proxy sets it
+# and strips a client's own: otherwise anyone could send it. (gunicorn already trusts it from
+# a proxy on 127.0.0.1, its forwarded_allow_ips default, without this.)
+if env_bool("HUB_TRUSTED_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = security.trusted_origins(CSRF_TRUSTED_ORIGINS, HUB_PUBLIC_URL)
+# Only the HSTS checks an unsafe default would satisfy (hub/security.py says why); kept
+# beside whatever else is silenced above.
+SILENCED_SYSTEM_CHECKS = [
+    *globals().get("SILENCED_SYSTEM_CHECKS", []),
+    *security.silenced_hsts_checks(
+        SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD
+    ),
+]
+# On every answer, admin, API and webhooks alike (SecurityMiddleware, XFrameOptionsMiddleware
+# and django-csp's CSPMiddleware).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = security.CONTENT_SECURITY_POLICY
+# The admin's look and behaviour without inline style= and onclick= (hub/templates/admin/
+# base_site.html adds integrations/hub.css and hub-admin.js to every admin page). A DIRS
+# entry, because django.contrib.admin's own base_site.html comes before the app's.
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "hub" / "templates"]
+# --- end of HTTPS and security headers --------------------------------------------------------
 
 # --- REST API (integrations/api) -------------------------------------------------------------
 REST_FRAMEWORK = {

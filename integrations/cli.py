@@ -3,9 +3,7 @@ module only parses arguments."""
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -75,13 +73,6 @@ def table_row(run: Run) -> tuple[str, ...]:
 
 
 # --- hub stop | retry | redeliver -----------------------------------------------------------
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container, say)
-        return f"uid {os.getuid()}"
 
 
 def _find_run(pk: int) -> Run:

@@ -13,6 +13,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from django.utils import timezone
 
 from integrations import housekeeping as sweeps
+from integrations import retention
 from integrations.digests import firing
 from integrations.runs import delivery, dispatch, engine, heartbeat, recovery, stopping
 from integrations.runs.lifecycle import Next
@@ -65,6 +66,12 @@ def fire_digest(digest_id: int) -> None:
 def housekeeping() -> None:
     """Every minute: catch up missed digest slots, end runs past their run timeout."""
     sweeps.sweep(timezone.now())
+
+
+@shared_task(name=dispatch.PRUNE, ignore_result=True)
+def prune() -> None:
+    """Nightly: old webhook payloads, and old runs when HUB_RETENTION_DAYS is set."""
+    retention.prune(timezone.now())
 
 
 @shared_task(name=dispatch.RECOVER, ignore_result=True)

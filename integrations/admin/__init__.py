@@ -1,6 +1,7 @@
 from integrations.admin import (  # noqa: F401  (registers ModelAdmins)
     alerts,
     apikeys,
+    audit,
     dify,
     digests,
     gitlab,

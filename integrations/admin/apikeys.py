@@ -28,10 +28,10 @@ class HubAPIKeyAdmin(admin.ModelAdmin):
     def state(self, obj: HubAPIKey) -> str:
         if obj.revoked_at:
             return format_html(
-                '<span style="color:#ba2121">revoked {}</span>',
+                '<span class="hub-bad">revoked {}</span>',
                 timezone.localtime(obj.revoked_at).strftime("%Y-%m-%d %H:%M"),
             )
-        return format_html('<span style="color:#228b22">{}</span>', "active")
+        return format_html('<span class="hub-good">{}</span>', "active")
 
     def save_model(self, request, obj: HubAPIKey, form, change: bool) -> None:
         key = None if change else obj.set_new_key()

@@ -89,7 +89,7 @@ class DifyAppForm(forms.ModelForm):
 
 class RunNowForm(forms.Form):
     inputs = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "style": "font-family:monospace"}),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "hub-code"}),
         initial="{}",
         help_text="A JSON object of input variables, checked against the app's input form.",
     )
@@ -182,7 +182,7 @@ class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
         if not fields:
             return "— (press “Check connection” to read them from Dify)"
         return format_html(
-            "<ul style='margin:0'>{}</ul>",
+            "<ul class='hub-flat'>{}</ul>",
             format_html_join(
                 "",
                 "<li><code>{}</code> {} ({}{}){}</li>",
@@ -213,16 +213,14 @@ class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
     def notice_text(self, obj: DifyApp) -> str:
         if not obj.notice:
             return "—"
-        return format_html('<strong style="color:#b8860b">{}</strong>', obj.notice)
+        return format_html('<strong class="hub-warn">{}</strong>', obj.notice)
 
     @admin.display(description="Last check")
     def connection(self, obj: DifyApp) -> str:
         if obj.check_error:
-            return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error[:80])
+            return format_html('<span class="hub-bad">✗ {}</span>', obj.check_error[:80])
         if obj.checked_at:
-            return format_html(
-                '<span style="color:#228b22">✓ checked {}</span>', _ago(obj.checked_at)
-            )
+            return format_html('<span class="hub-good">✓ checked {}</span>', _ago(obj.checked_at))
         return "not checked"
 
     def save_model(self, request, obj, form, change):

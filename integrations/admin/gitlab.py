@@ -288,10 +288,10 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
     @admin.display(description="Last check")
     def connection(self, obj: ReviewEndpoint) -> str:
         if obj.check_error:
-            return format_html('<span style="color:#ba2121">✗ {}</span>', obj.check_error)
+            return format_html('<span class="hub-bad">✗ {}</span>', obj.check_error)
         if obj.checked_at:
             when = timezone.localtime(obj.checked_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-            return format_html('<span style="color:#228b22">✓ checked {}</span>', when)
+            return format_html('<span class="hub-good">✓ checked {}</span>', when)
         return "not checked"
 
     @admin.display(description="Rejected requests")

@@ -122,15 +122,15 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
     def health(self, obj: Recipient) -> str:
         if not obj.enabled and obj.disabled_at:
             return format_html(
-                '<span style="color:#ba2121">⏻ turned off by the hub: {}</span>',
+                '<span class="hub-bad">⏻ turned off by the hub: {}</span>',
                 obj.disabled_reason[:100],
             )
         if obj.last_error_at and (
             not obj.last_success_at or obj.last_error_at > obj.last_success_at
         ):
-            return format_html('<span style="color:#ba2121">✗ {}</span>', obj.last_error[:100])
+            return format_html('<span class="hub-bad">✗ {}</span>', obj.last_error[:100])
         if obj.last_success_at:
-            return format_html('<span style="color:#228b22">✓ delivered</span>')
+            return format_html('<span class="hub-good">✓ delivered</span>')
         return "—"
 
     @admin.display(description="Stored webhook URL")

@@ -11,13 +11,15 @@ from integrations.models import Delivery, Run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
 
-STATUS_COLOURS = {
-    Run.Status.SUCCEEDED: "#228b22",
-    Run.Status.PARTIALLY_DELIVERED: "#b8860b",
-    Run.Status.FAILED: "#ba2121",
-    Run.Status.SKIPPED: "#777",
-    Run.Status.CANCELLED: "#777",
-    Run.Status.SUPERSEDED: "#777",
+# Colours as classes of integrations/static/integrations/hub.css (no style= attributes under
+# the Content-Security-Policy); queued and running are "hub-info".
+STATUS_CLASSES = {
+    Run.Status.SUCCEEDED: "hub-good",
+    Run.Status.PARTIALLY_DELIVERED: "hub-warn",
+    Run.Status.FAILED: "hub-bad",
+    Run.Status.SKIPPED: "hub-muted",
+    Run.Status.CANCELLED: "hub-muted",
+    Run.Status.SUPERSEDED: "hub-muted",
 }
 
 
@@ -275,12 +277,12 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def coloured_status(self, obj: Run) -> str:
         label = obj.get_status_display()
-        colour = STATUS_COLOURS.get(obj.status, "#205067")
+        colour = STATUS_CLASSES.get(obj.status, "hub-info")
         if obj.status == Run.Status.RUNNING and obj.stop_requested_at is not None:
-            label, colour = "Running, stop requested", "#b8860b"
+            label, colour = "Running, stop requested", "hub-warn"
         elif obj.status == Run.Status.SUCCEEDED and obj.error_code:
-            label, colour = "Succeeded in Dify, not delivered", "#b8860b"
-        return format_html('<strong style="color:{}">{}</strong>', colour, label)
+            label, colour = "Succeeded in Dify, not delivered", "hub-warn"
+        return format_html('<strong class="{}">{}</strong>', colour, label)
 
     @admin.display(description="Duration")
     def took(self, obj: Run) -> str:
@@ -296,7 +298,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     def error_text(self, obj: Run) -> str:
         if not obj.error_message:
             return "—"
-        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', obj.error_message)
+        return format_html('<pre class="hub-pre">{}</pre>', obj.error_message)
 
     @admin.display(description="Inputs")
     def inputs_json(self, obj: Run) -> str:

@@ -14,6 +14,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations import audit
 from integrations.api.errors import Conflict
 from integrations.api.permissions import CanRead, CanTrigger
 from integrations.api.serializers import (
@@ -137,6 +138,7 @@ class DigestRun(APIView):
         if digest is None:
             raise NotFound(f"No digest named '{name}'.")
         run = run_now(digest, requested_by=request.user.get_username(), now=timezone.now())
+        _audit(request, "ran now", digest, note=f"run #{run.pk}")
         return queued(request, run, QueuedRunSerializer)
 
 
@@ -162,6 +164,7 @@ class RunRetry(APIView):
             retry = retry_run(run)
         except RunNotFinal as exc:
             raise Conflict(str(exc), code="run_not_final") from None
+        _audit(request, "retried", run, note=f"as run #{retry.pk}")
         return queued(request, retry, RetriedRunSerializer)
 
 
@@ -192,6 +195,7 @@ class RunStop(APIView):
             outcome = request_stop(run, by=request.user.get_username())
         except NotStoppable as exc:
             raise Conflict(str(exc), code="run_not_stoppable") from None
+        _audit(request, "stopped", run, note=outcome)
         run.refresh_from_db(fields=["status"])
         url = request.build_absolute_uri(reverse("api-run", args=[run.pk]))
         body = {"run": run.pk, "status": run.status, "outcome": outcome, "url": url}
@@ -225,9 +229,15 @@ class RunRedeliver(APIView):
             count = redeliver(run)
         except NotRedeliverable as exc:
             raise Conflict(str(exc), code="run_not_redeliverable") from None
+        _audit(request, "sent again", run, note=f"{count} deliveries")
         url = request.build_absolute_uri(reverse("api-run", args=[run.pk]))
         body = {"run": run.pk, "status": run.status, "deliveries": count, "url": url}
         return Response(RedeliveredRunSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _audit(request, action: str, obj, note: str = "") -> None:
+    """The audit trail's entry for an action through the API, in the API key's name."""
+    audit.record(audit.Door.API, request.user.get_username(), action, obj, note=note)
 
 
 def find_run(runs, pk: int) -> Run:

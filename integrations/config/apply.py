@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from integrations import audit
 from integrations.checks import CheckReport
 from integrations.checks.dify_app import CHECKED_FIELDS, load_from_dify
 from integrations.config.loader import ConfigError, load_file
@@ -32,8 +33,9 @@ def plan_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
     return build_plan(load_file(path), prune=prune, check=check)
 
 
-def apply_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
-    """Apply `path`; either everything in it is applied or nothing is (ConfigError)."""
+def apply_file(path: str, *, prune: bool = False, check: bool = False, actor: str = "") -> Plan:
+    """Apply `path`; either everything in it is applied or nothing is (ConfigError). Each
+    change is recorded in the audit trail as `actor`'s (the OS user of `hub apply`)."""
     config = load_file(path)
     checks = _Checks()
     if check:
@@ -43,7 +45,9 @@ def apply_file(path: str, *, prune: bool = False, check: bool = False) -> Plan:
     try:
         with transaction.atomic():
             plan = build_plan(config, prune=prune, check=check, load=checks.replay)
+            ids = {id(step): step.instance.pk for step in plan.steps}
             execute(plan)
+            audit.record_plan(plan, actor or audit.os_user(), ids)
     except (IntegrityError, ProtectedError) as exc:
         raise ConfigError([f"{path}: nothing was applied: {exc}"]) from None
     return plan

@@ -65,6 +65,7 @@ class Step:
     recipients: list | None = None  # the many-to-many to set; None: leave it as it is
     note: str = ""
     checked: bool = False  # a Dify app whose mode and form were just read from Dify
+    keys: list[str] = field(default_factory=list)  # a created object's keys in the file
 
 
 @dataclass
@@ -191,7 +192,9 @@ class _Planner:
         section = item.section
         recipients = sorted(recipients, key=lambda r: r.name) if recipients is not None else None
         if existing is None:
-            return Step(section, item.name, CREATE, obj, recipients=recipients)
+            return Step(
+                section, item.name, CREATE, obj, recipients=recipients, keys=sorted(item.values)
+            )
         after = _fields(section, obj, item)
         changes = [
             Change(key.name, before[key.name], after[key.name], key.secret)

@@ -1,5 +1,6 @@
 from integrations.models.alerts import Alert
 from integrations.models.apikeys import HubAPIKey
+from integrations.models.audit import AuditEntry
 from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
 from integrations.models.engine import RunSlot, WorkerHeartbeat
@@ -9,6 +10,7 @@ from integrations.models.runs import Delivery, DeliveryAttempt, Run
 
 __all__ = [
     "Alert",
+    "AuditEntry",
     "DifyApp",
     "Digest",
     "ReviewEndpoint",

@@ -26,10 +26,11 @@ RECONCILE_RUN = "integrations.tasks.reconcile_run"
 STOP_IN_DIFY = "integrations.tasks.stop_dify_run"
 DELIVER = "integrations.tasks.deliver"
 # Sent by beat, not by the hub: the names each django-celery-beat entry carries (a digest's,
-# and the two the migrations install).
+# and the three the migrations install).
 FIRE_DIGEST = "integrations.tasks.fire_digest"
 HOUSEKEEPING = "integrations.tasks.housekeeping"
 RECOVER = "integrations.tasks.recover"
+PRUNE = "integrations.tasks.prune"
 
 # After a failed publish, skip publishing for this long (the sweep resends what is stored).
 BROKER_BACKOFF = 5.0

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from integrations import cli
+from integrations import audit, cli, retention
 from integrations.checks.dify_app import check_app
 from integrations.config.apply import apply_file, plan_file, render_plan
 from integrations.config.export import export_config
@@ -70,6 +70,12 @@ class Command(BaseCommand):
             "and endpoints on it against them.",
         )
         sub.add_parser("export", help="Print the configuration as YAML for `hub apply`.")
+        prune = sub.add_parser(
+            "prune",
+            help="Drop webhook payloads past HUB_EVENT_PAYLOAD_DAYS and runs past "
+            "HUB_RETENTION_DAYS (what the nightly task does).",
+        )
+        prune.add_argument("--dry-run", action="store_true", help="Count what would go.")
         stop = sub.add_parser(
             "stop", help="Stop a queued run at once, or ask Dify to stop a running one."
         )
@@ -93,6 +99,7 @@ class Command(BaseCommand):
             "apikey": self.apikey,
             "apply": self.apply_config,
             "export": self.export_yaml,
+            "prune": self.prune_history,
             "stop": partial(self.run_action, "stop"),
             "retry": partial(self.run_action, "retry"),
             "redeliver": partial(self.run_action, "redeliver"),
@@ -105,6 +112,7 @@ class Command(BaseCommand):
             known = ", ".join(Digest.objects.values_list("name", flat=True)) or "none yet"
             raise CommandError(f"No digest named '{name}'. Digests: {known}.")
         run = run_now(digest, requested_by="manage.py hub run-digest", now=timezone.now())
+        _audit("ran now", digest, note=f"run #{run.pk}")
         queued = f"Run #{run.pk} queued for digest '{name}'."
         if not wait:
             self.stdout.write(queued)
@@ -186,6 +194,7 @@ class Command(BaseCommand):
                     if updates:
                         _raw_update(table, pk, updates)
                         count += 1
+            _audit("re-encrypted every secret", note=f"{count} row(s), with the first key")
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} row(s) with the first key."))
 
     def apply_config(self, file: str, dry_run: bool, prune: bool, check: bool, **_) -> None:
@@ -193,13 +202,21 @@ class Command(BaseCommand):
             if dry_run:
                 plan = plan_file(file, prune=prune, check=check)
             else:
-                plan = apply_file(file, prune=prune, check=check)
+                plan = apply_file(file, prune=prune, check=check, actor=audit.os_user())
         except ConfigError as exc:
             raise CommandError(f"{exc}\nNothing was changed.") from None
         self.stdout.write(render_plan(plan, dry_run=dry_run), ending="")
 
     def export_yaml(self, **_) -> None:
         self.stdout.write(export_config(), ending="")
+
+    def prune_history(self, dry_run: bool, **_) -> None:
+        now = timezone.now()
+        if dry_run:
+            self.stdout.write(f"Would remove {retention.count(now).summary()}.")
+            return
+        done = retention.prune(now)
+        self.stdout.write(self.style.SUCCESS(f"Removed {done.summary()} in {done.seconds:.1f} s."))
 
     def runs(self, json: bool, status, kind, source, limit: int, **_) -> None:
         runs = cli.list_runs(status=status, kind=kind, source=source, limit=limit)
@@ -212,9 +229,10 @@ class Command(BaseCommand):
 
     def run_action(self, command: str, run: int, **_) -> None:
         try:
-            said = cli.RUN_ACTIONS[command](run, by=f"`hub {command}` ({cli.os_user()})")
+            said = cli.RUN_ACTIONS[command](run, by=f"`hub {command}` ({audit.os_user()})")
         except cli.CLIError as exc:
             raise CommandError(str(exc)) from None
+        _audit(f"{command} run", object_type="run", object_id=str(run), object_repr=said)
         self.stdout.write(self.style.SUCCESS(said))
 
     def check_all(self, **_) -> None:  # not `check`: BaseCommand.check runs the system checks
@@ -233,6 +251,7 @@ class Command(BaseCommand):
         try:
             if action == "create":
                 api_key, key = cli.create_api_key(name, scope)
+                _audit("created", api_key, fields=["name", "scope"])
                 self.stdout.write(
                     f"Created the API key '{api_key.name}' (scope {api_key.scope}). It is shown "
                     f"this once; store it now:\n\n    {key}\n\n"
@@ -243,12 +262,19 @@ class Command(BaseCommand):
         except cli.CLIError as exc:
             raise CommandError(str(exc)) from None
         if revoked_now:
+            _audit("revoked", api_key)
+        if revoked_now:
             self.stdout.write(self.style.SUCCESS(f"Revoked the API key '{api_key.name}'."))
         else:
             self.stdout.write(
                 f"The API key '{api_key.name}' was revoked already "
                 f"({api_key.revoked_at:%Y-%m-%d %H:%M} UTC)."
             )
+
+
+def _audit(action: str, obj=None, **details) -> None:
+    """An entry in the audit trail for what a `hub` command changed, as the OS user."""
+    audit.record(audit.Door.COMMAND, audit.os_user(), action, obj, **details)
 
 
 def positive_int(text: str) -> int:
