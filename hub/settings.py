@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_object_actions",
+    "integrations.lockout.apps.LoginProtectionConfig",  # django-axes ("Login protection")
     "integrations",
 ]
 # Admin buttons (Stop, Retry, Check connection…) change things: POST forms, never links.
@@ -68,6 +69,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.DatabaseUnavailable",
+    # Last, as axes asks: turns a refused (locked-out) login into its page. It reads a flag
+    # on the request and nothing else, so every other request costs no query.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -155,6 +159,12 @@ DATABASES = {"default": _db}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# Axes' backend first: it refuses a locked-out login before any other backend is asked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -350,6 +360,46 @@ CONTENT_SECURITY_POLICY = security.CONTENT_SECURITY_POLICY
 # entry, because django.contrib.admin's own base_site.html comes before the app's.
 TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "hub" / "templates"]
 # --- end of HTTPS and security headers --------------------------------------------------------
+
+# --- Login protection (django-axes) ---------------------------------------------------------
+# Failed admin logins are counted per username *at* a client address by default: after
+# HUB_LOGIN_FAILURES of them that pair is refused for HUB_LOGIN_COOLOFF_MINUTES, counted
+# again from each further try, so someone elsewhere typing a victim's name cannot lock the
+# victim out. HUB_LOGIN_LOCKOUT=separately locks a username from everywhere and an address
+# for every username, which also stops guesses spread over many addresses, at the price
+# that anyone can lock an admin out (docs/security.md, "Login protection"). The API (keys)
+# and the webhooks (tokens, signatures) never reach Django's login, so never count.
+# (Imported here, not at the top, so this block stays in one piece.)
+from datetime import timedelta  # noqa: E402
+
+from integrations.lockout.address import trusted_peers  # noqa: E402
+
+_LOCKOUTS = {
+    "pair": [["username", "ip_address"]],
+    "separately": ["username", "ip_address"],
+}
+_lockout = env_str("HUB_LOGIN_LOCKOUT", "pair")
+if _lockout not in _LOCKOUTS:
+    raise ImproperlyConfigured(
+        f"HUB_LOGIN_LOCKOUT={_lockout!r}: use 'pair' (a username from one address, the "
+        "default) or 'separately' (a username from anywhere, and an address for any username)."
+    )
+AXES_LOCKOUT_PARAMETERS = _LOCKOUTS[_lockout]
+AXES_FAILURE_LIMIT = env_int("HUB_LOGIN_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("HUB_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_RESET_ON_SUCCESS = True  # a good login forgets its earlier failures
+AXES_LOCKOUT_CALLABLE = "integrations.lockout.pages.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure, in the admin under "Login protection"
+AXES_VERBOSE = False  # no start-up banner in every process's log
+# The client address: REMOTE_ADDR, or behind a proxy gunicorn trusts (FORWARDED_ALLOW_IPS,
+# its own variable and default) or HUB_TRUSTED_PROXY, the address the proxy appended to
+# X-Forwarded-For (integrations/lockout/address.py).
+AXES_CLIENT_IP_CALLABLE = "integrations.lockout.address.client_address"
+HUB_TRUSTED_PROXY = env_bool("HUB_TRUSTED_PROXY", False)
+HUB_FORWARDED_ALLOW_IPS = trusted_peers(os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+# --- end of login protection ----------------------------------------------------------------
 
 # --- REST API (integrations/api) -------------------------------------------------------------
 REST_FRAMEWORK = {

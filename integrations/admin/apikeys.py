@@ -4,11 +4,12 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
+from integrations.admin.common import ObjectButtons, bulk_action
 from integrations.models import HubAPIKey
 
 
 @admin.register(HubAPIKey)
-class HubAPIKeyAdmin(admin.ModelAdmin):
+class HubAPIKeyAdmin(ObjectButtons, admin.ModelAdmin):
     list_display = ("name", "shown_prefix", "scope", "created_at", "last_used_at", "state")
     list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "=prefix")
@@ -49,7 +50,10 @@ class HubAPIKeyAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Revoke selected keys (they stop working at once)")
+    @bulk_action(
+        "Revoke selected keys (they stop working at once)",
+        permission="integrations.change_hubapikey",
+    )
     def revoke_action(self, request, queryset):
         now = timezone.now()
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=now)

@@ -7,11 +7,13 @@ import json
 from collections.abc import Callable
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Model
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django_object_actions import DjangoObjectActions, action
@@ -78,33 +80,59 @@ def _estimated_rows(table: str) -> int:
     return int(row[0]) if row and row[0] and row[0] > 0 else 0
 
 
-class ObjectButtons(DjangoObjectActions):
-    """The admin's buttons on an object's page (django-object-actions), one permission rule:
-    a button works for whoever may change the object (`may_act`); anyone else is told so,
-    and nothing happens."""
-
-    def may_act(self, request: HttpRequest, obj: Model) -> bool:
-        return self.has_change_permission(request, obj)
-
-    def get_change_actions(self, request: HttpRequest, object_id: str, form_url: str):
-        actions = super().get_change_actions(request, object_id, form_url)
-        obj = self.get_object(request, object_id)
-        return actions if obj is not None and self.may_act(request, obj) else ()
+# --- Who may press what: one rule for every button and bulk action --------------------------
+#
+# Each button (`button`, `page_button`) and bulk action (`bulk_action`) names the one
+# permission it needs, e.g. "integrations.run_now" (the models' Meta.permissions; the groups
+# "Operators" and "Viewers" of migration 0024_roles hold them as docs/security.md tables them). It
+# is shown only to a user who holds that permission, and pressed by anyone else (a POST to its
+# URL) it answers 403 and does nothing. Superusers hold every permission.
 
 
-def _guarded(method: Callable) -> Callable:
+def may(request: HttpRequest, permission: str) -> bool:
+    """The rule: an active staff user holding the permission."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and user.has_perm(permission))
+
+
+def needed_permission(function: Callable) -> str | None:
+    """The permission a button or bulk action needs (None: not one of ours, e.g. Django's
+    "Delete selected", which Django checks itself)."""
+    return getattr(function, "hub_permission", None)
+
+
+def refused(model_admin, request: HttpRequest, label: str, permission: str) -> TemplateResponse:
+    """The 403 page for a button or action pressed without its permission."""
+    app_label, _, codename = permission.partition(".")
+    name = (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .values_list("name", flat=True)
+        .first()
+    )
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Not allowed",
+        "opts": opts,
+        "message": f"“{label}” needs the permission “{name or permission}” ({permission}), "
+        "which your account does not have, so nothing was done. An administrator can add "
+        "you to a group that has it (docs/security.md, “Roles”).",
+    }
+    return TemplateResponse(request, "admin/integrations/not_allowed.html", context, status=403)
+
+
+def _needs(permission: str, label: str, method: Callable) -> Callable:
     @functools.wraps(method)
-    def guarded(self: ObjectButtons, request: HttpRequest, obj: Model):
-        if not self.may_act(request, obj):
-            name = obj._meta.verbose_name_plural
-            self.message_user(request, f"You may look at {name}, not change them.", messages.ERROR)
-            return None
-        return method(self, request, obj)
+    def guarded(self, request: HttpRequest, target):
+        if not may(request, permission):
+            return refused(self, request, label, permission)
+        return method(self, request, target)
 
+    guarded.hub_permission = permission
     return guarded
 
 
-def button(label: str, description: str, *, confirm: str = "") -> Callable:
+def button(label: str, description: str, *, permission: str, confirm: str = "") -> Callable:
     """A button on an object's page: a POST form, since every one of them changes
     something. `confirm` asks the browser to confirm first (integrations/static/integrations/
     hub-admin.js: the Content-Security-Policy runs no onclick= attribute)."""
@@ -112,10 +140,68 @@ def button(label: str, description: str, *, confirm: str = "") -> Callable:
     chosen = action(
         label=label, description=description, attrs=attrs, methods=("POST",), button_type="form"
     )
-    return lambda method: chosen(_guarded(method))
+    return lambda method: chosen(_needs(permission, label, method))
 
 
-def page_button(label: str, description: str) -> Callable:
+def page_button(label: str, description: str, *, permission: str) -> Callable:
     """A button that opens a page of its own (a form to fill in before anything happens)."""
     chosen = action(label=label, description=description, methods=("GET", "POST"), button_type="a")
-    return lambda method: chosen(_guarded(method))
+    return lambda method: chosen(_needs(permission, label, method))
+
+
+def bulk_action(description: str, *, permission: str) -> Callable:
+    """An action on the selected rows of a list page."""
+    chosen = admin.action(description=description)
+    return lambda method: chosen(_needs(permission, description, method))
+
+
+class ObjectButtons(DjangoObjectActions):
+    """The admin's buttons on an object's page (django-object-actions) and its bulk actions,
+    under the one rule above."""
+
+    def buttons_for(self, request: HttpRequest, obj: Model) -> list[str]:
+        """The buttons that make sense for this object as it is (RunAdmin: by its state)."""
+        return list(self.change_actions)
+
+    def get_change_actions(self, request: HttpRequest, object_id: str, form_url: str):
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return []
+        return [
+            name
+            for name in self.buttons_for(request, obj)
+            if may(request, needed_permission(getattr(self, name)))
+        ]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        return {
+            name: entry
+            for name, entry in actions.items()
+            if needed_permission(entry[0]) is None or may(request, needed_permission(entry[0]))
+        }
+
+
+class HidesSecrets:
+    """Leaves `secret_fields` off the page of a user who may only look: Django shows a
+    read-only field's stored value, and for these that is the decrypted secret. (Whoever may
+    change the object gets empty password boxes instead.) Admins define `sections`, not
+    `get_fieldsets`."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def sections(self, request: HttpRequest, obj: Model | None = None) -> list:
+        return super().get_fieldsets(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> list:
+        sections = list(self.sections(request, obj))
+        if self.has_change_permission(request, obj):
+            return sections
+        return [
+            (name, {**options, "fields": _without(options["fields"], self.secret_fields)})
+            for name, options in sections
+        ]
+
+
+def _without(fields, hidden: tuple[str, ...]) -> list:
+    return [field for field in fields if field not in hidden]

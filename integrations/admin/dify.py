@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin.common import (
+    HidesSecrets,
     ObjectButtons,
     SecretInput,
+    bulk_action,
     button,
     keep_secret_when_blank,
     mask_secret,
@@ -127,8 +129,9 @@ class RunNowForm(forms.Form):
 
 
 @admin.register(DifyApp)
-class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
+class DifyAppAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
     form = DifyAppForm
+    secret_fields = ("api_key",)
     list_display = ("name", "mode", "base_url", "response_mode", "enabled", "connection")
     list_filter = ("enabled", "mode")
     search_fields = ("name", "base_url")
@@ -144,8 +147,8 @@ class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
     actions = ("check_connection_action",)
     change_actions = ("check_connection", "run_now")
 
-    def get_fieldsets(self, request, obj=None):
-        sections = list(super().get_fieldsets(request, obj))
+    def sections(self, request, obj=None):
+        sections = list(super().sections(request, obj))
         if obj is None:  # nothing stored yet: no masked key, nothing detected
             first = ("name", "base_url", "api_key", "enabled")
             return [(None, {"fields": first}), sections[2]]
@@ -228,7 +231,10 @@ class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
         if not change or {"api_key", "base_url", "ca_bundle"} & set(form.changed_data):
             self._report_check(request, obj)
 
-    @admin.action(description="Check connection (GET /info and /parameters)")
+    @bulk_action(
+        "Check connection (GET /info and /parameters)",
+        permission="integrations.check_connection",
+    )
     def check_connection_action(self, request, queryset):
         for app in queryset:
             self._report_check(request, app)
@@ -238,11 +244,17 @@ class DifyAppAdmin(ObjectButtons, admin.ModelAdmin):
         level = messages.SUCCESS if report.ok else messages.ERROR
         self.message_user(request, f"{app.name}: {report.summary}", level)
 
-    @button("Check connection", "Read the app's mode and input form (GET /info, /parameters).")
+    @button(
+        "Check connection",
+        "Read the app's mode and input form (GET /info, /parameters).",
+        permission="integrations.check_connection",
+    )
     def check_connection(self, request, app: DifyApp):
         self._report_check(request, app)
 
-    @page_button("Run now", "Run the app once with inputs you type in.")
+    @page_button(
+        "Run now", "Run the app once with inputs you type in.", permission="integrations.run_now"
+    )
     def run_now(self, request, app: DifyApp):
         return self.run_now_view(request, app)
 

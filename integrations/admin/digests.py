@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin.common import ObjectButtons, button
+from integrations.admin.common import ObjectButtons, bulk_action, button
 from integrations.digests import schedule
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
@@ -114,7 +114,7 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
             format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),
         )
 
-    @admin.action(description="Run now (outside the schedule)")
+    @bulk_action("Run now (outside the schedule)", permission="integrations.run_now")
     def run_now_action(self, request, queryset):
         for digest in queryset:
             self._run_now(request, digest)
@@ -129,7 +129,11 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         )
         return run
 
-    @button("Run now", "Run the digest once now, outside its schedule.")
+    @button(
+        "Run now",
+        "Run the digest once now, outside its schedule.",
+        permission="integrations.run_now",
+    )
     def run_once(self, request, digest: Digest):
         run = self._run_now(request, digest)
         return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[run.pk]))

@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from integrations.admin.common import (
+    HidesSecrets,
     LargeTablePaginator,
     ObjectButtons,
     SecretInput,
+    bulk_action,
     button,
     keep_secret_when_blank,
     mask_secret,
@@ -180,8 +182,9 @@ class ReviewEndpointForm(forms.ModelForm):
 
 
 @admin.register(ReviewEndpoint)
-class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
+class ReviewEndpointAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
     form = ReviewEndpointForm
+    secret_fields = ("access_token", "github_app_private_key", "secret_token", "signing_secret")
     list_display = (
         "name",
         "forge",
@@ -210,7 +213,7 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         # A forge is chosen once: events, runs and the secret's form depend on it.
         return (*fields, "forge") if obj is not None else fields
 
-    def get_fieldsets(self, request, obj=None):
+    def sections(self, request, obj=None):
         review = {
             "fields": (
                 "triggers",
@@ -354,7 +357,9 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Check connection to the forge (GET /user)")
+    @bulk_action(
+        "Check connection to the forge (GET /user)", permission="integrations.check_connection"
+    )
     def check_connection_action(self, request, queryset):
         for endpoint in queryset:
             self._report_check(request, endpoint)
@@ -364,13 +369,18 @@ class ReviewEndpointAdmin(ObjectButtons, admin.ModelAdmin):
         level = messages.SUCCESS if report.ok else messages.ERROR
         self.message_user(request, f"{endpoint.name}: {report.summary}", level)
 
-    @button("Check connection", "Check the access token with the forge (GET /user).")
+    @button(
+        "Check connection",
+        "Check the access token with the forge (GET /user).",
+        permission="integrations.check_connection",
+    )
     def check_connection(self, request, endpoint: ReviewEndpoint):
         self._report_check(request, endpoint)
 
     @button(
         "Regenerate secret token",
         "Make a new webhook secret token, shown once.",
+        permission="integrations.regenerate_secret",
         confirm="The forge keeps sending the old secret until you paste the new one. Regenerate?",
     )
     def regenerate_token(self, request, endpoint: ReviewEndpoint):

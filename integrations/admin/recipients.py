@@ -7,7 +7,14 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin.common import ObjectButtons, SecretInput, button, keep_secret_when_blank
+from integrations.admin.common import (
+    HidesSecrets,
+    ObjectButtons,
+    SecretInput,
+    bulk_action,
+    button,
+    keep_secret_when_blank,
+)
 from integrations.channels.base import Message, OptionsError, TransportError
 from integrations.channels.registry import TRANSPORTS, get_transport
 from integrations.models import Recipient
@@ -94,8 +101,9 @@ def options_help() -> str:
 
 
 @admin.register(Recipient)
-class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
+class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
     form = RecipientForm
+    secret_fields = ("webhook_url", "secret", "clear_secret")
     list_display = (
         "name",
         "kind",
@@ -115,8 +123,8 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
         "disabled_at",
         "disabled_reason",
     )
-    actions = ("send_test_action",)
-    change_actions = ("send_test",)
+    actions = ("send_test_action", "turn_on_action")
+    change_actions = ("send_test", "turn_on")
 
     @admin.display(description="Last result")
     def health(self, obj: Recipient) -> str:
@@ -144,7 +152,7 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
         default = get_transport(obj.kind).default_url if obj.kind in TRANSPORTS else ""
         return f"none: {default}" if default else "—"
 
-    def get_fieldsets(self, request, obj=None):
+    def sections(self, request, obj=None):
         fields = ["name", "kind", "webhook_url", "secret"]
         if obj:
             fields.insert(2, "stored_url")
@@ -166,7 +174,10 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
             )
         return sections
 
-    @admin.action(description="Send test message (no retry; shows the service's answer)")
+    @bulk_action(
+        "Send test message (no retry; shows the service's answer)",
+        permission="integrations.send_test",
+    )
     def send_test_action(self, request, queryset):
         for recipient in queryset:
             self._send_test(request, recipient)
@@ -193,6 +204,46 @@ class RecipientAdmin(ObjectButtons, admin.ModelAdmin):
         answers = "; ".join(f"HTTP {reply.status} {reply.body!s}".strip() for reply in replies)
         self.message_user(request, f"{recipient.name}: sent. The service answered: {answers}")
 
-    @button("Send test message", "Post a short test message to this recipient now.")
+    @button(
+        "Send test message",
+        "Post a short test message to this recipient now.",
+        permission="integrations.send_test",
+    )
     def send_test(self, request, recipient: Recipient):
         self._send_test(request, recipient)
+
+    # --- turning on again a recipient the hub turned off ------------------------------------
+
+    def buttons_for(self, request, recipient: Recipient) -> list[str]:
+        names = super().buttons_for(request, recipient)
+        return names if recipient.turned_off_by_hub else [n for n in names if n != "turn_on"]
+
+    @bulk_action(
+        "Turn on again (those the hub turned off; their failure count starts at 0)",
+        permission="integrations.enable_recipient",
+    )
+    def turn_on_action(self, request, queryset):
+        for recipient in queryset:
+            self._turn_on(request, recipient)
+
+    @button(
+        "Turn on again",
+        "The hub turned this recipient off after failed deliveries; send to it again.",
+        permission="integrations.enable_recipient",
+    )
+    def turn_on(self, request, recipient: Recipient):
+        self._turn_on(request, recipient)
+
+    def _turn_on(self, request, recipient: Recipient) -> None:
+        if not recipient.turn_on_again():
+            state = "on" if recipient.enabled else "off by hand, not by the hub"
+            self.message_user(
+                request, f"{recipient.name}: not changed; it is {state}.", messages.WARNING
+            )
+            return
+        self.log_change(request, recipient, "Turned on again (the hub had turned it off).")
+        self.message_user(
+            request,
+            f"{recipient.name}: turned on again; the next delivery goes to it.",
+            messages.SUCCESS,
+        )

@@ -207,17 +207,11 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         *TIME_FIELDS,
     )
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
     # --- buttons on a run's page: what each may do depends on the run's state -------------
 
     change_actions = ("stop", "retry", "redeliver")
 
-    def get_change_actions(self, request, object_id, form_url):
-        run = Run.objects.filter(pk=object_id).only("status", "stop_requested_at").first()
-        if run is None or not request.user.has_perm("integrations.change_run"):
-            return []
+    def buttons_for(self, request, run: Run) -> list[str]:
         if run.status == Run.Status.QUEUED or (
             run.status == Run.Status.RUNNING and run.stop_requested_at is None
         ):
@@ -228,7 +222,11 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             return ["redeliver", "retry"]
         return ["retry"]
 
-    @button("Stop", "A queued run ends at once; a running one is stopped in Dify.")
+    @button(
+        "Stop",
+        "A queued run ends at once; a running one is stopped in Dify.",
+        permission="integrations.stop_run",
+    )
     def stop(self, request, run: Run):
         try:
             outcome = request_stop(run, by=request.user.get_username())
@@ -245,7 +243,11 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         return None
 
-    @button("Retry", "Run the app again with the same inputs, as a new linked run.")
+    @button(
+        "Retry",
+        "Run the app again with the same inputs, as a new linked run.",
+        permission="integrations.retry_run",
+    )
     def retry(self, request, run: Run):
         try:
             new = retry_run(run)
@@ -255,7 +257,11 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Run #{run.pk} retried as run #{new.pk}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[new.pk]))
 
-    @button("Retry delivery", "Send the output again where it failed, without running Dify again.")
+    @button(
+        "Retry delivery",
+        "Send the output again where it failed, without running Dify again.",
+        permission="integrations.retry_delivery",
+    )
     def redeliver(self, request, run: Run):
         try:
             count = redeliver(run)
@@ -268,11 +274,6 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
-
-    def may_act(self, request, obj: Run) -> bool:
-        # The page itself is read-only (has_change_permission is False); the buttons are
-        # for whoever holds the model's change permission.
-        return request.user.has_perm("integrations.change_run")
 
     @admin.display(description="Status", ordering="status")
     def coloured_status(self, obj: Run) -> str:

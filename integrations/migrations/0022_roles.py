@@ -1,10 +1,11 @@
-"""Roles: the "Operators" and "Viewers" groups (content refined below)."""
+"""Does nothing. It shipped empty before the roles were ready; they are in 0024_roles, so a
+database that already applied this one still gets them."""
 
 from django.db import migrations
 
 
 def noop(apps, schema_editor):
-    """Placeholder; the real role set-up follows."""
+    """Nothing to do (see the module's docstring)."""
 
 
 class Migration(migrations.Migration):

@@ -111,6 +111,10 @@ class DifyApp(models.Model):
     class Meta:
         verbose_name = "Dify app"
         ordering = ["name"]
+        # The admin's buttons each need one of these (admin/common.py; the roles, docs/security.md).
+        permissions = [
+            ("check_connection", "Can check the connection of apps and review endpoints"),
+        ]
 
     def __str__(self) -> str:
         return self.name

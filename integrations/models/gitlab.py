@@ -238,6 +238,7 @@ class ReviewEndpoint(models.Model):
     class Meta:
         verbose_name = "review endpoint"
         ordering = ["name"]
+        permissions = [("regenerate_secret", "Can regenerate an endpoint's webhook secret")]
 
     def __str__(self) -> str:
         return self.name

@@ -60,6 +60,10 @@ class Recipient(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("send_test", "Can send a test message"),
+            ("enable_recipient", "Can turn on again a recipient the hub turned off"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
@@ -76,6 +80,19 @@ class Recipient(models.Model):
                     "disabled_reason",
                 }
         super().save(*args, **kwargs)
+
+    @property
+    def turned_off_by_hub(self) -> bool:
+        return not self.enabled and self.disabled_at is not None
+
+    def turn_on_again(self) -> bool:
+        """Turn on a recipient the hub turned off, with a clean slate (as saving it enabled
+        does, see save). False: the hub had not turned it off, so nothing changed."""
+        if not self.turned_off_by_hub:
+            return False
+        self.enabled = True
+        self.save(update_fields=["enabled", "updated_at"])
+        return True
 
     def transport_class(self) -> type[Transport]:
         return get_transport(self.kind)

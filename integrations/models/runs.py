@@ -127,6 +127,13 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The admin's buttons each need one of these (admin/common.py; docs/security.md).
+        permissions = [
+            ("run_now", "Can run a digest or an app now"),
+            ("stop_run", "Can stop a run"),
+            ("retry_run", "Can retry a run"),
+            ("retry_delivery", "Can retry a run's failed deliveries"),
+        ]
         indexes = [
             models.Index(fields=["status", "app"], name="run_status_app"),
             models.Index(fields=["status", "next_attempt_at"], name="run_status_next"),

@@ -19,6 +19,7 @@ from integrations.config.apply import apply_file, plan_file, render_plan
 from integrations.config.export import export_config
 from integrations.config.loader import ConfigError
 from integrations.digests.firing import run_now
+from integrations.lockout.unlock import unlock
 from integrations.models import DifyApp, Digest, HubAPIKey, Recipient, ReviewEndpoint, Run
 from integrations.models.fields import rotate
 
@@ -87,6 +88,12 @@ class Command(BaseCommand):
             help="Send an ended run's output again where it failed, without running Dify again.",
         )
         redeliver.add_argument("run", type=positive_int, help="The run's id.")
+        unlock_ = sub.add_parser(
+            "unlock",
+            help="Let a username log in again at once after too many failed logins.",
+        )
+        unlock_.add_argument("user", help="The username, as typed on the login page.")
+        unlock_.add_argument("--ip", help="Only its lock on logins from this address.")
 
     def handle(self, *args, command: str, **options) -> None:
         handler = {
@@ -103,6 +110,7 @@ class Command(BaseCommand):
             "stop": partial(self.run_action, "stop"),
             "retry": partial(self.run_action, "retry"),
             "redeliver": partial(self.run_action, "redeliver"),
+            "unlock": self.unlock_login,
         }[command]
         handler(**options)
 
@@ -270,6 +278,17 @@ class Command(BaseCommand):
                 f"The API key '{api_key.name}' was revoked already "
                 f"({api_key.revoked_at:%Y-%m-%d %H:%M} UTC)."
             )
+
+    def unlock_login(self, user: str, ip: str | None, **_) -> None:
+        try:
+            done = unlock(user, ip=ip)
+        except cli.CLIError as exc:
+            raise CommandError(str(exc)) from None
+        if done.records:
+            _audit("unlocked login", object_type="login", object_repr=user, note=done.summary())
+            self.stdout.write(self.style.SUCCESS(done.summary()))
+        else:
+            self.stdout.write(done.summary())
 
 
 def _audit(action: str, obj=None, **details) -> None:
