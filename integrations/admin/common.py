@@ -12,11 +12,13 @@ from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django_object_actions import DjangoObjectActions, action
+
+from integrations.admin.audited import Audited
 
 
 def pretty_json(value) -> str:
@@ -84,9 +86,9 @@ def _estimated_rows(table: str) -> int:
 #
 # Each button (`button`, `page_button`) and bulk action (`bulk_action`) names the one
 # permission it needs, e.g. "integrations.run_now" (the models' Meta.permissions; the groups
-# "Operators" and "Viewers" of migration 0024_roles hold them as docs/security.md tables them). It
-# is shown only to a user who holds that permission, and pressed by anyone else (a POST to its
-# URL) it answers 403 and does nothing. Superusers hold every permission.
+# "Operators" and "Viewers" of migration 0024_roles hold them as docs/security.md tables
+# them). It is shown only to a user who holds that permission, and pressed by anyone else (a
+# POST to its URL) it answers 403 and does nothing. Superusers hold every permission.
 
 
 def may(request: HttpRequest, permission: str) -> bool:
@@ -121,12 +123,21 @@ def refused(model_admin, request: HttpRequest, label: str, permission: str) -> T
     return TemplateResponse(request, "admin/integrations/not_allowed.html", context, status=403)
 
 
-def _needs(permission: str, label: str, method: Callable) -> Callable:
+def _needs(permission: str, label: str, method: Callable, *, form_page: bool = False) -> Callable:
+    """The permission check, then the press in the audit trail: every POST of a button or
+    bulk action, but for a page with a form (`form_page`) only once it redirects, i.e. the
+    form was valid and something was done."""
+
     @functools.wraps(method)
     def guarded(self, request: HttpRequest, target):
         if not may(request, permission):
             return refused(self, request, label, permission)
-        return method(self, request, target)
+        response = method(self, request, target)
+        done = not form_page or isinstance(response, HttpResponseRedirect)
+        if request.method == "POST" and done:
+            for obj in [target] if isinstance(target, Model) else target:
+                self.log_pressed(request, obj, label)
+        return response
 
     guarded.hub_permission = permission
     return guarded
@@ -146,7 +157,7 @@ def button(label: str, description: str, *, permission: str, confirm: str = "") 
 def page_button(label: str, description: str, *, permission: str) -> Callable:
     """A button that opens a page of its own (a form to fill in before anything happens)."""
     chosen = action(label=label, description=description, methods=("GET", "POST"), button_type="a")
-    return lambda method: chosen(_needs(permission, label, method))
+    return lambda method: chosen(_needs(permission, label, method, form_page=True))
 
 
 def bulk_action(description: str, *, permission: str) -> Callable:
@@ -155,9 +166,9 @@ def bulk_action(description: str, *, permission: str) -> Callable:
     return lambda method: chosen(_needs(permission, description, method))
 
 
-class ObjectButtons(DjangoObjectActions):
+class ObjectButtons(Audited, DjangoObjectActions):
     """The admin's buttons on an object's page (django-object-actions) and its bulk actions,
-    under the one rule above."""
+    under the one rule above; with every change and press in the audit trail (audited.py)."""
 
     def buttons_for(self, request: HttpRequest, obj: Model) -> list[str]:
         """The buttons that make sense for this object as it is (RunAdmin: by its state)."""

@@ -241,7 +241,6 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
                 request, f"{recipient.name}: not changed; it is {state}.", messages.WARNING
             )
             return
-        self.log_change(request, recipient, "Turned on again (the hub had turned it off).")
         self.message_user(
             request,
             f"{recipient.name}: turned on again; the next delivery goes to it.",

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from integrations.admin.common import needed_permission
-from integrations.models import Delivery, HubAPIKey, Recipient, ReviewEndpoint, Run
+from integrations.models import AuditEntry, Delivery, HubAPIKey, Recipient, ReviewEndpoint, Run
 
 pytestmark = pytest.mark.django_db
 
@@ -407,7 +407,10 @@ def test_an_operator_turns_on_again_what_the_hub_turned_off(operator, world):
     assert recipient.enabled and recipient.consecutive_failures == 0
     assert recipient.disabled_at is None and recipient.disabled_reason == ""
     entry = LogEntry.objects.get(object_id=str(recipient.pk))
-    assert entry.user.username == "operators" and "Turned on again" in entry.get_change_message()
+    assert entry.user.username == "operators"
+    assert entry.get_change_message() == "Pressed “Turn on again”."
+    trail = AuditEntry.objects.get(object_type="recipient", object_id=str(recipient.pk))
+    assert (trail.door, trail.actor, trail.action) == ("admin", "operators", "Turn on again")
     page = html(operator.get(f"/admin/integrations/recipient/{recipient.pk}/change/"))
     assert "/actions/turn_on/" not in page  # nothing left to turn on
 
