@@ -7,4 +7,5 @@ from integrations.admin import (  # noqa: F401  (registers ModelAdmins)
     gitlab,
     recipients,
     runs,
+    users,
 )

@@ -54,8 +54,10 @@ class Audited:
     def log_change(self, request: HttpRequest, obj: Model, message):
         entry = super().log_change(request, obj, message)
         fields = getattr(request, "hub_audit_fields", None)
-        if fields is None or fields:  # a form that changed nothing is no change
-            _record(request, "changed", obj, fields or ())
+        if fields is None:  # a page of Django's own without save_model, e.g. a new password
+            fields = _labels(message)
+        if fields:  # a form that changed nothing is no change
+            _record(request, "changed", obj, fields)
         return entry
 
     def log_deletions(self, request: HttpRequest, queryset: Iterable[Model]):
@@ -92,6 +94,13 @@ class Audited:
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/integrations/audit_history.html", context)
+
+
+def _labels(message) -> list[str]:
+    """The changed fields' labels from Django's change message ([{"changed": {"fields": …}}])."""
+    if not isinstance(message, list):
+        return []
+    return [label for part in message for label in part.get("changed", {}).get("fields", [])]
 
 
 def _record(request: HttpRequest, action: str, obj: Model, fields: Iterable[str] = ()) -> None:

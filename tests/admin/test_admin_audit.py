@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.forms import PasswordInput
+from django.forms import PasswordInput, SplitDateTimeField
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations import audit
 from integrations.models import AuditEntry, Digest, Recipient
@@ -28,6 +29,9 @@ def as_browser_sends(client, url: str) -> dict:
         if isinstance(field.widget, PasswordInput):
             value = ""
         if value is None or value is False:
+            continue
+        if isinstance(field, SplitDateTimeField):  # two boxes: date and time
+            data[f"{name}_0"], data[f"{name}_1"] = f"{value:%Y-%m-%d}", f"{value:%H:%M:%S}"
             continue
         data[name] = "on" if value is True else value
     return data
@@ -169,3 +173,27 @@ def test_the_history_page_shows_every_door(admin_client, recipient):
         {"object_type": "recipient", "object_id": recipient.pk},
     )
     assert found.context["cl"].result_count == 3
+
+
+def test_users_groups_and_passwords_are_recorded(admin_client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    bob = django_user_model.objects.create_user(
+        "bob",
+        password="old-password-123",
+        # Whole seconds, as the form shows it (or saving would truncate it: a change).
+        date_joined=timezone.now().replace(microsecond=0),
+    )
+    url = reverse("admin:auth_user_change", args=[bob.pk])
+    data = as_browser_sends(admin_client, url)
+    operators = Group.objects.get(name="Operators")
+    admin_client.post(url, {**data, "is_staff": "on", "groups": [operators.pk]})
+    password = reverse("admin:auth_user_password_change", args=[bob.pk])
+    new = {"password1": "N3w-sturdy-passphrase", "password2": "N3w-sturdy-passphrase"}
+    assert admin_client.post(password, {**new, "usable_password": "true"}).status_code == 302
+    found = entries(object_type="user")
+    assert [(e[2], e[-1]) for e in found] == [
+        ("changed", ["groups", "is_staff"]),
+        ("changed", ["password"]),
+    ]
+    assert "N3w-sturdy" not in str(list(AuditEntry.objects.values()))
