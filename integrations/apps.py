@@ -12,7 +12,7 @@ class IntegrationsConfig(AppConfig):
         # models can only be imported once Django's app registry is ready.
         from integrations import signals  # noqa: F401  (connects the model signals)
         from integrations.digests import alerting, sending
-        from integrations.forges import pull_comment, pull_review, reviews
+        from integrations.forges import parts, pull_comment, pull_review, reviews
         from integrations.gitlab import line_comments, note, review
         from integrations.models import Run
         from integrations.runs import alerts, delivery, kinds
@@ -35,6 +35,8 @@ class IntegrationsConfig(AppConfig):
                 compose=reviews.compose,
             ),
         )
+        # A part of a review in parts sends nothing: its review puts the parts together.
+        kinds.register(Run.Kind.REVIEW_PART, kinds.RunKind(prepare=parts.prepare_part))
         delivery.register_target(review.NOTE_KIND, note.sender_for, resend_safe=True)
         delivery.register_target(review.LINES_KIND, line_comments.sender_for, resend_safe=True)
         delivery.register_target(

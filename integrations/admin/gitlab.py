@@ -118,6 +118,8 @@ class ReviewEndpointForm(forms.ModelForm):
             "post_note",
             "resolve_stale_comments",
             "new_part_when_large",
+            "review_in_parts",
+            "max_parts",
             "recipients",
         )
 
@@ -226,6 +228,8 @@ class ReviewEndpointAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
                 "post_note",
                 "resolve_stale_comments",
                 "new_part_when_large",
+                "review_in_parts",
+                "max_parts",
                 "recipients",
             )
         }

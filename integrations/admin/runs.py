@@ -171,15 +171,21 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         {"fields": ("review_endpoint", "merge_request_link", "head_sha", "trigger", "events")},
     )
 
+    parts_fieldset = ("Parts", {"fields": ("part_of", "part_runs")})
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and obj.kind == Run.Kind.MERGE_REQUEST_REVIEW:
             fieldsets.insert(1, self.review_fieldset)
+        if obj is not None and (obj.parent_id or obj.parts.exists()):
+            fieldsets.insert(1, self.parts_fieldset)
         return fieldsets
 
     readonly_fields = (
         "retry_of",
         "retried_as",
+        "part_of",
+        "part_runs",
         "review_endpoint",
         "merge_request_link",
         "head_sha",
@@ -328,6 +334,42 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             for pk in obj.retries.values_list("pk", flat=True)[:20]
         ]
         return format_html_join(", ", '<a href="{}">#{}</a>', rows) if rows else "—"
+
+    @admin.display(description="Part of")
+    def part_of(self, obj: Run) -> str:
+        if obj.parent_id is None:
+            return "—"
+        url = reverse("admin:integrations_run_change", args=[obj.parent_id])
+        return format_html('part {} of review <a href="{}">#{}</a>', obj.part, url, obj.parent_id)
+
+    @admin.display(description="Its parts")
+    def part_runs(self, obj: Run) -> str:
+        """A review in parts: each part's run, status, Dify run, tokens and files."""
+        rows = [
+            (
+                p.part,
+                reverse("admin:integrations_run_change", args=[p.pk]),
+                p.pk,
+                p.get_status_display(),
+                p.dify_workflow_run_id or "—",
+                p.total_tokens if p.total_tokens is not None else "—",
+                ", ".join((p.context or {}).get("paths") or ()) or "—",
+            )
+            for p in obj.parts.order_by("part")[:50]
+        ]
+        if not rows:
+            return "—"
+        body = format_html_join(
+            "",
+            '<tr><td>{}</td><td><a href="{}">#{}</a></td><td>{}</td><td><code>{}</code></td>'
+            "<td>{}</td><td>{}</td></tr>",
+            rows,
+        )
+        return format_html(
+            "<table><thead><tr><th>Part</th><th>Run</th><th>Status</th><th>Dify run</th>"
+            "<th>Tokens</th><th>Files</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
 
     @admin.display(description="Trigger")
     def trigger(self, obj: Run) -> str:

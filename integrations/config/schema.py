@@ -49,6 +49,8 @@ _PULL_ENDPOINT_REVIEW = (
     Key("diff_budget", "diff_budget", INT),
     Key("post_comment", "post_note", BOOL),
     Key("new_part_when_large", "new_part_when_large", BOOL),
+    Key("review_in_parts", "review_in_parts", BOOL),
+    Key("max_parts", "max_parts", INT),
     Key("recipients", "recipients", NAMES),
     Key("enabled", "enabled", BOOL),
 )
@@ -109,6 +111,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("post_note", "post_note", BOOL),
         Key("resolve_stale_comments", "resolve_stale_comments", BOOL),
         Key("new_part_when_large", "new_part_when_large", BOOL),
+        Key("review_in_parts", "review_in_parts", BOOL),
+        Key("max_parts", "max_parts", INT),
         Key("recipients", "recipients", NAMES),
         Key("signing_secret", "signing_secret", STR, secret=True),
         Key("enabled", "enabled", BOOL),

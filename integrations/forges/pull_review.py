@@ -24,6 +24,7 @@ from integrations.forges.github.errors import GitHubError
 from integrations.forges.github.payload import PullRequestEvent
 from integrations.forges.github.types import FileDiff as GitHubFile
 from integrations.forges.github.types import PullRequest
+from integrations.forges.parts import split_if_large
 from integrations.forges.review_comments import inline_comments, with_inline_section
 from integrations.forges.rounds import add_round_inputs
 from integrations.gitlab.review_inputs import (
@@ -98,6 +99,7 @@ def prepare(run: Run) -> dict:
     }
     compare = _comparer(endpoint, event, pr.head_sha, who)
     add_round_inputs(run, values, diff, pr.head_sha, compare, budget)
+    split_if_large(run, endpoint, files, diff, budget, values, form)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
 

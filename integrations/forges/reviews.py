@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from integrations.forges import pull_review
+from integrations.forges import parts, pull_review
 from integrations.gitlab import review as gitlab
 from integrations.models import Run
 
@@ -18,6 +18,8 @@ def _forge(run: Run) -> ModuleType:
 
 
 def prepare(run: Run) -> dict:
+    if parts.started(run):  # a review in parts: put together what its parts found
+        parts.collect(run)
     return _forge(run).prepare(run)
 
 

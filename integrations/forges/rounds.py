@@ -33,6 +33,7 @@ def round_of(run: Run) -> Round:
         review_endpoint_id=run.review_endpoint_id,
         merge_request_key=run.merge_request_key,
         status=Run.Status.SUCCEEDED,
+        parent__isnull=True,  # a review's parts are not reviews of their own
         pk__lt=run.pk,
     )
     last = earlier.order_by("-pk").only("message", "context").first()

@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 
 from integrations.checks.gitlab_endpoint import remember_bot
+from integrations.forges.parts import split_if_large
 from integrations.forges.review_comments import inline_comments, with_inline_section
 from integrations.forges.rounds import add_round_inputs
 from integrations.gitlab.api import GitLabClient
@@ -81,6 +82,7 @@ def prepare(run: Run) -> dict:
             return gitlab.compare(event.project_id, base, head)
 
     add_round_inputs(run, values, diff, head, compare, budget)
+    split_if_large(run, endpoint, files, diff, budget, values, form)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 
 

@@ -24,6 +24,7 @@ from .types import FileDiff, MergeRequest
 
 __all__ = [
     "LOCK_FILES",
+    "PART_INPUTS",
     "ROUND_INPUTS",
     "change_line",
     "STANDARD_INPUTS",
@@ -59,10 +60,14 @@ STANDARD_INPUTS: dict[str, str] = {
     "previous_review": "The summary of the last review of this merge or pull request; empty on "
     "the first",
     "review_round": "1 for the first review of this merge or pull request, 2 for the next, …",
+    "chunk": "In a review in parts, which part this run reviews (1, 2, …); empty otherwise",
+    "chunks": "In a review in parts, how many parts there are; empty otherwise",
 }
 
 # Filled by integrations/forges/rounds.py, from the review's earlier rounds.
 ROUND_INPUTS = ("new_diff", "previous_review", "review_round")
+# Filled by integrations/forges/parts.py, for a review in parts.
+PART_INPUTS = ("chunk", "chunks")
 
 LOCK_FILES = frozenset(
     {
@@ -216,8 +221,8 @@ def standard_inputs(
     diff: DiffBundle,
     files: Sequence[FileDiff],
 ) -> dict[str, str]:
-    """Every ``STANDARD_INPUTS`` value but the ``ROUND_INPUTS`` as a string; ``mr`` (fetched
-    now) wins over the event."""
+    """Every ``STANDARD_INPUTS`` value but the ``ROUND_INPUTS`` and ``PART_INPUTS`` as a
+    string; ``mr`` (fetched now) wins over the event."""
     return {
         "forge": "gitlab",
         "repository": event.project_path,

@@ -193,6 +193,19 @@ class ReviewEndpoint(models.Model):
         help_text="On a re-review whose whole diff does not fit the diff budget, send only what "
         "changed since the last review as the diff (new_diff always has it).",
     )
+    review_in_parts = models.BooleanField(
+        "review a large diff in parts",
+        default=False,
+        help_text="When the diff does not fit the diff budget, split it by file into parts that "
+        "each fit, run the app once per part (in parallel, within the app's concurrent runs; "
+        "the inputs chunk and chunks say which part), and post one summary of them all.",
+    )
+    max_parts = models.PositiveSmallIntegerField(
+        "at most this many parts",
+        default=5,
+        validators=[MinValueValidator(2), MaxValueValidator(20)],
+        help_text="Files that do not fit into this many parts are left out and named.",
+    )
     resolve_stale_comments = models.BooleanField(
         "resolve stale line comments (GitLab)",
         default=True,

@@ -13,6 +13,7 @@ class Run(models.Model):
         MERGE_REQUEST_REVIEW = "merge_request_review", "Merge request review"
         MANUAL = "manual", "Manual"
         ALERT = "alert", "Alert"
+        REVIEW_PART = "review_part", "Part of a review"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -123,6 +124,19 @@ class Run(models.Model):
         blank=True,
         related_name="retries",
         help_text="The run this one retries (a retry asked for through the API).",
+    )
+    # A review of a diff too large for one run is made of parts, one run each
+    # (integrations/forges/parts.py); the parent waits for them and posts one summary.
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parts",
+        help_text="The review this run is a part of.",
+    )
+    part = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Which part (1, 2, …) of its review this run is."
     )
 
     class Meta:

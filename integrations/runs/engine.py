@@ -156,6 +156,11 @@ def _not_ready(run: Run, exc: kinds.NotReady) -> Next:
     return lifecycle.wait_later(run, message=exc.message, delay=exc.delay, waits=exc.waits)
 
 
+def _finished(run: Run, exc: kinds.Finished) -> Next:
+    lifecycle.finish(run, exc.result)
+    return DONE
+
+
 def _ended(run: Run, exc: kinds.RunEnded) -> Next:
     lifecycle.end(run, exc.status, exc.code, exc.message, source=exc.source, uncount=True)
     return DONE
@@ -216,6 +221,7 @@ def _concurrency_refused(run: Run, exc: DifyConcurrencyLimit) -> Next:
 # Most specific first: a refusal, a concurrency limit and an unknown outcome are HubErrors too.
 _ON_FAILURE = (
     (kinds.NotReady, _not_ready),
+    (kinds.Finished, _finished),
     (kinds.RunEnded, _ended),
     (HubRefusal, _refused),
     (DifyConcurrencyLimit, _concurrency_refused),

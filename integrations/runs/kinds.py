@@ -11,6 +11,8 @@ A preparer returns the inputs, or raises:
 - `NotReady`: what the run needs is not there yet (GitLab still preparing a diff); look
   again later without counting an attempt;
 - `RunEnded`: the run should not go ahead at all (the MR was merged meanwhile);
+- `Finished`: the run's result is there without calling Dify (a review made of parts, once
+  every part has ended);
 - any HubError: decided on its fields like an error from Dify (retryable or not).
 """
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from integrations.dify import RunResult
 from integrations.runs.outputs import OutputError
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,14 @@ class RunEnded(Exception):
         self.code = code
         self.message = message
         self.source = source
+
+
+class Finished(Exception):
+    """The run is done without a call to Dify: store this result as if Dify had sent it."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.status)
+        self.result = result
 
 
 @dataclass(frozen=True)

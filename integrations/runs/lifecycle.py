@@ -20,7 +20,7 @@ from django.utils import timezone
 from integrations.dify import RunResult
 from integrations.errors import HubError
 from integrations.models import DifyApp, Run
-from integrations.runs import kinds, slots
+from integrations.runs import kinds, parts, slots
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import DATABASE_DOWN
 
@@ -57,6 +57,8 @@ def transition(
             slots.release(run, cool_until=cool_until)
     if updated and status == Run.Status.FAILED:
         kinds.after_trouble(run.pk, run.kind)
+    if updated and status in Run.FINAL:
+        parts.part_ended(run)
     if updated:
         run.status = status
         for name, value in fields.items():

@@ -39,6 +39,11 @@ def retry_run(run: Run) -> Run:
         raise RunNotFinal(
             f"Run #{run.pk} is the hub's own alert, not an app run: send it again instead."
         )
+    if run.parent_id is not None:
+        raise RunNotFinal(
+            f"Run #{run.pk} is part {run.part} of the review run #{run.parent_id}: retry that "
+            "review instead. Its parts that succeeded are reused, so only the others run again."
+        )
     if not run.is_final:
         raise RunNotFinal(
             f"Run #{run.pk} is {run.get_status_display().lower()}; only a run that has ended "

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integrations.dify import DifyError
 from integrations.models import Run
-from integrations.runs import dispatch, lifecycle
+from integrations.runs import dispatch, lifecycle, parts
 from integrations.runs.lifecycle import DONE, Next
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def request_stop(run: Run, *, by: str) -> str:
         next_attempt_at=None,
         updated_at=now,
     ):
+        parts.part_ended(run)
         return "cancelled"
     if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
         stop_requested_at=now, stop_requested_by=by[:200], updated_at=now

@@ -43,6 +43,7 @@ def test_a_github_endpoint_is_added_checked_and_receives_signed_deliveries(
         "input_mapping": "{}",
         "output_key": "review",
         "diff_budget": 60000,
+        "max_parts": 5,
         "post_note": "on",
     }
     response = admin_client.post(reverse("admin:integrations_reviewendpoint_add"), form)
@@ -103,6 +104,7 @@ def test_a_github_app_endpoint_is_checked_as_the_app(admin_client, review_app, f
         "input_mapping": "{}",
         "output_key": "",
         "diff_budget": 60000,
+        "max_parts": 5,
         "post_note": "on",
     }
     response = admin_client.post(reverse("admin:integrations_reviewendpoint_add"), form)
@@ -142,6 +144,7 @@ def test_a_gitea_endpoint_is_added_with_giteas_words_and_checked(
         "input_mapping": "{}",
         "output_key": "",
         "diff_budget": 60000,
+        "max_parts": 5,
         "post_note": "on",
     }
     response = admin_client.post(reverse("admin:integrations_reviewendpoint_add"), form)

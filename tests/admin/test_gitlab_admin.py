@@ -43,6 +43,7 @@ def endpoint_form(app, gitlab, **overrides) -> dict:
         "input_mapping": '{"language": "en", "focus": "{{ target_branch }}"}',
         "output_key": "review",
         "diff_budget": 60000,
+        "max_parts": 5,
         "post_note": "on",
     }
     data.update(overrides)

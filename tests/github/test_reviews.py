@@ -275,3 +275,25 @@ def test_a_re_review_gets_what_changed_since_the_reviewed_head(
         assert "+Hello, World!" in new_diff and "+Hello, World!!" not in new_diff  # the whole diff
     else:
         assert "+Hello, World!!" in new_diff and "logo.png" not in new_diff
+
+
+def test_a_large_pull_request_is_reviewed_in_parts_into_one_comment(
+    send, review_dify, fake_github, github_endpoint
+):
+    github_endpoint.review_in_parts = True
+    github_endpoint.diff_budget = 1_000
+    github_endpoint.save()
+    patch = "@@ -1,1 +1,9 @@\n start\n" + "".join(f"+line_{i} = {i}\n" for i in range(8))
+    names = [f"src/file_{n:02}.py" for n in range(12)]
+    fake_github.repos[REPO.lower()].files[2] = [file_entry(name, patch) for name in names]
+    review_dify.script("run", *(fd.success({"review": f"Part {n} ok."}) for n in range(1, 9)))
+    run = Run.objects.get(pk=send("pull_request", payload("pull_request.opened")).json()["run"])
+    execute(run)
+    execute(run)
+    count = run.parts.count()
+    assert count > 1 and len(review_dify.requests_to("/workflows/run")) == count
+    deliver_all(run)
+    (summary,) = fake_github.comments(REPO, 2)
+    assert f"Reviewed in {count} parts" in summary["body"]
+    assert all(f"Part {n} ok." in summary["body"] for n in range(1, count + 1))
+    assert all(f"`{name}`" in summary["body"] for name in names)
