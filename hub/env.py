@@ -22,7 +22,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 # Only these are read from `NAME_FILE`: the values an orchestrator keeps as secrets. Other
 # settings are plain configuration, and a `_FILE` for them would only be a second way to err.
-SECRET_FILE_NAMES = frozenset({"SECRET_KEY", "HUB_ENCRYPTION_KEYS", "DATABASE_URL", "EMAIL_URL"})
+SECRET_FILE_NAMES = frozenset(
+    {"SECRET_KEY", "HUB_ENCRYPTION_KEYS", "DATABASE_URL", "EMAIL_URL", "HUB_OIDC_CLIENT_SECRET"}
+)
 
 
 def load_env_files(*paths: Path) -> None:

@@ -401,6 +401,32 @@ HUB_TRUSTED_PROXY = env_bool("HUB_TRUSTED_PROXY", False)
 HUB_FORWARDED_ALLOW_IPS = trusted_peers(os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
 # --- end of login protection ----------------------------------------------------------------
 
+# --- Single sign-on (OpenID Connect; integrations/sso, docs/sso.md) -------------------------
+# Off unless HUB_OIDC_ISSUER is set. Only the issuer is configured: the identity provider's
+# endpoints come from its discovery document when a login starts, not here (settings must
+# not wait on the network). Adds the OIDC backend after axes' one, so lockouts still apply;
+# HUB_LOCAL_LOGIN=false also drops the password backend.
+from integrations.sso.settings import sso_settings  # noqa: E402
+
+globals().update(
+    sso_settings(
+        issuer=env_str("HUB_OIDC_ISSUER", ""),
+        client_id=env_str("HUB_OIDC_CLIENT_ID", ""),
+        client_secret=env_str("HUB_OIDC_CLIENT_SECRET", ""),  # or HUB_OIDC_CLIENT_SECRET_FILE
+        name=env_str("HUB_OIDC_NAME", "single sign-on"),
+        allowed_domains=env_list("HUB_OIDC_ALLOWED_DOMAINS", []),
+        groups_claim=env_str("HUB_OIDC_GROUPS_CLAIM", "groups"),
+        role_groups=env_str("HUB_OIDC_ROLE_GROUPS", ""),
+        default_role=env_str("HUB_OIDC_DEFAULT_ROLE", ""),
+        username_claim=env_str("HUB_OIDC_USERNAME_CLAIM", "email"),
+        scopes=env_str("HUB_OIDC_SCOPES", "openid email profile"),
+        timeout=env_int("HUB_OIDC_TIMEOUT", 10, minimum=1),
+        local_login=env_bool("HUB_LOCAL_LOGIN", True),
+        backends=AUTHENTICATION_BACKENDS,
+    )
+)
+# --- end of single sign-on -------------------------------------------------------------------
+
 # --- REST API (integrations/api) -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["integrations.api.authentication.HubAPIKeyAuthentication"],

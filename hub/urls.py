@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from integrations.forges.gitea.views import gitea_webhook
 from integrations.forges.github.views import github_webhook
 from integrations.gitlab.views import gitlab_webhook
+from integrations.sso.views import admin_login
 from integrations.views import health
 
 admin.site.site_header = "dify-hub"
@@ -28,7 +29,12 @@ urlpatterns = [
     # Forgejo users look for their own name; the endpoint is the same.
     path("hooks/forgejo/<slug:slug>/", gitea_webhook),
     path("hooks/forgejo/<slug:slug>", gitea_webhook),
+    # Before the admin's own URLs: its login page with the single sign-on button, and without
+    # the password form when HUB_LOCAL_LOGIN=false (integrations/sso, docs/sso.md).
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
+    # The OpenID Connect login and callback; they answer 404 unless HUB_OIDC_ISSUER is set.
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("api/v1/", include("integrations.api.urls")),
 ]
 

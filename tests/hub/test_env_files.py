@@ -38,7 +38,13 @@ def no_secrets_in_the_environment(monkeypatch):
 
 
 def test_the_secrets_that_may_come_from_files():
-    assert {"SECRET_KEY", "HUB_ENCRYPTION_KEYS", "DATABASE_URL", "EMAIL_URL"} == SECRET_FILE_NAMES
+    assert {
+        "SECRET_KEY",
+        "HUB_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+        "EMAIL_URL",
+        "HUB_OIDC_CLIENT_SECRET",
+    } == SECRET_FILE_NAMES
 
 
 @pytest.mark.parametrize("ending", ["", "\n", "\r\n", "\n\n"])
