@@ -104,8 +104,11 @@ class FakeGitea(FakeGitHub):
                     "commit_id": body.get("commit_id"),
                 }
                 reviews.append(review)
+                pull_url = f"{self.base_url}/{repo.full_name}/pulls/{number}"
                 for c in body.get("comments") or []:
                     self._comment_id += 1
+                    # As gitea.com answers (tests/fixtures/gitea/api/review_comments.json):
+                    # the comment's page is the pull request's, anchored on the comment.
                     repo.line_comments.setdefault(number, []).append(
                         {
                             "id": self._comment_id,
@@ -114,6 +117,8 @@ class FakeGitea(FakeGitHub):
                             "path": c["path"],
                             "position": c.get("new_position"),
                             "user": dict(self.user),
+                            "html_url": f"{pull_url}#issuecomment-{self._comment_id}",
+                            "pull_request_url": pull_url,
                         }
                     )
             return 200, review, {}
