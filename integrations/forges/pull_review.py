@@ -98,7 +98,7 @@ def prepare(run: Run) -> dict:
         "focus": event.focus,
     }
     compare = _comparer(endpoint, event, pr.head_sha, who)
-    add_round_inputs(run, values, diff, pr.head_sha, compare, budget)
+    add_round_inputs(run, values, diff, pr.head_sha, compare, budget, files)
     split_if_large(run, endpoint, files, diff, budget, values, form)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 

@@ -5,10 +5,15 @@ whole diff: ``review_round`` (1, 2, …), ``previous_review`` (the summary of th
 succeeded review) and ``new_diff``: what changed since the head that review read, from the
 forge's compare API. The last *reviewed* head is used, not the push's old revision, so a
 force-push or pushes that were never reviewed are covered too.
+
+A forge whose compare API has no patches (Gitea, Forgejo) gets ``new_diff`` from the files
+themselves: each review keeps a fingerprint of every file's patch, and a re-review sends the
+files whose patch is new or differs from the one the last review saw.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +29,16 @@ class Round:
     number: int
     previous_review: str
     previous_head: str
+    previous_files: dict[str, str] | None = None  # path -> fingerprint of its patch
+
+
+def fingerprints(files: Sequence[FileDiff]) -> dict[str, str]:
+    """Per file, a fingerprint of what changed in it (its patch, and how it was renamed)."""
+    found = {}
+    for f in files:
+        key = f"{f.old_path}\n{f.new_path}\n{f.deleted_file}\n{f.diff}"
+        found[f.new_path or f.old_path] = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return found
 
 
 def round_of(run: Run) -> Round:
@@ -41,7 +56,10 @@ def round_of(run: Run) -> Round:
         return Round(1, "", "")
     read = (last.context or {}).get("read") or {}
     return Round(
-        earlier.count() + 1, (last.message or {}).get("text", ""), read.get("head_sha", "")
+        earlier.count() + 1,
+        (last.message or {}).get("text", ""),
+        read.get("head_sha", ""),
+        (last.context or {}).get("file_fingerprints"),
     )
 
 
@@ -52,11 +70,16 @@ def add_round_inputs(
     head_sha: str,
     compare: Callable[[str], Sequence[FileDiff]] | None,
     budget: int,
+    files: Sequence[FileDiff] = (),
 ) -> None:
     """Add the re-review inputs to ``values``; with the endpoint's *new part when large*, a
     re-review whose whole diff does not fit gets only what changed as ``diff``. The diff
-    that is sent is what inline comments are checked against (``diff_lines``)."""
-    values |= incremental_inputs(round_of(run), head_sha, bundle.text, compare, budget)
+    that is sent is what inline comments are checked against (``diff_lines``). ``compare``
+    None: the forge has no compare diff, so ``files`` are compared with the last review's."""
+    current = round_of(run)
+    if compare is None and current.previous_files is not None:
+        compare = _changed_since(current.previous_files, files)
+    values |= incremental_inputs(current, head_sha, bundle.text, compare, budget)
     endpoint = run.review_endpoint
     wanted = endpoint is not None and endpoint.new_part_when_large
     re_review = values["review_round"] != "1" and values["new_diff"]
@@ -64,7 +87,18 @@ def add_round_inputs(
         values["diff"] = values["new_diff"]
     context = dict(run.context or {})
     context["diff_lines"] = new_side_ranges(values["diff"])  # what inline comments may point at
+    context["file_fingerprints"] = fingerprints(files)
     run.context = context
+
+
+def _changed_since(previous: dict[str, str], files: Sequence[FileDiff]):
+    """A ``compare`` for a forge without one: the files whose patch the last review did not
+    see (whatever ``base`` is: that review's head is the base)."""
+    now = fingerprints(files)
+    changed = [
+        f for f in files if previous.get(f.new_path or f.old_path) != now[f.new_path or f.old_path]
+    ]
+    return lambda base: changed
 
 
 def incremental_inputs(
@@ -78,7 +112,7 @@ def incremental_inputs(
     if current.number == 1 or not current.previous_head:
         new_diff = whole_diff  # everything is new to the reviewer
     elif current.previous_head == head_sha or compare is None:
-        new_diff = ""  # the same head again (a /review), or a forge without a compare diff
+        new_diff = ""  # the same head again (a /review), or nothing to compare with
     else:
         try:
             new_diff = build_diff(compare(current.previous_head), budget).text

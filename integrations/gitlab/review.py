@@ -81,7 +81,7 @@ def prepare(run: Run) -> dict:
         with endpoint.client() as gitlab:
             return gitlab.compare(event.project_id, base, head)
 
-    add_round_inputs(run, values, diff, head, compare, budget)
+    add_round_inputs(run, values, diff, head, compare, budget, files)
     split_if_large(run, endpoint, files, diff, budget, values, form)
     return fit_inputs(values, form, endpoint.input_mapping or {})
 

@@ -12,6 +12,7 @@ from integrations.forges.gitea.signing import signature
 from integrations.models import Run, WebhookEvent
 from integrations.runs import engine
 from tests.fakes import dify as fd
+from tests.fakes.gitea_server import DIFF
 from tests.gitea.support import HEAD, NEWER, REPO, SECRET, payload
 from tests.reviews.support import REVIEW_TEXT, as_django_headers, deliver_all, execute
 
@@ -174,25 +175,46 @@ def test_line_comments_are_one_gitea_review_at_the_new_files_lines(send, review_
     )
 
 
-def test_a_re_review_on_gitea_has_its_round_and_no_new_diff(
+def test_a_re_review_on_gitea_gets_what_changed_since_the_last_review(
     send, review_dify, fake_gitea, gitea_endpoint
 ):
+    """Gitea's compare API has no patches: new_diff holds the files whose patch differs from
+    what the last review saw (fingerprinted per file when it was read)."""
     gitea_endpoint.input_mapping = {
         "language": "{{ review_round }} | {{ previous_review }} | {{ new_diff }}"
     }
     gitea_endpoint.save()
+    two_files = DIFF + (
+        "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n"
+    )
+    fake_gitea.diffs[(REPO.lower(), 2)] = two_files
     review_dify.script(
-        "run", fd.success({"review": "First pass."}), fd.success({"review": "Second."})
+        "run",
+        fd.success({"review": "First pass."}),
+        fd.success({"review": "Second."}),
+        fd.success({"review": "Third."}),
     )
     first = Run.objects.get(
         pk=send("pull_request_sync", payload("gitea.HookPullRequestUpdated")).json()["run"]
     )
     execute(first)
     deliver_all(first)
-    fake_gitea.repos[REPO.lower()].pulls[2]["head"]["sha"] = NEWER
+    # The push changes app.py again and leaves README.md as it was.
+    fake_gitea.diffs[(REPO.lower(), 2)] = two_files.replace("+a = 2", "+a = 3")
+    second = push(send, fake_gitea, NEWER)
+    round_, previous, new_diff = second.inputs["language"].split(" | ", 2)
+    assert (round_, previous) == ("2", "First pass.")
+    assert "+a = 3" in new_diff and "README.md" not in new_diff
+    deliver_all(second)
+    # A push that changes nothing in the files (a rebase onto the same content): nothing new.
+    third = push(send, fake_gitea, "f" * 40)
+    assert third.inputs["language"] == "3 | Second. | "
+
+
+def push(send, fake_gitea, head: str) -> Run:
+    fake_gitea.repos[REPO.lower()].pulls[2]["head"]["sha"] = head
     pushed = payload("gitea.HookPullRequestUpdated")
-    pushed["pull_request"]["head"]["sha"] = NEWER
-    second = Run.objects.get(pk=send("pull_request_sync", pushed).json()["run"])
-    execute(second)
-    # Gitea's compare API has no patches: the round and the last summary, no new_diff.
-    assert second.inputs["language"] == "2 | First pass. | "
+    pushed["pull_request"]["head"]["sha"] = head
+    run = Run.objects.get(pk=send("pull_request_sync", pushed).json()["run"])
+    execute(run)
+    return run
