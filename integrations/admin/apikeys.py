@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -38,17 +39,25 @@ class HubAPIKeyAdmin(ObjectButtons, admin.ModelAdmin):
         key = None if change else obj.set_new_key()
         super().save_model(request, obj, form, change)
         if key:
-            self.message_user(
-                request,
-                format_html(
-                    "The API key for {} (scope {}): <code>{}</code> — copy it now, it is not "
-                    "shown again. Use it as <code>Authorization: Bearer &lt;key&gt;</code>.",
-                    obj.name,
-                    obj.scope,
-                    key,
-                ),
-                messages.WARNING,
-            )
+            # Kept on this request only: the key page is the POST's own response. A flash
+            # message would put the key into the messages cookie, which is signed, not
+            # encrypted, so anyone who sees the cookie could read the key.
+            request.hub_new_key = key
+
+    def response_add(self, request, obj: HubAPIKey, post_url_continue=None):
+        key = getattr(request, "hub_new_key", "")
+        if not key:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"The API key for {obj.name}",
+            "opts": self.model._meta,
+            "original": obj,
+            "key": key,
+        }
+        response = TemplateResponse(request, "admin/integrations/hubapikey/key.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @bulk_action(
         "Revoke selected keys (they stop working at once)",

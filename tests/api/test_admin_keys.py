@@ -14,12 +14,15 @@ pytestmark = pytest.mark.django_db
 
 def test_adding_a_key_shows_it_once(admin_client, client):
     response = admin_client.post(
-        reverse("admin:integrations_hubapikey_add"),
-        {"name": "grafana", "scope": "read"},
-        follow=True,
+        reverse("admin:integrations_hubapikey_add"), {"name": "grafana", "scope": "read"}
     )
+    # The key is the POST's own answer: never a redirect with the key in a message cookie
+    # (signed, not encrypted: readable by anyone who sees it), never cached.
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert not response.cookies.get("messages")
     text = response.content.decode()
-    key = re.search(r"<code>(dhk_[0-9a-f]{8}_[A-Za-z0-9_-]{43})</code>", text).group(1)
+    key = re.search(r'value="(dhk_[0-9a-f]{8}_[A-Za-z0-9_-]{43})"', text).group(1)
+    assert "not shown again" in text
     api_key = HubAPIKey.objects.get(name="grafana")
     assert api_key.matches(key) and api_key.scope == "read"
     assert client.get("/api/v1/runs/", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
