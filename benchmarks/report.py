@@ -77,6 +77,7 @@ def write_report(results: dict, path: Path, previous: dict | None = None) -> Non
     lines += _drain(results, previous)
     lines += _digest(results, previous)
     lines += _runlog(results, previous)
+    lines += _prune(results, previous)
     lines += _projection(results)
     path.write_text("\n".join(lines) + "\n")
 
@@ -271,6 +272,106 @@ def _runlog(results: dict, previous: dict | None) -> list[str]:
         ok = _mark(t["p50_ms"] < TARGETS["runlog_p50_ms"])
         out.append(f"| {label} | {t['p50_ms']} | {t['p95_ms']} | {was} | {ok} |")
     return out + [""]
+
+
+def _prune(results: dict, previous: dict | None) -> list[str]:
+    p = results.get("prune")
+    if not p:
+        return []
+    was = (previous or {}).get("prune", {})
+    removed, base, during = p["removed"], p["webhooks_baseline"], p["webhooks_during"]
+    activity = p["activity"]
+    out = [
+        "## 4b. Retention prune at 1M runs",
+        "",
+        f"`manage.py hub prune` (what the nightly task runs) with HUB_RETENTION_DAYS="
+        f"{p['retention_days']} and batches of {p['batch']}, over the run log's "
+        f"{p['runs_loaded']:,} runs (one delivery each, an attempt for every other) and "
+        f"{p['before']['events']:,} webhook events with their GitLab payloads, half older "
+        f"than 30 days (loaded and vacuumed in {p['load_seconds']} s). Webhooks arrive at "
+        f"{p['webhook_rate']:g} a second over 10 kept-alive connections throughout: 30 s "
+        "before the prune (baseline), then for as long as it runs.",
+        "",
+        "| | now | previous run |",
+        "|---|---|---|",
+    ]
+    rows = [
+        ("prune, `hub prune` wall (s)", p["wall_seconds"], was.get("wall_seconds")),
+        ("prune, its own timing (s)", p["prune_seconds"], was.get("prune_seconds")),
+        (
+            "of which payloads, to the first run batch (s)",
+            p.get("payload_seconds"),
+            was.get("payload_seconds"),
+        ),
+        (
+            "rows removed (or payloads emptied) per second",
+            p["rows_per_second"],
+            was.get("rows_per_second"),
+        ),
+        ("runs removed per second", p["runs_per_second"], was.get("runs_per_second")),
+    ]
+    for key in ("runs", "deliveries", "attempts", "payloads"):
+        rows.append((f"{key} removed", _int(removed.get(key)), _int(_get(was, "removed", key))))
+    for label, key in (("p50", "p50_ms"), ("p99", "p99_ms"), ("max", "max_ms")):
+        rows.append(
+            (f"webhook {label} before (ms)", base[key], _get(was, "webhooks_baseline", key))
+        )
+        rows.append(
+            (f"webhook {label} during (ms)", during[key], _get(was, "webhooks_during", key))
+        )
+    rows += [
+        ("webhooks during (answers)", _answers(during), _answers(was.get("webhooks_during"))),
+        (
+            "longest batch transaction seen (s)",
+            activity["longest_write_seconds"],
+            _get(was, "activity", "longest_write_seconds"),
+        ),
+        (
+            "web backends seen waiting on a lock (samples)",
+            activity["web_lock_wait_samples"],
+            _get(was, "activity", "web_lock_wait_samples"),
+        ),
+    ]
+    out += [f"| {label} | {_cell(now)} | {_cell(before)} |" for label, now, before in rows]
+    statement = activity["longest_write_statement"]
+    checks = " (where a batch's deferred foreign-key checks run)" if statement == "COMMIT" else ""
+    shares = activity["prune_waits_share"].items()
+    waits = ", ".join(f"{'running' if k == 'CPU' else k} {v:.0%}" for k, v in shares)
+    out += [
+        "",
+        f"- `hub prune --dry-run` first counted {_int(p['due'].get('runs'))} runs and "
+        f"{_int(p['due'].get('payloads'))} payloads due, in {p['dry_run_seconds']} s.",
+        f"- The prune's PostgreSQL backend, sampled every 0.1 s ({activity['samples']} "
+        f"samples), when active: {waits or '—'}. Its longest batch transaction seen, "
+        f"{activity['longest_write_seconds']} s, was then in "
+        f"`{statement[:60]}`{checks}; its longest SELECT of the next ids "
+        f"{activity['longest_read_seconds']} s.",
+        f"- Webhook p99 during the prune: **{during['p99_ms']} ms** against {base['p99_ms']} ms "
+        f"before ({during['requests']} webhooks during, {during['late_over_100ms']} sent more "
+        "than 100 ms late because all 10 connections were waiting).",
+        "",
+    ]
+    return out
+
+
+def _get(values: dict | None, *keys: str):
+    for key in keys:
+        values = values.get(key) if isinstance(values, dict) else None
+    return values
+
+
+def _int(value) -> str | None:
+    return f"{int(value):,}" if value is not None else None
+
+
+def _answers(window: dict | None) -> str | None:
+    if not window:
+        return None
+    return ", ".join(f"{n} × {status}" for status, n in sorted(window["statuses"].items()))
+
+
+def _cell(value) -> str:
+    return "—" if value is None else str(value)
 
 
 def _projection(results: dict) -> list[str]:

@@ -6,7 +6,8 @@ are started with hub/processes.py's own command lines, so they run exactly as `m
 README's production notes have them. The fake Dify, GitLab and chat servers from tests/fakes/
 run as separate processes. Figures are printed and written; nothing here fails on timing.
 
-    .venv/bin/python benchmarks/run.py [--only units,ingest,reviews,drain,digest,runlog] [--runs 1000000]
+    .venv/bin/python benchmarks/run.py [--only units,ingest,reviews,drain,digest,runlog,prune]
+        [--runs 1000000]
 """
 
 from __future__ import annotations
@@ -514,10 +515,9 @@ def bench_digest(results: dict, recipients: int = 200) -> None:
     }
 
 
-def bench_runlog(results: dict, runs: int) -> None:
-    """1M runs with deliveries, then the admin list and the API, 20 requests each."""
-    import requests
-    from django.contrib.auth import get_user_model
+def load_runs(runs: int) -> float:
+    """`runs` ended runs with one delivery each, in SQL, one a second back from now, oldest
+    first (so ids grow with time, as in a hub's life); the seconds it took."""
     from django.db import connection
 
     from integrations.models import DifyApp
@@ -541,7 +541,7 @@ def bench_runlog(results: dict, runs: int) -> None:
                    now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval,
                    now() - (n || ' seconds')::interval, now(), '', '',
                    CASE WHEN n %% 20 = 0 THEN 'dify' ELSE '' END, '', 0, ''
-            FROM generate_series(1, %s) AS n
+            FROM generate_series(%s, 1, -1) AS n
             """,
             [app.pk, runs],
         )
@@ -557,7 +557,15 @@ def bench_runlog(results: dict, runs: int) -> None:
         )
         cursor.execute("ANALYZE integrations_run")
         cursor.execute("ANALYZE integrations_delivery")
-    load_seconds = time.monotonic() - started
+    return time.monotonic() - started
+
+
+def bench_runlog(results: dict, runs: int) -> None:
+    """1M runs with deliveries, then the admin list and the API, 20 requests each."""
+    import requests
+    from django.contrib.auth import get_user_model
+
+    load_seconds = load_runs(runs)
     users = get_user_model()
     users.objects.create_superuser("bench", password="bench-password")
     key = _api_key()
@@ -630,6 +638,102 @@ def _time_get(session, path: str, count: int = 20) -> dict:
     }
 
 
+PRUNE_EVENTS, PRUNE_EVENT_SPACING = 200_000, 27  # one every 27 s: 62 days, half past 30
+
+
+def bench_prune(results: dict, runs: int, *, loaded: bool, rate: float = 20) -> None:
+    """`hub prune` at the run log's scale, as an operator or the nightly task runs it, with
+    webhooks arriving at `rate` a second; the same load for 30 s just before is the baseline."""
+    import redis
+    from django.db import connection
+
+    from benchmarks import prune
+    from integrations.models import ReviewEndpoint, Run
+
+    started = time.monotonic()
+    if not loaded:
+        load_runs(runs)
+    endpoint = ReviewEndpoint.objects.get(slug="bench")
+    with connection.cursor() as cursor:
+        prune.load_history(
+            cursor,
+            endpoint_id=endpoint.pk,
+            events=PRUNE_EVENTS,
+            spacing=PRUNE_EVENT_SPACING,
+            runs=runs,
+        )
+    prune.vacuum(DB_URL)
+    load_seconds = time.monotonic() - started
+    # Runs are one a second back from now (1M span 11.6 days): keep the newer half (6 days).
+    days = max(1, round(runs / 2 / 86_400))
+    env = hub_env(HUB_RETENTION_DAYS=str(days), PGAPPNAME=prune.PRUNE_APP)
+    dry_began = time.monotonic()
+    due = prune.parse_summary(_manage(["hub", "prune", "--dry-run"], env))
+    dry_seconds = time.monotonic() - dry_began
+    with connection.cursor() as cursor:
+        before = prune.table_counts(cursor)
+    web = Proc("web-prune", procfile_command("web"), env=hub_env(PGAPPNAME=prune.WEB_APP))
+    try:
+        wait_http(f"http://{WEB}/healthz")
+        load = prune.PacedLoad(
+            f"http://{WEB}/hooks/gitlab/bench/",
+            HOOK_SECRET,
+            rate=rate,
+            connections=10,
+            project=PROJECT,
+            first_iid=300_000,
+        )
+        with load:
+            time.sleep(5)  # warm-up, not counted
+            baseline_from = time.time()
+            time.sleep(30)
+            began, prune_from = time.monotonic(), time.time()
+            with prune.ActivitySampler(DB_URL) as activity:
+                output = _manage(["hub", "prune"], env)
+            wall, prune_to = time.monotonic() - began, time.time()
+    finally:
+        web.stop()
+    with connection.cursor() as cursor:
+        after = prune.table_counts(cursor)
+    removed = prune.parse_summary(output)
+    rows = sum(removed.get(key, 0) for key in ("payloads", "runs", "deliveries", "attempts"))
+    seconds = removed.get("seconds") or wall
+    deletes_from = activity.first_delete_at
+    results["prune"] = {
+        "runs_loaded": runs,
+        "retention_days": days,
+        "batch": int(os.environ.get("HUB_PRUNE_BATCH") or 500),
+        "load_seconds": round(load_seconds, 1),
+        "before": before,
+        "due": due,
+        "dry_run_seconds": round(dry_seconds, 1),
+        "removed": removed,
+        "after": after,
+        "wall_seconds": round(wall, 1),
+        "prune_seconds": round(seconds, 1),
+        "payload_seconds": round(deletes_from - prune_from, 1) if deletes_from else None,
+        "rows_per_second": round(rows / seconds) if seconds else 0,
+        "runs_per_second": round(removed.get("runs", 0) / seconds) if seconds else 0,
+        "webhook_rate": rate,
+        "webhooks_baseline": load.window(baseline_from, baseline_from + 30),
+        "webhooks_during": load.window(prune_from, prune_to),
+        "activity": activity.figures(),
+        "output": output.strip(),
+    }
+    # Leave nothing queued behind (no worker ran).
+    redis.Redis.from_url(REDIS_URL).delete("hub.runs")
+    Run.objects.filter(status=Run.Status.QUEUED).update(status=Run.Status.CANCELLED)
+
+
+def _manage(args: list[str], env: dict) -> str:
+    out = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if out.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -657,7 +761,7 @@ def machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="units,ingest,reviews,drain,digest,runlog")
+    parser.add_argument("--only", default="units,ingest,reviews,drain,digest,runlog,prune")
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     args = parser.parse_args()
@@ -752,6 +856,9 @@ def main() -> None:
         if "runlog" in chosen:
             bench_runlog(results, args.runs)
             print(json.dumps(results["runlog"]))
+        if "prune" in chosen:
+            bench_prune(results, args.runs, loaded="runlog" in chosen)
+            print(json.dumps(results["prune"]))
     finally:
         for fake in fakes:
             fake.stop()

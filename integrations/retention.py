@@ -64,11 +64,15 @@ def cutoffs(now: datetime) -> dict[str, datetime | None]:
 
 
 def _old_payloads(cutoff: datetime):
-    return WebhookEvent.objects.filter(received_at__lt=cutoff, payload__isnull=False)
+    # Oldest first, through the partial index of the payloads still kept.
+    return WebhookEvent.objects.filter(received_at__lt=cutoff, payload__isnull=False).order_by(
+        "received_at"
+    )
 
 
 def _old_runs(cutoff: datetime):
-    return Run.objects.filter(status__in=Run.FINAL, created_at__lt=cutoff)
+    """Runs that ended before the cutoff; a review's parts go with their review."""
+    return Run.objects.filter(status__in=Run.FINAL, created_at__lt=cutoff, parent__isnull=True)
 
 
 def count(now: datetime) -> Pruned:
@@ -79,7 +83,9 @@ def count(now: datetime) -> Pruned:
         found.payloads = _old_payloads(limits["payloads"]).count()
     if limits["runs"]:
         runs = _old_runs(limits["runs"])
-        found.runs = runs.count()
+        found.runs = (
+            runs.count() + Run.objects.filter(parent__in=runs, status__in=Run.FINAL).count()
+        )
         found.deliveries = Delivery.objects.filter(run__in=runs).count()
         found.attempts = DeliveryAttempt.objects.filter(delivery__run__in=runs).count()
     return found
@@ -96,12 +102,16 @@ def prune(now: datetime, *, batch: int | None = None, pause: float = 0.0) -> Pru
             done.payloads += WebhookEvent.objects.filter(pk__in=ids).update(
                 payload=None, headers={}
             )
+            if len(ids) < batch:
+                break  # that was the last: no query that finds nothing
             time.sleep(pause)
     if limits["runs"]:
         while ids := list(
             _old_runs(limits["runs"]).order_by("pk").values_list("pk", flat=True)[:batch]
         ):
             _delete_runs(ids, done)
+            if len(ids) < batch:
+                break  # the last one: the next select would read every run kept, for nothing
             time.sleep(pause)
     done.seconds = time.monotonic() - started
     if done.payloads or done.runs:
@@ -113,6 +123,10 @@ def _delete_runs(ids: list[int], done: Pruned) -> None:
     """One batch: what points at these runs lets go, then attempts, deliveries and runs go,
     each in one statement (no per-row cascade in Python)."""
     with transaction.atomic():
+        parts = Run.objects.filter(parent_id__in=ids)
+        # A part still going (its review was stopped while Dify ran it) is let go, not deleted.
+        parts.exclude(status__in=Run.FINAL).update(parent=None)
+        ids = [*ids, *parts.values_list("pk", flat=True)]
         WebhookEvent.objects.filter(run_id__in=ids).update(run=None)
         Run.objects.filter(retry_of_id__in=ids).update(retry_of=None)
         Alert.objects.filter(last_run_id__in=ids).update(last_run=None)

@@ -425,6 +425,13 @@ class WebhookEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["endpoint", "merge_request_key"], name="webhookevent_mr"),
+            # The nightly prune finds the payloads still kept without reading every event it
+            # emptied before (integrations/retention.py).
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(payload__isnull=False),
+                name="webhookevent_payload_kept",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -122,3 +122,31 @@ def test_the_nightly_task_is_installed_and_known_to_the_worker(db):
     import integrations.tasks  # noqa: F401  (what a worker imports: the tasks register)
 
     assert task.task == "integrations.tasks.prune" and task.task in current_app.tasks
+
+
+@pytest.mark.django_db(transaction=True)  # committed batches: the foreign keys are checked
+def test_a_review_in_parts_goes_with_its_parts(make_run, settings):
+    """Parts point at their review: each batch takes a review's parts with it (a batch
+    boundary between them would break the foreign key at commit), and a part still going
+    is let go instead of deleted."""
+    settings.HUB_RETENTION_DAYS = 30
+    reviews = [make_run(status=Run.Status.SUCCEEDED) for _ in range(3)]
+    parts = [
+        make_run(status=Run.Status.SUCCEEDED, parent=review, part=n, kind=Run.Kind.REVIEW_PART)
+        for review in reviews
+        for n in (1, 2)
+    ]
+    still_going = make_run(
+        status=Run.Status.RUNNING, parent=reviews[0], part=3, kind=Run.Kind.REVIEW_PART
+    )
+    for run in [*reviews, *parts, still_going]:
+        aged(Run, run, 40, "created_at")
+    kept = make_run(status=Run.Status.SUCCEEDED)  # a recent review keeps its part
+    kept_part = make_run(status=Run.Status.SUCCEEDED, parent=kept, part=1)
+
+    assert retention.count(timezone.now()).runs == 3 + 6
+    done = retention.prune(timezone.now(), batch=1)
+
+    assert done.runs == 9
+    assert set(Run.objects.values_list("pk", flat=True)) == {still_going.pk, kept.pk, kept_part.pk}
+    assert Run.objects.get(pk=still_going.pk).parent_id is None
