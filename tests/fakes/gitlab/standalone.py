@@ -8,6 +8,7 @@ import sys
 import time
 
 from tests.fakes.gitlab.app import DEMO_IID, DEMO_PATH, DEMO_PROJECT_ID, FakeGitLab
+from tests.fakes.gitlab.demo_hook import demo_head_sha
 
 
 def _print_note(action: str, note: dict) -> None:
@@ -47,7 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     fake.any_merge_request = args.any_mr
     fake.start()
-    fake.add_merge_request()
+    # At the head commit the recorded "opened" hook names (demo_hook.py sends it), so a
+    # review of it goes ahead instead of ending superseded.
+    fake.add_merge_request(head_sha=demo_head_sha())
     if args.not_ready:
         fake.diff_not_ready(DEMO_PROJECT_ID, DEMO_IID, times=args.not_ready)
     print(
