@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
 from django.db import connection
@@ -191,6 +191,30 @@ class ObjectButtons(Audited, DjangoObjectActions):
             for name, entry in actions.items()
             if needed_permission(entry[0]) is None or may(request, needed_permission(entry[0]))
         }
+
+
+class ChecksOnSave:
+    """Saving an object that is then checked (a Dify app, a review endpoint) gives one
+    message: "saved, but the connection check failed: …", never a green "added successfully"
+    beside a red failure."""
+
+    def report_check(self, request: HttpRequest, name: str, ok: bool, summary: str, *, saved: bool):
+        if ok:
+            self.message_user(request, f"{name}: {summary}", messages.SUCCESS)
+        elif saved:
+            request.hub_check_failed = True
+            self.message_user(
+                request,
+                f"“{name}” was saved, but the connection check failed: {summary}",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"{name}: {summary}", messages.ERROR)
+
+    def message_user(self, request: HttpRequest, message, level=messages.INFO, *args, **kwargs):
+        if level == messages.SUCCESS and getattr(request, "hub_check_failed", False):
+            return  # Django's "… was added successfully": the warning already says saved
+        super().message_user(request, message, level, *args, **kwargs)
 
 
 class HidesSecrets:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin.common import (
+    ChecksOnSave,
     HidesSecrets,
     ObjectButtons,
     SecretInput,
@@ -129,7 +130,7 @@ class RunNowForm(forms.Form):
 
 
 @admin.register(DifyApp)
-class DifyAppAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
+class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
     form = DifyAppForm
     secret_fields = ("api_key",)
     list_display = ("name", "mode", "base_url", "response_mode", "enabled", "connection")
@@ -229,7 +230,7 @@ class DifyAppAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change or {"api_key", "base_url", "ca_bundle"} & set(form.changed_data):
-            self._report_check(request, obj)
+            self._report_check(request, obj, saved=True)
 
     @bulk_action(
         "Check connection (GET /info and /parameters)",
@@ -239,10 +240,9 @@ class DifyAppAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
         for app in queryset:
             self._report_check(request, app)
 
-    def _report_check(self, request: HttpRequest, app: DifyApp) -> None:
+    def _report_check(self, request: HttpRequest, app: DifyApp, *, saved: bool = False) -> None:
         report = check_app(app)
-        level = messages.SUCCESS if report.ok else messages.ERROR
-        self.message_user(request, f"{app.name}: {report.summary}", level)
+        self.report_check(request, app.name, report.ok, report.summary, saved=saved)
 
     @button(
         "Check connection",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Max
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from integrations.admin.common import (
+    ChecksOnSave,
     HidesSecrets,
     LargeTablePaginator,
     ObjectButtons,
@@ -184,7 +185,7 @@ class ReviewEndpointForm(forms.ModelForm):
 
 
 @admin.register(ReviewEndpoint)
-class ReviewEndpointAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
+class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
     form = ReviewEndpointForm
     secret_fields = ("access_token", "github_app_private_key", "secret_token", "signing_secret")
     list_display = (
@@ -338,7 +339,7 @@ class ReviewEndpointAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
             "github_app_private_key",
         }
         if not change or watched & set(form.changed_data):
-            self._report_check(request, obj)
+            self._report_check(request, obj, saved=True)
 
     def response_add(self, request, obj, post_url_continue=None):
         token = getattr(request, "hub_new_token", "")
@@ -368,10 +369,11 @@ class ReviewEndpointAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
         for endpoint in queryset:
             self._report_check(request, endpoint)
 
-    def _report_check(self, request: HttpRequest, endpoint: ReviewEndpoint) -> None:
+    def _report_check(
+        self, request: HttpRequest, endpoint: ReviewEndpoint, *, saved: bool = False
+    ) -> None:
         report = check_endpoint(endpoint)
-        level = messages.SUCCESS if report.ok else messages.ERROR
-        self.message_user(request, f"{endpoint.name}: {report.summary}", level)
+        self.report_check(request, endpoint.name, report.ok, report.summary, saved=saved)
 
     @button(
         "Check connection",

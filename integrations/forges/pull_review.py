@@ -26,7 +26,7 @@ from integrations.forges.github.types import FileDiff as GitHubFile
 from integrations.forges.github.types import PullRequest
 from integrations.forges.parts import split_if_large
 from integrations.forges.review_comments import inline_comments, with_inline_section
-from integrations.forges.rounds import add_round_inputs
+from integrations.forges.rounds import add_round_inputs, who_reviews_the_newer_head
 from integrations.gitlab.review_inputs import (
     build_diff,
     change_line,
@@ -71,7 +71,7 @@ def prepare(run: Run) -> dict:
                 f"{who}'s API does not show {event.short_ref} at {event.head_sha[:8]} yet",
             )
         _check_commenter(endpoint, forge, event, trigger)
-        _check_still_wanted(endpoint, pr, event, trigger)
+        _check_still_wanted(run, endpoint, pr, event, trigger)
         files = [as_file_diff(f, who) for f in forge.files(event.repository, event.number)]
     form = ensure_form(run.app)
     budget = diff_budget_for(form, endpoint.input_mapping or {}, endpoint.diff_budget)
@@ -157,7 +157,7 @@ def _check_commenter(
 
 
 def _check_still_wanted(
-    endpoint: ReviewEndpoint, pr: PullRequest, event: PullRequestEvent, trigger: str
+    run: Run, endpoint: ReviewEndpoint, pr: PullRequest, event: PullRequestEvent, trigger: str
 ) -> None:
     ref = event.reference
     who, source = endpoint.get_forge_display(), endpoint.forge
@@ -174,7 +174,8 @@ def _check_still_wanted(
             Run.Status.SUPERSEDED,
             "head_moved",
             f"{who}: {ref} moved on to commit {pr.head_sha[:8]} before the review of "
-            f"{event.head_sha[:8]} started; the push of the newer commit starts its own review.",
+            f"{event.head_sha[:8]} started, so that review would be out of date; "
+            + who_reviews_the_newer_head(run, pr.head_sha),
             source=source,
         )
     if pr.draft and trigger != "review_command":

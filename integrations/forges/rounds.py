@@ -41,6 +41,28 @@ def fingerprints(files: Sequence[FileDiff]) -> dict[str, str]:
     return found
 
 
+def who_reviews_the_newer_head(run: Run, head_sha: str) -> str:
+    """For a review the change moved on from: which run reviews the newer head, or what to do
+    when none does (its push never reached the hub, or the endpoint does not review pushes)."""
+    newer = (
+        Run.objects.filter(
+            review_endpoint_id=run.review_endpoint_id,
+            merge_request_key=run.merge_request_key,
+            parent__isnull=True,
+            pk__gt=run.pk,
+        )
+        .order_by("-pk")
+        .only("pk", "head_sha")
+        .first()
+    )
+    if newer is not None:
+        return f"run #{newer.pk} reviews the newer state."
+    return (
+        f"no review of {head_sha[:8]} has been asked for (its push did not reach the hub, or "
+        "the endpoint's triggers leave new commits out): comment /review to review it."
+    )
+
+
 def round_of(run: Run) -> Round:
     if (run.context or {}).get("trigger") == "open":
         return Round(1, "", "")  # a pull or merge request just opened has had no review yet

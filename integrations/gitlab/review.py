@@ -14,7 +14,7 @@ from django.conf import settings
 from integrations.checks.gitlab_endpoint import remember_bot
 from integrations.forges.parts import split_if_large
 from integrations.forges.review_comments import inline_comments, with_inline_section
-from integrations.forges.rounds import add_round_inputs
+from integrations.forges.rounds import add_round_inputs, who_reviews_the_newer_head
 from integrations.gitlab.api import GitLabClient
 from integrations.gitlab.errors import GitLabError
 from integrations.gitlab.events import OPEN_STATES, MergeRequestEvent
@@ -62,7 +62,7 @@ def prepare(run: Run) -> dict:
         if event.oldrev and mr.sha == event.oldrev:
             # The hook can arrive before GitLab's API shows the push it announces.
             raise _not_ready(run, f"GitLab's API does not show {_short(event)} yet")
-        _check_still_wanted(mr, event, trigger)
+        _check_still_wanted(run, mr, event, trigger)
         if not _diff_ready(mr, event.head_sha):
             raise _not_ready(run, f"GitLab is still preparing the diff of {_short(event)}")
         files = gitlab.diffs(event.project_id, event.iid)
@@ -193,7 +193,7 @@ def _check_commenter(
     )
 
 
-def _check_still_wanted(mr: MergeRequest, event: MergeRequestEvent, trigger: str) -> None:
+def _check_still_wanted(run: Run, mr: MergeRequest, event: MergeRequestEvent, trigger: str) -> None:
     ref = f"!{event.iid}"
     if mr.state not in OPEN_STATES:
         raise RunEnded(
@@ -207,8 +207,8 @@ def _check_still_wanted(mr: MergeRequest, event: MergeRequestEvent, trigger: str
             Run.Status.SUPERSEDED,
             "head_moved",
             f"GitLab: MR {ref} moved on to commit {mr.sha[:8]} before the review of "
-            f"{event.head_sha[:8]} started; a review of {event.head_sha[:8]} would be out of "
-            "date (the push of the newer commit starts its own review).",
+            f"{event.head_sha[:8]} started, so that review would be out of date; "
+            + who_reviews_the_newer_head(run, mr.sha),
             source="gitlab",
         )
     if mr.draft and trigger != "review_command":

@@ -56,6 +56,10 @@ def test_a_wrong_key_shows_difys_exact_error(admin, fake_dify):
     assert "Access token is invalid" in text
     assert "app-wrongkeywrongkey" not in text
     assert DifyApp.objects.get().check_error
+    # One message: saved, but the check failed; no green "added successfully" beside it.
+    said = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert len(said) == 1 and said[0][0] == "warning", said
+    assert said[0][1].startswith("“echo” was saved, but the connection check failed: ")
 
 
 def test_the_key_is_never_rendered_and_is_kept_when_left_empty(admin, dify_app, fake_dify):

@@ -192,6 +192,32 @@ def test_a_head_that_moved_on_supersedes_the_review_before_dify_is_called(
     assert run.status == Run.Status.SUPERSEDED and run.error_code == "head_moved"
     assert "moved on to commit c41e0d2f" in run.error_message
     assert review_dify.requests == []
+    # No review of the newer head was asked for (its hook never came): says what to do.
+    assert run.error_message.endswith(
+        "no review of c41e0d2f has been asked for (its push did not reach the hub, or the "
+        "endpoint's triggers leave new commits out): comment /review to review it."
+    )
+
+
+def test_a_superseded_review_names_the_run_that_reviews_the_newer_head(
+    accept, review_dify, fake_gitlab
+):
+    run = accept()
+    fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
+    # The newer push's review, accepted while this one was already being prepared (intake
+    # supersedes only what has not started).
+    newer = Run.objects.create(
+        kind=run.kind,
+        source="the newer push",
+        app=run.app,
+        review_endpoint=run.review_endpoint,
+        merge_request_key=run.merge_request_key,
+        head_sha=SECOND_HEAD,
+        status=Run.Status.RUNNING,
+    )
+    execute(run)
+    assert run.status == Run.Status.SUPERSEDED
+    assert run.error_message.endswith(f"run #{newer.pk} reviews the newer state.")
 
 
 def test_a_push_the_api_does_not_show_yet_is_waited_for_not_superseded(
