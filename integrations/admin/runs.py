@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from integrations.admin import run_summary
 from integrations.admin.common import LargeTablePaginator, ObjectButtons, button, pretty_json
-from integrations.models import Delivery, Run
+from integrations.models import Delivery, Recipient, Run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
 
@@ -88,6 +90,27 @@ def attempts_table(delivery: Delivery) -> str:
     )
 
 
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+class RecipientFilter(admin.SimpleListFilter):
+    """Runs that went (or tried to go) to one recipient, by the name a delivery keeps."""
+
+    title = "recipient"
+    parameter_name = "recipient"
+
+    def lookups(self, request, model_admin):
+        names = Recipient.objects.order_by("name").values_list("name", flat=True)
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        sent = Delivery.objects.filter(run=OuterRef("pk"), recipient_name=self.value())
+        return queryset.filter(Exists(sent))
+
+
 @admin.register(Run)
 class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = LargeTablePaginator
@@ -96,19 +119,57 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         "id",
         "coloured_status",
         "kind",
-        "source",
+        "short_source",
         "app",
+        "delivered",
+        "short_error",
         "took",
         "total_tokens",
-        "created_at",
+        "created",
     )
     list_filter = (
         "status",
         "kind",
         "app",
+        "digest",
         "review_endpoint",
+        RecipientFilter,
         ("created_at", admin.DateFieldListFilter),
     )
+
+    def get_queryset(self, request):
+        # The page's deliveries in one more query (prefetching runs after the page's slice).
+        return super().get_queryset(request).prefetch_related("deliveries")
+
+    @admin.display(description="Source", ordering="source")
+    def short_source(self, obj: Run) -> str:
+        return format_html('<span title="{}">{}</span>', obj.source, _cut(obj.source, 40))
+
+    @admin.display(description="Delivered")
+    def delivered(self, obj: Run) -> str:
+        deliveries = list(obj.deliveries.all())
+        if not deliveries:
+            return "—"
+        done = sum(1 for d in deliveries if d.status == Delivery.Status.DELIVERED)
+        failed = [d.recipient_name for d in deliveries if d.status == Delivery.Status.FAILED]
+        css = "hub-bad" if failed else ("hub-good" if done == len(deliveries) else "hub-info")
+        why = f"not to {', '.join(failed)}" if failed else ""
+        return format_html(
+            '<span class="{}" title="{}">{}/{}</span>', css, why, done, len(deliveries)
+        )
+
+    @admin.display(description="Error")
+    def short_error(self, obj: Run) -> str:
+        if not obj.error_message:
+            return "—"
+        return format_html(
+            '<span title="{}">{}</span>', obj.error_message, _cut(obj.error_message, 60)
+        )
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: Run) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
     # No date_hierarchy and no search in error texts: on millions of runs both scan the whole
     # table. The created-at filter narrows by date; ids and MR keys are matched exactly.
     search_fields = ("source",)
@@ -129,6 +190,18 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_select_related = ("app",)
     inlines = (DeliveryInline,)
+    change_form_template = "admin/integrations/run/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        if run is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "summary": run_summary.build(run),
+                "status_chip": self.coloured_status(run),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     fieldsets = (
         (
             None,

@@ -140,7 +140,8 @@ def test_the_run_page_shows_delivery_progress_not_the_payload(
     page = admin.get(reverse("admin:integrations_run_change", args=[run.pk])).content.decode()
     assert "1/1" in page
     assert "Delivered" in page
-    assert page.count("A secretly long payload") == 2  # outputs and message, not the parts
+    # the message as sent, the outputs and the message JSON; not the delivery parts
+    assert page.count("A secretly long payload") == 3
 
 
 def test_adding_an_app_requires_a_key(admin, fake_dify):
