@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin import run_summary
-from integrations.admin.common import LargeTablePaginator, ObjectButtons, button, pretty_json
+from integrations.admin.common import (
+    LargeTablePaginator,
+    ObjectButtons,
+    button,
+    page_button,
+    pretty_json,
+)
+from integrations.admin.dify import RunNowForm
 from integrations.models import Delivery, Recipient, Run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
@@ -288,7 +298,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # --- buttons on a run's page: what each may do depends on the run's state -------------
 
-    change_actions = ("stop", "retry", "redeliver")
+    change_actions = ("stop", "retry", "redeliver", "run_again")
 
     def buttons_for(self, request, run: Run) -> list[str]:
         if run.status == Run.Status.QUEUED or (
@@ -297,9 +307,14 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             return ["stop"]
         if not run.is_final:
             return []
+        chosen = []
         if run.deliveries.filter(status=Delivery.Status.FAILED).exists():
-            return ["redeliver", "retry"]
-        return ["retry"]
+            chosen.append("redeliver")
+        if run.app_id is not None and run.parent_id is None:  # not an alert, not a part
+            chosen.append("retry")
+            if run.kind in (Run.Kind.DIGEST, Run.Kind.MANUAL):  # a review reads its own inputs
+                chosen.append("run_again")
+        return chosen
 
     @button(
         "Stop",
@@ -353,6 +368,43 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+    @page_button(
+        "Run again with other inputs",
+        "A new run of the same app with inputs you change first.",
+        permission="integrations.retry_run",
+    )
+    def run_again(self, request, run: Run):
+        form = RunNowForm(
+            request.POST or None,
+            app=run.app,
+            initial={
+                "inputs": json.dumps(run.inputs, indent=2, ensure_ascii=False),
+                "query": run.query,
+            },
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                new = retry_run(
+                    run, inputs=form.cleaned_data["inputs"], query=form.cleaned_data.get("query")
+                )
+            except RunNotFinal as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
+            self.message_user(
+                request, f"Run #{run.pk} run again as run #{new.pk}.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[new.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run #{run.pk} again with other inputs",
+            "app": run.app,
+            "run": run,
+            "form": form,
+            "opts": self.model._meta,
+            "fields": run.app.fields,
+        }
+        return TemplateResponse(request, "admin/integrations/run/run_again.html", context)
 
     @admin.display(description="Status", ordering="status")
     def coloured_status(self, obj: Run) -> str:
@@ -464,7 +516,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     list_display = ("id", "run", "recipient_name", "kind", "status", "attempts", "created_at")
@@ -487,6 +539,29 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "tries",
     )
     readonly_fields = fields
+
+    change_actions = ("send_again",)
+
+    def buttons_for(self, request, delivery: Delivery) -> list[str]:
+        return ["send_again"] if delivery.status in Delivery.FINAL else []
+
+    @button(
+        "Send again",
+        "Send this delivery's message again, without running Dify again.",
+        permission="integrations.retry_delivery",
+    )
+    def send_again(self, request, delivery: Delivery):
+        try:
+            redeliver(delivery.run, only=delivery.pk)
+        except NotRedeliverable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            f"{delivery.recipient_name}: the message is being sent again.",
+            messages.SUCCESS,
+        )
+        return None
 
     @admin.display(description="Attempts")
     def tries(self, obj: Delivery) -> str:

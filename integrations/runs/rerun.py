@@ -32,9 +32,10 @@ class RunNotFinal(Exception):
     """Only a run that has ended can be retried."""
 
 
-def retry_run(run: Run) -> Run:
-    """Queue a new run with `run`'s app and inputs; raise RunNotFinal if `run` has not ended
-    (or has no app to run: an alert, which is sent again with `redeliver`)."""
+def retry_run(run: Run, *, inputs: dict | None = None, query: str | None = None) -> Run:
+    """Queue a new run with `run`'s app and inputs (or these `inputs` and `query`: "run again
+    with other inputs"); raise RunNotFinal if `run` has not ended (or has no app to run: an
+    alert, which is sent again with `redeliver`)."""
     if run.app_id is None:
         raise RunNotFinal(
             f"Run #{run.pk} is the hub's own alert, not an app run: send it again instead."
@@ -49,10 +50,13 @@ def retry_run(run: Run) -> Run:
             f"Run #{run.pk} is {run.get_status_display().lower()}; only a run that has ended "
             f"({', '.join(str(status) for status in Run.FINAL)}) can be retried."
         )
+    fields = {field: getattr(run, field) for field in COPIED_FIELDS}
+    if inputs is not None:
+        fields["inputs"] = inputs
+    if query is not None:
+        fields["query"] = query
     with transaction.atomic():
-        retry = Run.objects.create(
-            retry_of=run, **{field: getattr(run, field) for field in COPIED_FIELDS}
-        )
+        retry = Run.objects.create(retry_of=run, **fields)
         dispatch.execute(retry.pk)
     return retry
 
@@ -61,15 +65,25 @@ class NotRedeliverable(Exception):
     """The run has nothing to send again, or the output still cannot be picked."""
 
 
-def redeliver(run: Run) -> int:
-    """Send a finished run's output again to the targets it failed to reach, without running
-    Dify again. The message is composed anew when there was none (no output could be picked
-    before: the settings may be fixed now). Returns how many deliveries were queued."""
+def redeliver(run: Run, *, only: int | None = None) -> int:
+    """Send a finished run's output again to the targets it failed to reach (or to the one
+    delivery `only`, whatever became of it), without running Dify again. The message is
+    composed anew when there was none (no output could be picked before: the settings may be
+    fixed now). Returns how many deliveries were queued."""
     if not run.is_final:
         raise NotRedeliverable(
             f"Run #{run.pk} is {run.get_status_display().lower()}; wait until it has ended."
         )
-    failed = list(run.deliveries.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True))
+    chosen = run.deliveries.filter(
+        **(
+            {"pk": only, "status__in": Delivery.FINAL}
+            if only
+            else {"status": Delivery.Status.FAILED}
+        )
+    )
+    failed = list(chosen.values_list("pk", flat=True))
+    if only and not failed:
+        raise NotRedeliverable(f"Delivery #{only} of run #{run.pk} has not ended yet.")
     if not failed:
         hint = " Retry runs the app again." if run.outputs is None else ""
         raise NotRedeliverable(f"Run #{run.pk} has no failed delivery to send again.{hint}")
@@ -91,7 +105,11 @@ def redeliver(run: Run) -> int:
             updated_at=now,
         ):
             raise NotRedeliverable(f"Run #{run.pk} changed meanwhile; look at it again.")
-        Delivery.objects.filter(pk__in=failed, status=Delivery.Status.FAILED).update(
+        # One that was delivered and is sent again on request goes out whole again.
+        Delivery.objects.filter(pk__in=failed, status=Delivery.Status.DELIVERED).update(
+            parts_sent=0
+        )
+        Delivery.objects.filter(pk__in=failed, status__in=Delivery.FINAL).update(
             status=Delivery.Status.PENDING,
             error="",
             error_source="",

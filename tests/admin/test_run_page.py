@@ -43,7 +43,7 @@ def test_a_partly_delivered_digest_names_the_recipient_that_failed(
     assert run.status == Run.Status.PARTIALLY_DELIVERED
     text = page(admin_client, run)
 
-    assert "http-equiv=\"refresh\"" not in text  # ended: no more reloading
+    assert 'http-equiv="refresh"' not in text  # ended: no more reloading
     assert "Delivered to 1 of 2 recipients; not to grandma." in text
     grandma_delivery = run.deliveries.get(recipient_name="grandma")
     assert (
@@ -69,9 +69,7 @@ def test_a_failed_run_says_dify_said_it(admin_client, make_run, fake_dify):
     assert "Recipients" not in text.split("What happened", 1)[1].split("</div> </div>", 1)[0]
 
 
-def test_the_run_list_shows_deliveries_and_errors_and_filters_by_recipient(
-    admin_client, make_run
-):
+def test_the_run_list_shows_deliveries_and_errors_and_filters_by_recipient(admin_client, make_run):
     from integrations.models import Delivery
 
     partly = make_run(
@@ -92,3 +90,46 @@ def test_the_run_list_shows_deliveries_and_errors_and_filters_by_recipient(
 
     only = admin_client.get(listing, {"recipient": "grandma"}).context["cl"].result_list
     assert [run.pk for run in only] == [partly.pk]
+
+
+def test_a_run_is_run_again_with_other_inputs(admin_client, make_run, fake_dify):
+    fake_dify.script("run", fd.node_failed())
+    run = make_run(inputs={"query": "Weather in Shanghai"})
+    engine.execute(run.pk)
+    url = reverse("admin:integrations_run_actions", kwargs={"pk": run.pk, "tool": "run_again"})
+    assert f'href="{url}"' in page(admin_client, run)
+    form = admin_client.get(url).content.decode()
+    assert "Weather in Shanghai" in form  # the run's inputs, to change
+    response = admin_client.post(url, {"inputs": '{"query": "Weather in Beijing"}'})
+    new = Run.objects.exclude(pk=run.pk).get()
+    assert response["Location"] == reverse("admin:integrations_run_change", args=[new.pk])
+    assert (new.retry_of_id, new.inputs, new.kind) == (
+        run.pk,
+        {"query": "Weather in Beijing"},
+        run.kind,
+    )
+    # Inputs the app's form does not allow are refused on the form, with nothing queued.
+    assert admin_client.post(url, {"inputs": '{"nope": 1}'}).status_code == 200
+    assert Run.objects.count() == 2
+
+
+def test_one_delivery_is_sent_again_without_running_dify(admin_client, make_digest, fake_dify):
+    with RocketChatReceiver() as family:
+        recipient = Recipient.objects.create(
+            name="family", kind="rocketchat", webhook_url=family.url
+        )
+        fake_dify.script("run", fd.success({"text": "Sunny."}))
+        run = run_now(make_digest(recipients=[recipient]), requested_by="t", now=timezone.now())
+        engine.execute(run.pk)
+        delivery = run.deliveries.get()
+        deliver_one(delivery.pk)
+        url = reverse(
+            "admin:integrations_delivery_actions", kwargs={"pk": delivery.pk, "tool": "send_again"}
+        )
+        admin_client.post(url)
+        deliver_one(delivery.pk)
+        assert [r.json["text"] for r in family.requests].count("Sunny.") == 2
+    assert len(fake_dify.requests_to("/workflows/run")) == 1
+    delivery.refresh_from_db()
+    run.refresh_from_db()
+    assert delivery.status == "delivered" and run.status == Run.Status.SUCCEEDED
