@@ -34,6 +34,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
 USE_TZ = True
+# One way to write a time on every page, with seconds and the zone (hub/formats/).
+FORMAT_MODULE_PATH = ["hub.formats"]
 USE_I18N = True
 LANGUAGE_CODE = "en-us"
 
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_celery_beat",
     "rest_framework",
     "drf_spectacular",
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.DatabaseUnavailable",
+    "integrations.viewer_zone.ViewerTimeZone",  # times in the viewer's zone
     # Last, as axes asks: turns a refused (locked-out) login into its page. It reads a flag
     # on the request and nothing else, so every other request costs no query.
     "axes.middleware.AxesMiddleware",

@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from integrations.admin.preferences import preferences
 from integrations.forges.gitea.views import gitea_webhook
 from integrations.forges.github.views import github_webhook
 from integrations.gitlab.views import gitlab_webhook
@@ -32,6 +33,7 @@ urlpatterns = [
     # Before the admin's own URLs: its login page with the single sign-on button, and without
     # the password form when HUB_LOCAL_LOGIN=false (integrations/sso, docs/sso.md).
     path("admin/login/", admin_login),
+    path("admin/preferences/", preferences, name="hub-preferences"),
     path("admin/", admin.site.urls),
     # The OpenID Connect login and callback; they answer 404 unless HUB_OIDC_ISSUER is set.
     path("oidc/", include("mozilla_django_oidc.urls")),

@@ -1,19 +1,28 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin.common import ObjectButtons, bulk_action, button
+from integrations.admin.common import ObjectButtons, ZoneInput, bulk_action, button
 from integrations.digests import schedule
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
 
 
 class DigestForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("timezone")  # not there on a read-only page
+        if field is not None:
+            field.widget = ZoneInput(fill_from_browser=self.instance.pk is None)
+            if self.instance.pk is None:
+                field.initial = settings.TIME_ZONE  # the browser's, once hub-admin.js has run
+
     class Meta:
         model = Digest
         fields = (

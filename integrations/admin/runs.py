@@ -7,7 +7,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin import run_summary
@@ -17,6 +16,7 @@ from integrations.admin.common import (
     button,
     page_button,
     pretty_json,
+    when,
 )
 from integrations.admin.dify import RunNowForm
 from integrations.models import Delivery, Recipient, Run
@@ -178,7 +178,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj: Run) -> str:
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        return when(obj.created_at)
 
     # No date_hierarchy and no search in error texts: on millions of runs both scan the whole
     # table. The created-at filter narrows by date; ids and MR keys are matched exactly.

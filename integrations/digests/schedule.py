@@ -19,6 +19,7 @@ from celery.schedules import crontab
 from cron_descriptor import Options, get_description
 from croniter import croniter
 
+from integrations import zones
 from integrations.placeholders import is_broken, names_in
 
 MACROS = {
@@ -102,9 +103,13 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(
-            f"'{name}' is not an IANA time zone (for example Europe/Berlin, America/New_York, UTC)."
-        ) from None
+        near = zones.suggestions(name)
+        hint = (
+            f"did you mean {' or '.join(near)}?"
+            if near
+            else "for example Europe/Berlin, America/New_York, UTC."
+        )
+        raise ScheduleError(f"'{name}' is not an IANA time zone; {hint}") from None
 
 
 def _to_utc(wall: datetime, zone: ZoneInfo) -> datetime:

@@ -5,6 +5,7 @@ from integrations.models.dify import DifyApp
 from integrations.models.digests import Digest
 from integrations.models.engine import RunSlot, WorkerHeartbeat
 from integrations.models.gitlab import ReviewEndpoint, WebhookEvent
+from integrations.models.preferences import Preference
 from integrations.models.recipients import Recipient
 from integrations.models.runs import Delivery, DeliveryAttempt, Run
 
@@ -22,4 +23,5 @@ __all__ = [
     "HubAPIKey",
     "RunSlot",
     "WorkerHeartbeat",
+    "Preference",
 ]

@@ -15,3 +15,28 @@ document.addEventListener("click", (event) => {
     box.select();
   }
 });
+
+// The viewer's time zone: the server shows times in the zone this cookie names
+// (integrations/viewer_zone.py) unless the person chose one under Preferences. Set from the
+// browser once, and the page shown again in it; a zone box marked data-browser-zone on a new
+// object (a digest's) starts at the browser's zone rather than the hub's.
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) {
+    return;
+  }
+  const current = document.cookie.split("; ").find((c) => c.startsWith("hub_tz="));
+  if (current !== `hub_tz=${encodeURIComponent(zone)}`) {
+    document.cookie = `hub_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Lax`;
+    if (!current && document.querySelector("time[data-hub-when]")) {
+      window.location.reload();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    for (const box of document.querySelectorAll("input[data-browser-zone]")) {
+      if (box.value === box.defaultValue) {
+        box.value = zone;
+      }
+    }
+  });
+})();
