@@ -24,7 +24,10 @@ HSTS_DEFAULT_SECONDS = 3600
 # would not protect anything there: by the time it is answered, the token and the body have
 # already crossed the network. The forge should be given the https:// URL (the admin shows
 # it from HUB_PUBLIC_URL); a forge inside the same private network may call over HTTP.
-SSL_REDIRECT_EXEMPT = [r"^healthz$", r"^hooks/"]
+# /metrics: Prometheus scrapes from inside the network, often over HTTP and often allowed by
+# address (HUB_METRICS_ALLOW); with a key, the redirect would come after the key had
+# crossed, as for the hooks. Scrape the https:// URL when the network is not yours.
+SSL_REDIRECT_EXEMPT = [r"^healthz$", r"^hooks/", r"^metrics$"]
 
 # Django's admin runs under this policy: it has no inline scripts (its few <script> tags have
 # a src and pass data in data- attributes), and its one inline <style> (change_list.html)

@@ -333,7 +333,7 @@ HUB_HTTPS = security.check_https(
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HUB_HTTPS
 # (Each variable is read, and so checked, whether HTTPS mode is on or not.)
 SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", True) and HUB_HTTPS
-SECURE_REDIRECT_EXEMPT = security.SSL_REDIRECT_EXEMPT  # /healthz and the webhooks
+SECURE_REDIRECT_EXEMPT = security.SSL_REDIRECT_EXEMPT  # /healthz, /metrics, the webhooks
 _hsts_seconds = env_int("HUB_HSTS_SECONDS", security.HSTS_DEFAULT_SECONDS, minimum=0)
 SECURE_HSTS_SECONDS = _hsts_seconds if HUB_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HUB_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -430,6 +430,14 @@ globals().update(
     )
 )
 # --- end of single sign-on -------------------------------------------------------------------
+
+# --- Metrics (integrations/metrics, docs/operations.md "Monitoring") -------------------------
+# GET /metrics answers a hub API key with the metrics scope, or without a key a client
+# address in HUB_METRICS_ALLOW (comma-separated addresses or networks; empty: key only).
+from integrations.metrics.allow import allowed_networks  # noqa: E402
+
+HUB_METRICS_ALLOW = allowed_networks(env_str("HUB_METRICS_ALLOW", ""))
+# --- end of metrics --------------------------------------------------------------------------
 
 # --- REST API (integrations/api) -------------------------------------------------------------
 REST_FRAMEWORK = {

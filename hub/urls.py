@@ -7,6 +7,7 @@ from integrations.admin.preferences import preferences
 from integrations.forges.gitea.views import gitea_webhook
 from integrations.forges.github.views import github_webhook
 from integrations.gitlab.views import gitlab_webhook
+from integrations.metrics.views import metrics
 from integrations.sso.views import admin_login
 from integrations.views import health
 
@@ -17,6 +18,8 @@ admin.site.index_title = "Dify apps, digests, recipients and run history"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", health, name="health"),
+    # Prometheus; a hub API key with the metrics scope or HUB_METRICS_ALLOW (docs/operations.md).
+    path("metrics", metrics, name="metrics"),
     # Browsers ask for it on every page; answer quietly instead of logging a 404 each time.
     path("favicon.ico", lambda request: HttpResponse(status=204)),
     path("hooks/gitlab/<slug:slug>/", gitlab_webhook, name="gitlab-webhook"),

@@ -25,6 +25,8 @@ class HubAPIKey(models.Model):
     class Scope(models.TextChoices):
         READ = "read", "Read (list and read runs)"
         TRIGGER = "trigger", "Trigger (read; run digests; retry, stop and redeliver runs)"
+        # Prometheus's key: GET /metrics and nothing else (integrations/metrics).
+        METRICS = "metrics", "Metrics (scrape /metrics only)"
 
     name = models.CharField(
         max_length=100, unique=True, help_text="Who or what uses the key, e.g. 'ci' or 'grafana'."
@@ -40,7 +42,7 @@ class HubAPIKey(models.Model):
         max_length=10,
         choices=Scope.choices,
         default=Scope.READ,
-        help_text="Trigger includes read.",
+        help_text="Trigger includes read; metrics is only for /metrics.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(
@@ -60,8 +62,12 @@ class HubAPIKey(models.Model):
         return self.revoked_at is None
 
     def has_scope(self, scope: str) -> bool:
-        """Trigger includes read: whoever may start a run may also read what became of it."""
-        return self.scope == scope or self.scope == self.Scope.TRIGGER
+        """Trigger includes read: whoever may start a run may also read what became of it.
+        Metrics is included in nothing and includes nothing: a scraper's key, kept in
+        Prometheus's config, reads no run, and an API client's key scrapes nothing."""
+        return self.scope == scope or (
+            self.scope == self.Scope.TRIGGER and scope == self.Scope.READ
+        )
 
     def set_new_key(self) -> str:
         """Give the row a fresh key; return it (the only time it exists in clear)."""

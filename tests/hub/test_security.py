@@ -133,7 +133,7 @@ def test_an_https_public_url_turns_everything_on(tmp_path):
     )
     assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
     assert values["SECURE_SSL_REDIRECT"] is True
-    assert values["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$", r"^hooks/"]
+    assert values["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$", r"^hooks/", r"^metrics$"]
     assert values["SECURE_HSTS_SECONDS"] == 3600
     assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
     assert values["SECURE_HSTS_PRELOAD"] is False
