@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
@@ -21,8 +19,8 @@ from integrations.admin.common import (
     mask_secret,
     page_button,
 )
+from integrations.admin.inputs_form import AppInputsForm
 from integrations.checks.dify_app import check_app
-from integrations.dify import DifyInputError, validate_inputs
 from integrations.models import DifyApp, Run
 from integrations.runs.create import create_run
 from integrations.runs.outputs import listing
@@ -88,45 +86,6 @@ class DifyAppForm(forms.ModelForm):
 
     def clean_base_url(self) -> str:
         return self.cleaned_data["base_url"].rstrip("/")
-
-
-class RunNowForm(forms.Form):
-    inputs = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "hub-code"}),
-        initial="{}",
-        help_text="A JSON object of input variables, checked against the app's input form.",
-    )
-    query = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Chat apps only: the user's message.",
-    )
-
-    def __init__(self, *args, app: DifyApp, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.app = app
-        if not app.is_chat:
-            del self.fields["query"]
-
-    def clean_inputs(self) -> dict:
-        try:
-            value = json.loads(self.cleaned_data["inputs"] or "{}")
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('Inputs must be a JSON object, e.g. {"city": "Berlin"}.')
-        if self.app.input_form:
-            try:
-                value = validate_inputs(self.app.fields, value)
-            except DifyInputError as exc:
-                raise forms.ValidationError(list(exc.problems)) from None
-        return value
-
-    def clean(self):
-        data = super().clean()
-        if self.app.is_chat and not (data.get("query") or "").strip():
-            self.add_error("query", "Chat apps need a message.")
-        return data
 
 
 @admin.register(DifyApp)
@@ -259,7 +218,7 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
         return self.run_now_view(request, app)
 
     def run_now_view(self, request, app: DifyApp):
-        form = RunNowForm(request.POST or None, app=app)
+        form = AppInputsForm(request.POST or None, app=app)
         if request.method == "POST" and form.is_valid():
             run = create_run(
                 app,

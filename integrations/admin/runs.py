@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
@@ -18,7 +16,7 @@ from integrations.admin.common import (
     pretty_json,
     when,
 )
-from integrations.admin.dify import RunNowForm
+from integrations.admin.inputs_form import AppInputsForm
 from integrations.models import Delivery, Recipient, Run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
@@ -375,13 +373,11 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         permission="integrations.retry_run",
     )
     def run_again(self, request, run: Run):
-        form = RunNowForm(
+        form = AppInputsForm(
             request.POST or None,
             app=run.app,
-            initial={
-                "inputs": json.dumps(run.inputs, indent=2, ensure_ascii=False),
-                "query": run.query,
-            },
+            initial_inputs=run.inputs,
+            initial={"query": run.query},
         )
         if request.method == "POST" and form.is_valid():
             try:

@@ -303,3 +303,30 @@ def test_the_digest_page_runs_it_once_with_its_button(admin, make_digest):
     run = Run.objects.get(digest=digest)
     assert response.status_code == 302
     assert response["Location"] == f"/admin/integrations/run/{run.pk}/change/"
+
+
+def test_run_now_is_a_form_made_from_the_apps_inputs(admin, dify_app):
+    url = reverse(
+        "admin:integrations_difyapp_actions", kwargs={"pk": dify_app.pk, "tool": "run_now"}
+    )
+    form = admin.get(url).content.decode()
+    # One field per variable: a text box with its maximum, a number, a select of its options.
+    assert 'name="var_query"' in form and 'maxlength="256"' in form
+    assert 'type="number" name="var_count"' in form
+    assert '<option value="green">green</option>' in form
+    assert "Variable query, required, at most 256 characters" in form
+
+    refused = admin.post(url, {"var_count": "3"}).content.decode()
+    assert "query" in refused and "required" in refused and not Run.objects.exists()
+    response = admin.post(url, {"var_query": "Weather?", "var_count": "3", "var_color": "blue"})
+    assert response.status_code == 302
+    assert Run.objects.get().inputs == {"query": "Weather?", "count": 3, "color": "blue"}
+
+
+def test_run_now_takes_json_instead_of_the_fields(admin, dify_app):
+    url = reverse(
+        "admin:integrations_difyapp_actions", kwargs={"pk": dify_app.pk, "tool": "run_now"}
+    )
+    response = admin.post(url, {"var_query": "ignored", "inputs": '{"query": "from JSON"}'})
+    assert response.status_code == 302
+    assert Run.objects.get().inputs == {"query": "from JSON"}
