@@ -14,6 +14,7 @@ from integrations.views import health
 admin.site.site_header = "dify-hub"
 admin.site.site_title = "dify-hub"
 admin.site.index_title = "Dify apps, digests, recipients and run history"
+admin.site.empty_value_display = "—"  # one dash for "nothing" on every page
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -61,6 +61,13 @@ class DifyAppForm(forms.ModelForm):
             "enabled",
             *CALLING_FIELDS,
         )
+        # Every duration says its unit.
+        labels = {
+            "connect_timeout": "Connect timeout (seconds)",
+            "read_timeout": "Read timeout (seconds)",
+            "first_event_timeout": "First event timeout (seconds)",
+            "run_timeout": "Run timeout (seconds)",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

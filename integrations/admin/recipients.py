@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from django import forms
@@ -65,6 +66,9 @@ class RecipientForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "options" in self.fields:  # absent for staff who may only view
             self.fields["options"].help_text = options_help()
+        if "kind" in self.fields:
+            # hub-admin.js shows only the chosen kind's boxes, with its words.
+            self.fields["kind"].widget.attrs["data-kind-fields"] = json.dumps(kind_fields())
 
     def clean_webhook_url(self) -> str:
         value = keep_secret_when_blank(self, "webhook_url").strip()
@@ -84,6 +88,23 @@ class RecipientForm(forms.ModelForm):
             data["secret"] = ""
             self.instance.secret = ""
         return data
+
+
+def kind_fields() -> dict[str, dict]:
+    """Per kind, what its form asks for (from the transports themselves)."""
+    found = {}
+    for kind in TRANSPORTS:
+        cls = get_transport(kind)
+        found[kind] = {
+            "url": cls.url_label[:1].upper() + cls.url_label[1:],
+            "url_required": cls.url_required,
+            "url_default": cls.default_url,
+            "secret": cls.secret_label[:1].upper() + cls.secret_label[1:]
+            if cls.needs_secret
+            else "",
+            "options": list(cls.options),
+        }
+    return found
 
 
 def options_help() -> str:

@@ -17,6 +17,7 @@ from integrations.admin.common import (
     when,
 )
 from integrations.admin.inputs_form import AppInputsForm
+from integrations.channels.registry import LABELS
 from integrations.models import Delivery, Recipient, Run
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
@@ -58,8 +59,21 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ("recipient_name", "kind", "status", "attempts", "parts_progress", "error", "tries")
+    fields = (
+        "recipient_name",
+        "kind_name",
+        "status",
+        "attempts",
+        "parts_progress",
+        "error",
+        "tries",
+    )
     readonly_fields = fields
+
+    @admin.display(description="Kind")
+    def kind_name(self, obj: Delivery) -> str:
+        return delivery_kind(obj.kind)
+
     show_change_link = True
 
     @admin.display(description="Parts sent")
@@ -69,6 +83,19 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     @admin.display(description="Attempts (time, HTTP status, answer)")
     def tries(self, obj: Delivery) -> str:
         return attempts_table(obj)
+
+
+# What a delivery that is no recipient goes to, in words (the recipients' are in LABELS).
+TARGET_LABELS = {
+    "gitlab_note": "GitLab note",
+    "gitlab_lines": "GitLab line comments",
+    "pr_comment": "Pull request comment",
+    "pr_inline": "Pull request line comments",
+}
+
+
+def delivery_kind(kind: str) -> str:
+    return LABELS.get(kind) or TARGET_LABELS.get(kind) or kind
 
 
 def attempts_table(delivery: Delivery) -> str:
@@ -515,7 +542,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
 class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
-    list_display = ("id", "run", "recipient_name", "kind", "status", "attempts", "created_at")
+    list_display = ("id", "run", "recipient_name", "kind_name", "status", "attempts", "created_at")
     list_filter = ("status", "kind")
     search_fields = ("recipient_name", "error")
     list_select_related = ("run",)
@@ -523,7 +550,7 @@ class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         "run",
         "recipient",
         "recipient_name",
-        "kind",
+        "kind_name",
         "status",
         "attempts",
         "parts_sent",
@@ -558,6 +585,10 @@ class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+    @admin.display(description="Kind", ordering="kind")
+    def kind_name(self, obj: Delivery) -> str:
+        return delivery_kind(obj.kind)
 
     @admin.display(description="Attempts")
     def tries(self, obj: Delivery) -> str:

@@ -40,3 +40,46 @@ document.addEventListener("click", (event) => {
     }
   });
 })();
+
+// A recipient's form shows the boxes its kind uses, with that kind's words: the URL box is
+// the webhook URL, the server, or optional (the public API by default); the secret box is
+// there only for kinds that take one (integrations/admin/recipients.py, kind_fields()).
+document.addEventListener("DOMContentLoaded", () => {
+  const kind = document.querySelector("select[data-kind-fields]");
+  if (!kind) {
+    return;
+  }
+  const kinds = JSON.parse(kind.dataset.kindFields);
+  const row = (name) => document.querySelector(`.form-row.field-${name}`);
+  const show = () => {
+    const chosen = kinds[kind.value];
+    if (!chosen) {
+      return;
+    }
+    const url = document.querySelector("label[for=id_webhook_url]");
+    const urlBox = document.getElementById("id_webhook_url");
+    if (url) {
+      url.textContent = `${chosen.url}:`;
+      url.classList.toggle("required", chosen.url_required);
+    }
+    if (urlBox) {
+      urlBox.placeholder = chosen.url_default ? `empty: ${chosen.url_default}` : "";
+    }
+    for (const name of ["secret", "clear_secret"]) {
+      const box = row(name);
+      if (box) {
+        box.hidden = !chosen.secret;
+      }
+    }
+    const secret = document.querySelector("label[for=id_secret]");
+    if (secret && chosen.secret) {
+      secret.textContent = `${chosen.secret}:`;
+    }
+    const options = row("options");
+    if (options) {
+      options.hidden = chosen.options.length === 0;
+    }
+  };
+  kind.addEventListener("change", show);
+  show();
+});
