@@ -587,6 +587,7 @@ def bench_runlog(results: dict, runs: int) -> None:
             headers={"Referer": login},
         )
         pages = {
+            "admin home (overview)": "/admin/",
             "admin run list, first page": "/admin/integrations/run/",
             "admin run list, status=failed": "/admin/integrations/run/?status__exact=failed",
             "admin run list, search (a source name)": "/admin/integrations/run/?q=bench+source+42",
