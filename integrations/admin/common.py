@@ -47,6 +47,11 @@ def when(moment: datetime | None) -> str:
     )
 
 
+def badge(label: str, css: str) -> str:
+    """A state as a coloured word (the classes of hub.css), the same on every page."""
+    return format_html('<strong class="{}">{}</strong>', css, label)
+
+
 def mask_secret(value: str, *, keep: int = 4) -> str:
     """Enough to recognise a key, never enough to use it."""
     if not value:

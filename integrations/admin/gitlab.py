@@ -16,6 +16,7 @@ from integrations.admin.common import (
     LargeTablePaginator,
     ObjectButtons,
     SecretInput,
+    badge,
     bulk_action,
     button,
     keep_secret_when_blank,
@@ -404,7 +405,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "received_at",
         "endpoint",
         "event_name",
-        "outcome",
+        "coloured_outcome",
         "trigger",
         "merge_request_key",
         "short_reason",
@@ -458,3 +459,14 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.display(description="Payload")
     def payload_pretty(self, obj: WebhookEvent) -> str:
         return pretty_json(obj.payload)
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def coloured_outcome(self, obj: WebhookEvent) -> str:
+        return badge(obj.get_outcome_display(), OUTCOME_CLASSES.get(obj.outcome, "hub-info"))
+
+
+OUTCOME_CLASSES = {
+    WebhookEvent.Outcome.ACCEPTED: "hub-good",
+    WebhookEvent.Outcome.IGNORED: "hub-muted",
+    WebhookEvent.Outcome.INVALID: "hub-bad",
+}

@@ -11,6 +11,7 @@ from integrations.admin import run_summary
 from integrations.admin.common import (
     LargeTablePaginator,
     ObjectButtons,
+    badge,
     button,
     page_button,
     pretty_json,
@@ -74,6 +75,10 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     def kind_name(self, obj: Delivery) -> str:
         return delivery_kind(obj.kind)
 
+    @admin.display(description="Status")
+    def coloured_status(self, obj: Delivery) -> str:
+        return badge(obj.get_status_display(), DELIVERY_CLASSES.get(obj.status, "hub-info"))
+
     show_change_link = True
 
     @admin.display(description="Parts sent")
@@ -84,6 +89,8 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     def tries(self, obj: Delivery) -> str:
         return attempts_table(obj)
 
+
+DELIVERY_CLASSES = {Delivery.Status.DELIVERED: "hub-good", Delivery.Status.FAILED: "hub-bad"}
 
 # What a delivery that is no recipient goes to, in words (the recipients' are in LABELS).
 TARGET_LABELS = {
@@ -542,7 +549,15 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
 class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
-    list_display = ("id", "run", "recipient_name", "kind_name", "status", "attempts", "created_at")
+    list_display = (
+        "id",
+        "run",
+        "recipient_name",
+        "kind_name",
+        "coloured_status",
+        "attempts",
+        "created_at",
+    )
     list_filter = ("status", "kind")
     search_fields = ("recipient_name", "error")
     list_select_related = ("run",)
@@ -589,6 +604,10 @@ class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Kind", ordering="kind")
     def kind_name(self, obj: Delivery) -> str:
         return delivery_kind(obj.kind)
+
+    @admin.display(description="Status", ordering="status")
+    def coloured_status(self, obj: Delivery) -> str:
+        return badge(obj.get_status_display(), DELIVERY_CLASSES.get(obj.status, "hub-info"))
 
     @admin.display(description="Attempts")
     def tries(self, obj: Delivery) -> str:
