@@ -19,17 +19,16 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from integrations.networks import Network, contains, parse_networks
 
 
 def trusted_peers(forwarded_allow_ips: str) -> tuple[Network, ...] | None:
     """FORWARDED_ALLOW_IPS as gunicorn reads it: comma-separated addresses or networks, "*"
     for any (None here). Its default is gunicorn's: 127.0.0.1 and ::1."""
-    parts = [part.strip() for part in forwarded_allow_ips.split(",") if part.strip()]
-    if "*" in parts:
+    if "*" in [part.strip() for part in forwarded_allow_ips.split(",")]:
         return None
     try:
-        return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+        return parse_networks(forwarded_allow_ips)
     except ValueError as exc:
         raise ImproperlyConfigured(
             f"FORWARDED_ALLOW_IPS={forwarded_allow_ips!r}: {exc}. Use the proxy's addresses "
@@ -50,10 +49,7 @@ def _is_proxy(peer: str) -> bool:
     if settings.HUB_TRUSTED_PROXY:
         return True
     networks = settings.HUB_FORWARDED_ALLOW_IPS
-    if networks is None:
-        return True
-    address = _address(peer)
-    return address is not None and any(ipaddress.ip_address(address) in n for n in networks)
+    return networks is None or contains(networks, peer)
 
 
 def _address(text: str) -> str | None:
