@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.hub.test_security import deploy_env
+from tests.hub.processes import deploy_env, settings_with
 
 NAMES = (
     "AXES_FAILURE_LIMIT",
@@ -22,20 +21,7 @@ NAMES = (
 
 
 def axes_settings(tmp_path, **env: str) -> dict:
-    script = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps({{n: getattr(settings, n) for n in {NAMES!r}}}, default=str))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=deploy_env(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return settings_with(tmp_path, NAMES, **env)
 
 
 def test_the_defaults_are_five_failures_and_fifteen_minutes_by_the_tcp_peer(tmp_path):

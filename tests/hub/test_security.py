@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import subprocess
 import sys
 
@@ -14,7 +11,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from hub import security
-from tests.hub.test_settings import ROOT, start
+from tests.hub.processes import ROOT, deploy_env, settings_with
+from tests.hub.test_settings import start
 
 PUBLIC = "https://hub.example.com"
 SETTINGS = (
@@ -31,22 +29,6 @@ SETTINGS = (
 )
 
 
-def deploy_env(tmp_path, **env: str) -> dict[str, str]:
-    """What a new user sets on a server: no debug, a host name, real secrets."""
-    inherited = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    return {
-        **inherited,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "hub.example.com",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "HUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-        **env,
-    }
-
-
 def check_deploy(tmp_path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "check", "--deploy", "--fail-level", "WARNING"],
@@ -59,20 +41,7 @@ def check_deploy(tmp_path, **env: str) -> subprocess.CompletedProcess:
 
 
 def settings_of(tmp_path, **env: str) -> dict:
-    script = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps({{name: getattr(settings, name, None) for name in {SETTINGS!r}}}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=deploy_env(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return settings_with(tmp_path, SETTINGS, **env)
 
 
 # --- manage.py check --deploy ------------------------------------------------------------------

@@ -3,13 +3,11 @@ and the mistakes that stop start-up."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 
 import pytest
 
-from tests.hub.test_security import deploy_env
+from tests.hub.processes import settings_with, start_with
 
 NAMES = (
     "HUB_OIDC_ENABLED",
@@ -40,24 +38,11 @@ ON = {
 
 
 def start(tmp_path, **env: str) -> subprocess.CompletedProcess:
-    script = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps({{n: getattr(settings, n, None) for n in {NAMES!r}}}))"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=deploy_env(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return start_with(tmp_path, NAMES, **env)
 
 
 def sso_settings(tmp_path, **env: str) -> dict:
-    result = start(tmp_path, **env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return settings_with(tmp_path, NAMES, **env)
 
 
 def test_off_by_default_and_the_backends_are_as_they_were(tmp_path):
