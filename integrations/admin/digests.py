@@ -30,6 +30,7 @@ class DigestForm(forms.ModelForm):
             "app",
             "inputs",
             "query",
+            "language",
             "output_key",
             "title",
             "footer",
@@ -69,7 +70,7 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
     change_actions = ("run_once",)
     fieldsets = (
         (None, {"fields": ("name", "app", "enabled")}),
-        ("What to run", {"fields": ("inputs", "query")}),
+        ("What to run", {"fields": ("inputs", "query", "language")}),
         ("What to send", {"fields": ("output_key", "title", "footer", "recipients")}),
         (
             "When",

@@ -87,6 +87,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("timezone", "timezone", STR, required=True),
         Key("inputs", "inputs", OBJECT),
         Key("query", "query", STR),
+        Key("language", "language", STR),
         Key("output", "output_key", STR),
         Key("title", "title", STR),
         Key("footer", "footer", STR),

@@ -99,14 +99,14 @@ def claim_slot(
     if existing is not None:
         return existing, False
     late = now - slot
-    context = schedule.slot_context(slot, digest.timezone, digest.name)
+    context = schedule.slot_context(slot, digest.timezone, digest.name, digest.language)
     fields = dict(
         kind=Run.Kind.DIGEST,
         digest=digest,
         slot=slot,
         app_id=digest.app_id,
         source=(
-            f"digest '{digest.name}', slot {context['date']} {context['time']} {digest.timezone}, "
+            f"digest '{digest.name}', slot {context['date_iso']} {context['time']} {digest.timezone}, "
             + (FIRED_BY_BEAT if on_schedule else CAUGHT_UP)
         )[:255],
         inputs=placeholders.render(digest.inputs, context),
@@ -136,7 +136,7 @@ def claim_slot(
 
 def run_now(digest: Digest, *, requested_by: str, now: datetime) -> Run:
     """A manual run outside the schedule ("Run now"): variables use the current time."""
-    context = schedule.slot_context(now, digest.timezone, digest.name)
+    context = schedule.slot_context(now, digest.timezone, digest.name, digest.language)
     with transaction.atomic():
         run = Run.objects.create(
             kind=Run.Kind.DIGEST,

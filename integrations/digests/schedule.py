@@ -20,6 +20,7 @@ from cron_descriptor import Options, get_description
 from croniter import croniter
 
 from integrations import zones
+from integrations.digests import languages
 from integrations.placeholders import is_broken, names_in
 
 MACROS = {
@@ -33,7 +34,6 @@ MACROS = {
 }
 # Far enough around a window to cover any DST shift (at most 2 h anywhere).
 _MARGIN = timedelta(hours=3)
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 _FIELDS = (
@@ -169,16 +169,22 @@ def describe(expression: str) -> str:
 
 # --- Input templating ------------------------------------------------------------------------
 
-VARIABLES = ("date", "weekday", "time", "digest")
+# `date_iso` is for workflows that compute with the date: `date` follows the digest's language.
+VARIABLES = ("date", "weekday", "time", "digest", "date_iso")
 
 
-def slot_context(slot: datetime, zone_name: str, digest_name: str) -> dict[str, str]:
+def slot_context(
+    slot: datetime, zone_name: str, digest_name: str, language: str = languages.ENGLISH
+) -> dict[str, str]:
+    """The variables' values at `slot`, in the digest's time zone and language."""
     local = slot.astimezone(parse_zone(zone_name))
+    day = local.date()
     return {
-        "date": local.strftime("%Y-%m-%d"),
-        "weekday": WEEKDAYS[local.weekday()],
-        "time": local.strftime("%H:%M"),
+        "date": languages.long_date(day, language),
+        "weekday": languages.weekday(day, language),
+        "time": local.strftime("%H:%M"),  # 24-hour in every language, as cron is written
         "digest": digest_name,
+        "date_iso": day.isoformat(),
     }
 
 

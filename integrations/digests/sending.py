@@ -47,7 +47,9 @@ def compose(run: Run) -> dict:
     if digest is None:
         raise OutputError("the digest was deleted")
     text = select_output(run.outputs, digest.output_key, setting=SETTING)
-    context = schedule.slot_context(run.slot or run.created_at, digest.timezone, digest.name)
+    context = schedule.slot_context(
+        run.slot or run.created_at, digest.timezone, digest.name, digest.language
+    )
     return {
         "title": placeholders.render(digest.title, context),
         "text": text,

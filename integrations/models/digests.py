@@ -7,7 +7,7 @@ from django.utils import timezone as dj_timezone
 
 from integrations import placeholders
 from integrations.dify import DifyInputError, validate_inputs
-from integrations.digests import schedule
+from integrations.digests import languages, schedule
 from integrations.digests.sync import sync_schedule
 
 
@@ -26,7 +26,21 @@ class Digest(models.Model):
         default=dict,
         blank=True,
         help_text="Inputs for the app. Strings may use {{ date }}, {{ weekday }}, {{ time }} "
-        "(at the scheduled slot, in this digest's time zone) and {{ digest }}.",
+        "(at the scheduled slot, in this digest's time zone and language), {{ date_iso }} "
+        "(always 2026-12-02) and {{ digest }}.",
+    )
+    language = models.CharField(
+        max_length=10,
+        choices=languages.CHOICES,
+        default=languages.ENGLISH,
+        help_text="The language of {{ weekday }} and {{ date }}: English writes Wednesday and "
+        "2026-12-02, 简体中文 星期三 and 2026年12月2日, 日本語 水曜日 and 2026年12月2日, 한국어 "
+        "수요일 and 2026년 12월 2일. {{ time }} and {{ date_iso }} are the same in every language.",
+        error_messages={
+            "invalid_choice": "'%(value)s' is not a digest language; one of "
+            + ", ".join(f"{code} ({name})" for code, name in languages.CHOICES)
+            + "."
+        },
     )
     query = models.TextField(
         blank=True, help_text="Chat apps only: the message sent as the user's query."
@@ -106,7 +120,9 @@ class Digest(models.Model):
         problems: dict[str, str | list[str]] = {}
         if "inputs" not in found and app.input_form:
             # Checked as they will be on a real day, so a typo fails here, not at 08:00.
-            sample = schedule.slot_context(dj_timezone.now(), "UTC", self.name or "digest")
+            sample = schedule.slot_context(
+                dj_timezone.now(), "UTC", self.name or "digest", self.language
+            )
             try:
                 validate_inputs(app.fields, placeholders.render(self.inputs, sample))
             except DifyInputError as exc:

@@ -202,6 +202,7 @@ def test_the_digest_page_shows_the_schedule_in_words_and_next_times(admin, dify_
         "recipients": [recipient.pk],
         "cron": "0 8 * * *",
         "timezone": "Europe/Berlin",
+        "language": "en",
         "catchup_grace": 3600,
         "enabled": "on",
     }

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from integrations.gitlab.signing import token_matches
 from integrations.models import DifyApp, Digest, Recipient, ReviewEndpoint, Run
 from tests.config.conftest import ISSUE_YAML, db_state, hub
+from tests.digests.conftest import utc
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +220,21 @@ def test_omitted_optional_keys_take_the_defaults(env, reviewer, write):
     assert DifyApp.objects.get(name="weather").run_timeout == 1500
 
 
+def test_a_digest_language_is_applied_and_left_out_means_english(env, reviewer, write):
+    from integrations.digests.firing import claim_slot
+
+    hub("apply", write(edited(lambda d: d["digests"][0].update(language="ja"))))
+    digest = Digest.objects.get()
+    assert digest.language == "ja"
+    slot = utc(2026, 12, 2)  # Wednesday 08:00 in Shanghai
+    run, _ = claim_slot(digest, slot, slot)
+    assert run.inputs == {"city": "beijing", "date": "2026年12月2日"}
+
+    out = hub("apply", write(ISSUE_YAML.read_text()))
+    assert '      language: "ja" -> "en"' in out
+    assert Digest.objects.get().language == "en"
+
+
 def test_a_recipient_can_be_disabled_and_an_endpoint_given_a_ca_bundle(env, reviewer, write):
     hub("apply", write(ISSUE_YAML.read_text()))
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -272,6 +288,15 @@ ERRORS = [
     (
         _set("digests", "timezone", "Mars/Olympus"),
         "digests[0] 'morning-weather': key 'timezone': 'Mars/Olympus' is not an IANA time zone",
+    ),
+    (
+        _set("digests", "language", "fr"),
+        "digests[0] 'morning-weather': key 'language': 'fr' is not a digest language; one of "
+        "en (English), zh-hans (简体中文), ja (日本語), ko (한국어).",
+    ),
+    (
+        _set("digests", "language", 7),
+        "digests[0] 'morning-weather': key 'language': must be a string, not",
     ),
     (
         _set("digests", "inputs", {"when": "{{ tomorrow }}"}),

@@ -65,8 +65,10 @@ def test_export_writes_every_key_and_placeholders_for_secrets(env, reviewer, wri
     ]
     digest = data["digests"][0]
     assert digest["recipients"] == ["family"]
-    assert {key: digest[key] for key in ("query", "title", "footer", "catchup_grace")} == {
+    keys = ("query", "language", "title", "footer", "catchup_grace")
+    assert {key: digest[key] for key in keys} == {
         "query": "",
+        "language": "en",
         "title": "Weather, {{ weekday }}",
         "footer": "",
         "catchup_grace": 3600,

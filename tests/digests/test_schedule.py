@@ -91,6 +91,7 @@ def test_slot_context_uses_the_digest_zone():
         "weekday": "Sunday",
         "time": "08:30",
         "digest": "Morning",
+        "date_iso": "2026-11-22",
     }
 
 
