@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint venv migrate bench faults fake-dify status
+.PHONY: run test test-browser lint venv migrate bench faults fake-dify status
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dify-hub needs Python 3.11 or newer (set PYTHON=python3.x)")'
@@ -29,6 +29,29 @@ run: migrate
 test: venv
 	@$(BIN)/python -m hub.localenv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The admin in headless Chromium at 1440 and 390 px (tests/browser; not part of `make test`).
+# Needs Debian's chromium and chromium-driver; without them it says why and exits 0.
+CHROMIUM ?= chromium
+CHROMEDRIVER ?= chromedriver
+BROWSER_STAMP := $(VENV)/.requirements-browser-installed
+$(BROWSER_STAMP): requirements-browser.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
+	@touch $(BROWSER_STAMP)
+
+test-browser: venv
+	@missing=""; \
+	command -v $(CHROMIUM) >/dev/null 2>&1 || missing="$$missing $(CHROMIUM)"; \
+	command -v $(CHROMEDRIVER) >/dev/null 2>&1 || missing="$$missing $(CHROMEDRIVER)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "test-browser: skipped: not installed:$$missing (apt-get install chromium chromium-driver)"; \
+	  exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory $(BROWSER_STAMP) \
+	  || { echo "test-browser: skipped: selenium could not be installed"; exit 0; }; \
+	$(BIN)/python -m hub.localenv; \
+	HUB_CHROMIUM="$$(command -v $(CHROMIUM))" HUB_CHROMEDRIVER="$$(command -v $(CHROMEDRIVER))" \
+	  $(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -56,3 +79,16 @@ faults: venv
 # A fake Dify on http://127.0.0.1:5001/v1 (key app-demo) for trying the hub without a real one.
 fake-dify: venv
 	$(BIN)/python -m tests.fakes.dify --port 5001 --api-key app-demo
+
+# The admin's translations (简体中文, 日本語) in integrations/locale/: `make messages` gathers the
+# hub's marked strings into the .po files (then translate the new entries), `make
+# compilemessages` turns them into the .mo files Django reads; both are committed, so a fresh
+# checkout needs no gettext tools. Both need GNU gettext (apt-get install gettext).
+.PHONY: messages compilemessages
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=tools
+
+messages: venv
+	$(BIN)/python manage.py makemessages -l zh_Hans -l ja --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+
+compilemessages: venv
+	$(BIN)/python manage.py compilemessages -l zh_Hans -l ja --ignore=.venv --ignore=var

@@ -4,6 +4,7 @@ request: a chosen zone is kept in the session when it is saved and at login."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.signals import user_logged_in
@@ -17,7 +18,9 @@ SESSION_KEY = "hub_time_zone"
 
 def zone_for(request: HttpRequest) -> ZoneInfo | None:
     session = getattr(request, "session", None)
-    for name in ((session or {}).get(SESSION_KEY), request.COOKIES.get(COOKIE)):
+    # The script writes the cookie URL-encoded (Asia%2FShanghai), as cookies must be.
+    cookie = unquote(request.COOKIES.get(COOKIE) or "")
+    for name in ((session or {}).get(SESSION_KEY), cookie):
         if name:
             try:
                 return ZoneInfo(name)
