@@ -36,8 +36,14 @@ TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
 USE_TZ = True
 # One way to write a time on every page, with seconds and the zone (hub/formats/).
 FORMAT_MODULE_PATH = ["hub.formats"]
+# The admin in English, 简体中文 or 日本語: the browser's language (Accept-Language) unless
+# the person chose one under Preferences (integrations/viewer_language.py). The API, webhooks,
+# logs and stored error messages stay English. One catalog for the project's strings (hub/
+# and integrations/), kept in the one app (`make messages`, `make compilemessages`).
 USE_I18N = True
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "integrations" / "locale"]
 
 HUB_ENCRYPTION_KEYS = env_fernet_keys("HUB_ENCRYPTION_KEYS")
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
@@ -66,6 +72,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (the HTTPS block below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (a person's chosen language is kept there), before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
+    "integrations.viewer_language.ViewerLanguage",  # the chosen language; API stays English
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

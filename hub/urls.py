@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from integrations.admin.preferences import preferences
@@ -13,7 +14,7 @@ from integrations.views import health
 
 admin.site.site_header = "dify-hub"
 admin.site.site_title = "dify-hub"
-admin.site.index_title = "Dify apps, digests, recipients and run history"
+admin.site.index_title = _("Dify apps, digests, recipients and run history")
 admin.site.empty_value_display = "—"  # one dash for "nothing" on every page
 
 urlpatterns = [

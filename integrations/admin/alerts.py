@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from integrations.models import Alert
 
@@ -28,11 +29,11 @@ class AlertAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="Waiting for the next message")
+    @admin.display(description=_("Waiting for the next message"))
     def waiting(self, obj: Alert) -> int:
         return len(obj.pending or []) + obj.dropped
 
-    @admin.display(description="Last message")
+    @admin.display(description=_("Last message"))
     def message(self, obj: Alert) -> str:
         if obj.last_run_id is None:
             return "—"

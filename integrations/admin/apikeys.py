@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integrations.admin.common import ObjectButtons, bulk_action
 from integrations.models import HubAPIKey
@@ -22,11 +24,11 @@ class HubAPIKeyAdmin(ObjectButtons, admin.ModelAdmin):
             return ("name", "scope")
         return ("name", "scope", "shown_prefix", "created_at", "last_used_at", "revoked_at")
 
-    @admin.display(description="Key", ordering="prefix")
+    @admin.display(description=_("Key"), ordering="prefix")
     def shown_prefix(self, obj: HubAPIKey) -> str:
         return f"{obj.prefix}_…" if obj.prefix else "—"
 
-    @admin.display(description="State", ordering="revoked_at")
+    @admin.display(description=_("State"), ordering="revoked_at")
     def state(self, obj: HubAPIKey) -> str:
         if obj.revoked_at:
             return format_html(
@@ -60,10 +62,11 @@ class HubAPIKeyAdmin(ObjectButtons, admin.ModelAdmin):
         return response
 
     @bulk_action(
-        "Revoke selected keys (they stop working at once)",
+        _("Revoke selected keys (they stop working at once)"),
         permission="integrations.change_hubapikey",
     )
     def revoke_action(self, request, queryset):
         now = timezone.now()
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=now)
-        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+        text = gettext("Revoked %(count)s key(s).")
+        self.message_user(request, text % {"count": count}, messages.SUCCESS)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from integrations.models import AuditEntry
 
@@ -27,7 +28,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="Fields")
+    @admin.display(description=_("Fields"))
     def changed(self, obj: AuditEntry) -> str:
         return ", ".join(obj.fields) or "—"
 

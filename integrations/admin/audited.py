@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.admin.options import get_content_type_for_model
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils import translation
 
 from integrations import audit
 from integrations.models import AuditEntry
@@ -104,4 +106,7 @@ def _labels(message) -> list[str]:
 
 
 def _record(request: HttpRequest, action: str, obj: Model, fields: Iterable[str] = ()) -> None:
-    audit.record(audit.Door.ADMIN, request.user.get_username(), action, obj, fields=fields)
+    # Written once, read in any language: in English, like every door's entries (a run's
+    # name says its kind and status in words).
+    with translation.override(settings.LANGUAGE_CODE):
+        audit.record(audit.Door.ADMIN, request.user.get_username(), action, obj, fields=fields)

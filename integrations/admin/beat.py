@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat import admin as beat_admin  # noqa: F401  (registers beat's admins first)
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -64,11 +65,11 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("crontab", "interval")
 
-    @admin.display(description="Schedule")
+    @admin.display(description=_("Schedule"))
     def schedule(self, obj: PeriodicTask) -> str:
         return str(obj.crontab or obj.interval or obj.solar or obj.clocked or "—")
 
-    @admin.display(description="Digest")
+    @admin.display(description=_("Digest"))
     def digest_link(self, obj: PeriodicTask) -> str:
         digest = getattr(obj, "digest", None)
         if digest is None:

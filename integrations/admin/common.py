@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import Permission
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -16,9 +17,10 @@ from django.db import connection
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django_object_actions import DjangoObjectActions, action
 
 from integrations.admin.audited import Audited
@@ -156,11 +158,14 @@ def refused(model_admin, request: HttpRequest, label: str, permission: str) -> T
     opts = model_admin.model._meta
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "Not allowed",
+        "title": gettext("Not allowed"),
         "opts": opts,
-        "message": f"“{label}” needs the permission “{name or permission}” ({permission}), "
-        "which your account does not have, so nothing was done. An administrator can add "
-        "you to a group that has it (docs/security.md, “Roles”).",
+        "message": gettext(
+            "“%(label)s” needs the permission “%(name)s” (%(permission)s), which your account "
+            "does not have, so nothing was done. An administrator can add you to a group that "
+            "has it (docs/security.md, “Roles”)."
+        )
+        % {"label": label, "name": name or permission, "permission": permission},
     }
     return TemplateResponse(request, "admin/integrations/not_allowed.html", context, status=403)
 
@@ -178,11 +183,18 @@ def _needs(permission: str, label: str, method: Callable, *, form_page: bool = F
         done = not form_page or isinstance(response, HttpResponseRedirect)
         if request.method == "POST" and done:
             for obj in [target] if isinstance(target, Model) else target:
-                self.log_pressed(request, obj, label)
+                self.log_pressed(request, obj, stored_text(label))
         return response
 
     guarded.hub_permission = permission
     return guarded
+
+
+def stored_text(text) -> str:
+    """What is written down (the audit trail, Django's history) stays in English, whatever
+    language the person who pressed the button reads the admin in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
 
 
 def button(label: str, description: str, *, permission: str, confirm: str = "") -> Callable:
@@ -247,7 +259,8 @@ class ChecksOnSave:
             request.hub_check_failed = True
             self.message_user(
                 request,
-                f"“{name}” was saved, but the connection check failed: {summary}",
+                gettext("“%(name)s” was saved, but the connection check failed: %(summary)s")
+                % {"name": name, "summary": summary},
                 messages.WARNING,
             )
         else:

@@ -7,6 +7,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integrations.admin.common import (
     ChecksOnSave,
@@ -39,17 +41,17 @@ CALLING_FIELDS = (
 
 class DifyAppForm(forms.ModelForm):
     base_url = forms.URLField(
-        label="API base URL",
+        label=_("API base URL"),
         assume_scheme="https",
         initial="https://api.dify.ai/v1",
-        help_text="Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1.",
+        help_text=_("Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1."),
     )
     api_key = forms.CharField(
-        label="API key",
+        label=_("API key"),
         required=False,
         widget=SecretInput(),
-        help_text="The app's service API key (app-…), from the app's API Access page in Dify. "
-        "Stored encrypted and never shown again; leave empty to keep the current key.",
+        help_text=_("The app's service API key (app-…), from the app's API Access page in Dify. "
+        "Stored encrypted and never shown again; leave empty to keep the current key."),
     )
 
     class Meta:
@@ -124,7 +126,7 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "base_url", "masked_key", "api_key", "enabled")}),
         (
-            "Detected from Dify",
+            _("Detected from Dify"),
             {
                 "fields": (
                     "notice_text",
@@ -137,16 +139,16 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
             },
         ),
         (
-            "Calling",
+            _("Calling"),
             {"fields": CALLING_FIELDS},
         ),
     )
 
-    @admin.display(description="Stored API key")
+    @admin.display(description=_("Stored API key"))
     def masked_key(self, obj: DifyApp) -> str:
         return mask_secret(obj.api_key) if obj.pk else "—"
 
-    @admin.display(description="Input variables")
+    @admin.display(description=_("Input variables"))
     def input_variables(self, obj: DifyApp) -> str:
         fields = obj.fields
         if not fields:
@@ -169,7 +171,7 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Outputs")
+    @admin.display(description=_("Outputs"))
     def outputs(self, obj: DifyApp) -> str:
         if not obj.output_names:
             return "— (known after the app's first successful run)"
@@ -179,13 +181,13 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
             _ago(obj.outputs_seen_at) if obj.outputs_seen_at else "",
         )
 
-    @admin.display(description="Changed by the hub")
+    @admin.display(description=_("Changed by the hub"))
     def notice_text(self, obj: DifyApp) -> str:
         if not obj.notice:
             return "—"
         return format_html('<strong class="hub-warn">{}</strong>', obj.notice)
 
-    @admin.display(description="Last check")
+    @admin.display(description=_("Last check"))
     def connection(self, obj: DifyApp) -> str:
         if obj.check_error:
             return format_html('<span class="hub-bad">✗ {}</span>', obj.check_error[:80])
@@ -199,7 +201,7 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
             self._report_check(request, obj, saved=True)
 
     @bulk_action(
-        "Check connection (GET /info and /parameters)",
+        _("Check connection (GET /info and /parameters)"),
         permission="integrations.check_connection",
     )
     def check_connection_action(self, request, queryset):
@@ -211,15 +213,15 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
         self.report_check(request, app.name, report.ok, report.summary, saved=saved)
 
     @button(
-        "Check connection",
-        "Read the app's mode and input form (GET /info, /parameters).",
+        _("Check connection"),
+        _("Read the app's mode and input form (GET /info, /parameters)."),
         permission="integrations.check_connection",
     )
     def check_connection(self, request, app: DifyApp):
         self._report_check(request, app)
 
     @page_button(
-        "Run now", "Run the app once with inputs you type in.", permission="integrations.run_now"
+        _("Run now"), _("Run the app once with inputs you type in."), permission="integrations.run_now"
     )
     def run_now(self, request, app: DifyApp):
         return self.run_now_view(request, app)
@@ -235,11 +237,12 @@ class DifyAppAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.ModelAdmin):
                 query=form.cleaned_data.get("query") or "",
                 dify_user=f"hub:manual:{request.user.get_username()}",
             )
-            self.message_user(request, f"Run #{run.pk} queued.", messages.SUCCESS)
+            queued = gettext("Run #%(run)s queued.") % {"run": run.pk}
+            self.message_user(request, queued, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Run {app.name} now",
+            "title": gettext("Run %(app)s now") % {"app": app.name},
             "app": app,
             "form": form,
             "opts": self.model._meta,

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from integrations.admin.common import (
     ChecksOnSave,
@@ -41,30 +42,30 @@ class ReviewEndpointForm(forms.ModelForm):
     secret_token = forms.CharField(
         required=False,
         widget=SecretInput(),
-        help_text="Leave empty to have one generated; it is shown once, after saving, to paste "
+        help_text=_("Leave empty to have one generated; it is shown once, after saving, to paste "
         "into the forge's webhook. GitLab's is stored only as a hash, GitHub's (which signs "
-        "every delivery) encrypted.",
+        "every delivery) encrypted."),
     )
     access_token = forms.CharField(
         required=False,
         widget=SecretInput(),
-        help_text="GitLab: a project or group access token (or a bot user's token) with the api "
+        help_text=_("GitLab: a project or group access token (or a bot user's token) with the api "
         "scope and at least the Reporter role. GitHub: a fine-grained token with Pull requests "
         "(read and write) and Contents (read), or a classic token with the repo scope. Stored "
-        "encrypted; never shown again.",
+        "encrypted; never shown again."),
     )
     github_app_private_key = forms.CharField(
-        label="GitHub App private key",
+        label=_("GitHub App private key"),
         required=False,
         widget=forms.Textarea(attrs={"autocomplete": "off", "rows": 4, "spellcheck": "false"}),
-        help_text="GitHub App only: the App's .pem file, whole. Stored encrypted; never shown "
-        "again (leave empty to keep the stored one).",
+        help_text=_("GitHub App only: the App's .pem file, whole. Stored encrypted; never shown "
+        "again (leave empty to keep the stored one)."),
     )
     signing_secret = forms.CharField(
         required=False,
         widget=SecretInput(),
-        help_text="GitLab only, optional: GitLab's signing token (whsec_…). When set, every "
-        "request must carry a valid Standard Webhooks signature. Stored encrypted.",
+        help_text=_("GitLab only, optional: GitLab's signing token (whsec_…). When set, every "
+        "request must carry a valid Standard Webhooks signature. Stored encrypted."),
     )
     triggers = forms.MultipleChoiceField(
         choices=[(t, TRIGGER_LABELS.get(t, t)) for t in TRIGGERS],
@@ -74,24 +75,24 @@ class ReviewEndpointForm(forms.ModelForm):
     )
     target_branches = forms.CharField(
         required=False,
-        help_text="Comma-separated branch names or globs, e.g. main, release/*. Empty: any.",
+        help_text=_("Comma-separated branch names or globs, e.g. main, release/*. Empty: any."),
     )
     base_url = forms.URLField(
-        label="Forge URL",
+        label=_("Forge URL"),
         assume_scheme="https",
-        help_text="e.g. https://gitlab.example.com, https://github.com or a GitHub Enterprise "
+        help_text=_("e.g. https://gitlab.example.com, https://github.com or a GitHub Enterprise "
         "Server's address. Diffs are read and comments posted here only; URLs inside webhook "
-        "payloads are never used with the token.",
+        "payloads are never used with the token."),
     )
     review_command_from = forms.MultipleChoiceField(
-        label="Who may ask with /review",
+        label=_("Who may ask with /review"),
         choices=[(a, a) for a in ASSOCIATIONS],
         widget=forms.CheckboxSelectMultiple,
         initial=list(DEFAULT_ASSOCIATIONS),
         required=False,
-        help_text="GitHub's author associations; on GitLab anything but NONE means members with "
+        help_text=_("GitHub's author associations; on GitLab anything but NONE means members with "
         "Developer access or more, on Gitea the owner and collaborators with write access. "
-        "On public projects anyone can comment, and every review costs LLM tokens.",
+        "On public projects anyone can comment, and every review costs LLM tokens."),
     )
 
     class Meta:
@@ -239,7 +240,7 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
             return [
                 (None, {"fields": ("name", "forge", "slug", "enabled", "app")}),
                 (
-                    "Forge",
+                    _("Forge"),
                     {
                         "fields": (
                             "base_url",
@@ -251,12 +252,12 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
                         )
                     },
                 ),
-                ("Webhook security", {"fields": ("secret_token", "signing_secret")}),
+                (_("Webhook security"), {"fields": ("secret_token", "signing_secret")}),
                 ("Review", review),
             ]
         return [
             (None, {"fields": ("name", "forge", "slug", "enabled", "app")}),
-            ("Requests the forge sent that the hub refused", {"fields": ("rejected",)}),
+            (_("Requests the forge sent that the hub refused"), {"fields": ("rejected",)}),
             (
                 obj.get_forge_display(),
                 {
@@ -273,28 +274,28 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
                     )
                 },
             ),
-            ("Webhook security", {"fields": ("secret_token", "signing_secret")}),
+            (_("Webhook security"), {"fields": ("secret_token", "signing_secret")}),
             ("Review", review),
         ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(latest_event_at=Max("events__received_at"))
 
-    @admin.display(description="Webhook URL")
+    @admin.display(description=_("Webhook URL"))
     def webhook_url_short(self, obj: ReviewEndpoint) -> str:
         return obj.webhook_path
 
-    @admin.display(description="Stored access token")
+    @admin.display(description=_("Stored access token"))
     def masked_access_token(self, obj: ReviewEndpoint) -> str:
         return mask_secret(obj.access_token)
 
-    @admin.display(description="Bot user")
+    @admin.display(description=_("Bot user"))
     def bot_user(self, obj: ReviewEndpoint) -> str:
         if obj.bot_user_id is None:
             return "— (learnt on “Check connection” or the first review)"
         return f"@{obj.bot_username} (id {obj.bot_user_id}); its own notes never trigger a review"
 
-    @admin.display(description="Last check")
+    @admin.display(description=_("Last check"))
     def connection(self, obj: ReviewEndpoint) -> str:
         if obj.check_error:
             return format_html('<span class="hub-bad">✗ {}</span>', obj.check_error)
@@ -303,7 +304,7 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
             return format_html('<span class="hub-good">✓ checked {}</span>', when)
         return "not checked"
 
-    @admin.display(description="Rejected requests")
+    @admin.display(description=_("Rejected requests"))
     def rejected(self, obj: ReviewEndpoint) -> str:
         if not obj.rejected_count:
             return "none"
@@ -311,11 +312,11 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
             obj.last_rejected_reason
         )
 
-    @admin.display(description="Last event", ordering="latest_event_at")
+    @admin.display(description=_("Last event"), ordering="latest_event_at")
     def last_event(self, obj) -> str:
         return obj.latest_event_at or "—"
 
-    @admin.display(description="Rejected", ordering="rejected_count")
+    @admin.display(description=_("Rejected"), ordering="rejected_count")
     def rejections(self, obj: ReviewEndpoint) -> int:
         return obj.rejected_count
 
@@ -364,7 +365,7 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
         return response
 
     @bulk_action(
-        "Check connection to the forge (GET /user)", permission="integrations.check_connection"
+        _("Check connection to the forge (GET /user)"), permission="integrations.check_connection"
     )
     def check_connection_action(self, request, queryset):
         for endpoint in queryset:
@@ -377,18 +378,18 @@ class ReviewEndpointAdmin(ObjectButtons, ChecksOnSave, HidesSecrets, admin.Model
         self.report_check(request, endpoint.name, report.ok, report.summary, saved=saved)
 
     @button(
-        "Check connection",
-        "Check the access token with the forge (GET /user).",
+        _("Check connection"),
+        _("Check the access token with the forge (GET /user)."),
         permission="integrations.check_connection",
     )
     def check_connection(self, request, endpoint: ReviewEndpoint):
         self._report_check(request, endpoint)
 
     @button(
-        "Regenerate secret token",
-        "Make a new webhook secret token, shown once.",
+        _("Regenerate secret token"),
+        _("Make a new webhook secret token, shown once."),
         permission="integrations.regenerate_secret",
-        confirm="The forge keeps sending the old secret until you paste the new one. Regenerate?",
+        confirm=_("The forge keeps sending the old secret until you paste the new one. Regenerate?"),
     )
     def regenerate_token(self, request, endpoint: ReviewEndpoint):
         token = generate_token()
@@ -440,11 +441,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Reason")
+    @admin.display(description=_("Reason"))
     def short_reason(self, obj: WebhookEvent) -> str:
         return obj.reason if len(obj.reason) <= 70 else obj.reason[:69] + "…"
 
-    @admin.display(description="Run")
+    @admin.display(description=_("Run"))
     def run_link(self, obj: WebhookEvent) -> str:
         if obj.run_id is None:
             return "—"
@@ -452,15 +453,15 @@ class WebhookEventAdmin(admin.ModelAdmin):
         status = obj.run.get_status_display().lower()
         return format_html('<a href="{}">#{}</a>&nbsp;({})', url, obj.run_id, status)
 
-    @admin.display(description="Headers")
+    @admin.display(description=_("Headers"))
     def headers_pretty(self, obj: WebhookEvent) -> str:
         return pretty_json(obj.headers)
 
-    @admin.display(description="Payload")
+    @admin.display(description=_("Payload"))
     def payload_pretty(self, obj: WebhookEvent) -> str:
         return pretty_json(obj.payload)
 
-    @admin.display(description="Outcome", ordering="outcome")
+    @admin.display(description=_("Outcome"), ordering="outcome")
     def coloured_outcome(self, obj: WebhookEvent) -> str:
         return badge(obj.get_outcome_display(), OUTCOME_CLASSES.get(obj.outcome, "hub-info"))
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from integrations.dify import DifyInputError, validate_inputs
 from integrations.dify.inputs import InputField
@@ -50,7 +51,7 @@ def _field(f: InputField, initial: Any) -> forms.Field:
 
 class AppInputsForm(forms.Form):
     inputs = forms.CharField(
-        label="Inputs as JSON (advanced)",
+        label=_("Inputs as JSON (advanced)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "class": "hub-code"}),
         help_text=JSON_HELP,
@@ -58,7 +59,7 @@ class AppInputsForm(forms.Form):
     query = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Chat apps only: the user's message.",
+        help_text=_("Chat apps only: the user's message."),
     )
 
     def __init__(

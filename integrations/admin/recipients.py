@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integrations.admin.common import (
     HidesSecrets,
@@ -29,24 +31,24 @@ TEST_MESSAGE = Message(
 
 class RecipientForm(forms.ModelForm):
     webhook_url = forms.CharField(
-        label="URL",
+        label=_("URL"),
         required=False,
         widget=SecretInput(),
-        help_text="The webhook URL (chat services), the server (ntfy: with the topic, "
+        help_text=_("The webhook URL (chat services), the server (ntfy: with the topic, "
         "https://ntfy.sh/family; Matrix: the homeserver, https://matrix.org), an Apprise URL "
         "(tgram://…, mailto://…), or empty for Telegram's and LINE's public API and for email. "
-        "Stored encrypted and never shown again; leave empty to keep the current one.",
+        "Stored encrypted and never shown again; leave empty to keep the current one."),
     )
     secret = forms.CharField(
-        label="Secret",
+        label=_("Secret"),
         required=False,
         widget=SecretInput(),
-        help_text="Telegram: the bot token. LINE: the channel access token. Matrix: the "
+        help_text=_("Telegram: the bot token. LINE: the channel access token. Matrix: the "
         "access token. ntfy: an access token (tk_…) for a protected topic. Feishu, DingTalk: "
         "the signing secret; webhook: a Standard Webhooks secret. Leave empty to keep the "
-        "current one.",
+        "current one."),
     )
-    clear_secret = forms.BooleanField(required=False, label="Remove the secret")
+    clear_secret = forms.BooleanField(required=False, label=_("Remove the secret"))
 
     class Meta:
         model = Recipient
@@ -147,7 +149,7 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
     actions = ("send_test_action", "turn_on_action")
     change_actions = ("send_test", "turn_on")
 
-    @admin.display(description="Last result")
+    @admin.display(description=_("Last result"))
     def health(self, obj: Recipient) -> str:
         if not obj.enabled and obj.disabled_at:
             return format_html(
@@ -162,7 +164,7 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
             return format_html('<span class="hub-good">✓ delivered</span>')
         return "—"
 
-    @admin.display(description="Stored webhook URL")
+    @admin.display(description=_("Stored webhook URL"))
     def stored_url(self, obj: Recipient) -> str:
         parts = urlsplit(obj.webhook_url or "")
         # Host only: the path and query carry the service's token.
@@ -182,7 +184,7 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
         fields += ["options", "enabled"]
         sections = [
             (None, {"fields": fields}),
-            ("Health and alerts", {"fields": ["disable_after", "receives_alerts"]}),
+            (_("Health and alerts"), {"fields": ["disable_after", "receives_alerts"]}),
         ]
         if obj:
             sections[1][1]["fields"][:0] = [
@@ -191,12 +193,12 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
                 "disabled_reason",
             ]
             sections.append(
-                ("Last delivery", {"fields": ("last_success_at", "last_error", "last_error_at")})
+                (_("Last delivery"), {"fields": ("last_success_at", "last_error", "last_error_at")})
             )
         return sections
 
     @bulk_action(
-        "Send test message (no retry; shows the service's answer)",
+        _("Send test message (no retry; shows the service's answer)"),
         permission="integrations.send_test",
     )
     def send_test_action(self, request, queryset):
@@ -207,27 +209,32 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
         try:
             replies = recipient.transport().send(TEST_MESSAGE)
         except OptionsError as exc:
-            self.message_user(request, f"{recipient.name}: not sent: {exc}.", messages.ERROR)
+            text = gettext("%(name)s: not sent: %(error)s.") % {"name": recipient.name, "error": exc}
+            self.message_user(request, text, messages.ERROR)
             return
         except TransportError as exc:
             Recipient.objects.filter(pk=recipient.pk).update(
                 last_error=str(exc), last_error_at=timezone.now()
             )
-            kind = "temporary" if exc.retryable else "permanent"
+            text = (
+                gettext("%(name)s: failed (temporary error): %(error)s")
+                if exc.retryable
+                else gettext("%(name)s: failed (permanent error): %(error)s")
+            ) % {"name": recipient.name, "error": exc}
             self.message_user(
                 request,
-                f"{recipient.name}: failed ({kind} error): {exc}"
-                + (f" — HTTP {exc.status}: {exc.body}" if exc.status else ""),
+                text + (f" — HTTP {exc.status}: {exc.body}" if exc.status else ""),
                 messages.ERROR,
             )
             return
         Recipient.objects.filter(pk=recipient.pk).update(last_success_at=timezone.now())
         answers = "; ".join(f"HTTP {reply.status} {reply.body!s}".strip() for reply in replies)
-        self.message_user(request, f"{recipient.name}: sent. The service answered: {answers}")
+        text = gettext("%(name)s: sent. The service answered: %(answers)s")
+        self.message_user(request, text % {"name": recipient.name, "answers": answers})
 
     @button(
-        "Send test message",
-        "Post a short test message to this recipient now.",
+        _("Send test message"),
+        _("Post a short test message to this recipient now."),
         permission="integrations.send_test",
     )
     def send_test(self, request, recipient: Recipient):
@@ -240,7 +247,7 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
         return names if recipient.turned_off_by_hub else [n for n in names if n != "turn_on"]
 
     @bulk_action(
-        "Turn on again (those the hub turned off; their failure count starts at 0)",
+        _("Turn on again (those the hub turned off; their failure count starts at 0)"),
         permission="integrations.enable_recipient",
     )
     def turn_on_action(self, request, queryset):
@@ -248,8 +255,8 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
             self._turn_on(request, recipient)
 
     @button(
-        "Turn on again",
-        "The hub turned this recipient off after failed deliveries; send to it again.",
+        _("Turn on again"),
+        _("The hub turned this recipient off after failed deliveries; send to it again."),
         permission="integrations.enable_recipient",
     )
     def turn_on(self, request, recipient: Recipient):
@@ -257,13 +264,16 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
 
     def _turn_on(self, request, recipient: Recipient) -> None:
         if not recipient.turn_on_again():
-            state = "on" if recipient.enabled else "off by hand, not by the hub"
-            self.message_user(
-                request, f"{recipient.name}: not changed; it is {state}.", messages.WARNING
+            text = (
+                gettext("%(name)s: not changed; it is on.")
+                if recipient.enabled
+                else gettext("%(name)s: not changed; it is off by hand, not by the hub.")
             )
+            self.message_user(request, text % {"name": recipient.name}, messages.WARNING)
             return
         self.message_user(
             request,
-            f"{recipient.name}: turned on again; the next delivery goes to it.",
+            gettext("%(name)s: turned on again; the next delivery goes to it.")
+            % {"name": recipient.name},
             messages.SUCCESS,
         )

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from integrations.channels.html import to_html
 from integrations.models import Delivery, Run
@@ -21,9 +22,11 @@ SPEAKERS = {
     "gitlab": "GitLab",
     "github": "GitHub",
     "gitea": "Gitea",
-    "chat": "the chat service",
-    "hub": "the hub",
+    "chat": _("the chat service"),
+    "hub": _("the hub"),
 }
+RETRY_OF = _("Retry of #%(run)s")
+PART_OF = _("Part of review #%(run)s")
 CHIP_CLASSES = {
     Delivery.Status.DELIVERED: "hub-chip-good",
     Delivery.Status.FAILED: "hub-chip-bad",
@@ -103,37 +106,37 @@ def _spans(run: Run, deliveries: list[Delivery]) -> list[Span]:
     )
     delivered = max((d.finished_at for d in deliveries if d.finished_at), default=None)
     return [
-        Span("Waiting to start", _between(run.created_at, run.started_at)),
+        Span(_("Waiting to start"), _between(run.created_at, run.started_at)),
         Span(
             "Dify",
             run.elapsed if run.elapsed is not None else _between(run.started_at, dify_done),
-            "as Dify measured it" if run.elapsed is not None else "",
+            _("as Dify measured it") if run.elapsed is not None else "",
         ),
-        Span("Delivering", _between(dify_done, delivered) if deliveries else None),
-        Span("Total", _between(run.created_at, run.finished_at)),
+        Span(_("Delivering"), _between(dify_done, delivered) if deliveries else None),
+        Span(_("Total"), _between(run.created_at, run.finished_at)),
     ]
 
 
 def _links(run: Run) -> list[tuple[str, str]]:
     links = []
     if run.digest_id:
-        links.append(("Digest", reverse("admin:integrations_digest_change", args=[run.digest_id])))
+        links.append((_("Digest"), reverse("admin:integrations_digest_change", args=[run.digest_id])))
     if run.review_endpoint_id:
         url = reverse("admin:integrations_reviewendpoint_change", args=[run.review_endpoint_id])
-        links.append(("Review endpoint", url))
+        links.append((_("Review endpoint"), url))
     context = run.context or {}
     change = context.get("pull_request") or context.get("merge_request") or {}
     if change.get("url"):
-        links.append(("Merge or pull request", change["url"]))
+        links.append((_("Merge or pull request"), change["url"]))
     event = run.webhook_events.order_by("pk").values_list("pk", flat=True).first()
     if event:
         links.append(
-            ("Webhook event", reverse("admin:integrations_webhookevent_change", args=[event]))
+            (_("Webhook event"), reverse("admin:integrations_webhookevent_change", args=[event]))
         )
-    for label, other in (("Retry of", run.retry_of_id), ("Part of review", run.parent_id)):
+    for label, other in ((RETRY_OF, run.retry_of_id), (PART_OF, run.parent_id)):
         if other:
             links.append(
-                (f"{label} #{other}", reverse("admin:integrations_run_change", args=[other]))
+                (label % {"run": other}, reverse("admin:integrations_run_change", args=[other]))
             )
     return links
 

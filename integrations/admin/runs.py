@@ -6,6 +6,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from integrations.admin import run_summary
 from integrations.admin.common import (
@@ -71,21 +73,21 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     )
     readonly_fields = fields
 
-    @admin.display(description="Kind")
+    @admin.display(description=_("Kind"))
     def kind_name(self, obj: Delivery) -> str:
         return delivery_kind(obj.kind)
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def coloured_status(self, obj: Delivery) -> str:
         return badge(obj.get_status_display(), DELIVERY_CLASSES.get(obj.status, "hub-info"))
 
     show_change_link = True
 
-    @admin.display(description="Parts sent")
+    @admin.display(description=_("Parts sent"))
     def parts_progress(self, obj: Delivery) -> str:
         return f"{obj.parts_sent}/{obj.parts_total}" if obj.parts_total else "—"
 
-    @admin.display(description="Attempts (time, HTTP status, answer)")
+    @admin.display(description=_("Attempts (time, HTTP status, answer)"))
     def tries(self, obj: Delivery) -> str:
         return attempts_table(obj)
 
@@ -94,11 +96,14 @@ DELIVERY_CLASSES = {Delivery.Status.DELIVERED: "hub-good", Delivery.Status.FAILE
 
 # What a delivery that is no recipient goes to, in words (the recipients' are in LABELS).
 TARGET_LABELS = {
-    "gitlab_note": "GitLab note",
-    "gitlab_lines": "GitLab line comments",
-    "pr_comment": "Pull request comment",
-    "pr_inline": "Pull request line comments",
+    "gitlab_note": _("GitLab note"),
+    "gitlab_lines": _("GitLab line comments"),
+    "pr_comment": _("Pull request comment"),
+    "pr_inline": _("Pull request line comments"),
 }
+
+
+PART_HEADERS = (_("Part"), _("Run"), _("Status"), _("Dify run"), _("Tokens"), _("Files"))
 
 
 def delivery_kind(kind: str) -> str:
@@ -139,7 +144,7 @@ def _cut(text: str, length: int) -> str:
 class RecipientFilter(admin.SimpleListFilter):
     """Runs that went (or tried to go) to one recipient, by the name a delivery keeps."""
 
-    title = "recipient"
+    title = _("recipient")
     parameter_name = "recipient"
 
     def lookups(self, request, model_admin):
@@ -183,11 +188,11 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         # The page's deliveries in one more query (prefetching runs after the page's slice).
         return super().get_queryset(request).prefetch_related("deliveries")
 
-    @admin.display(description="Source", ordering="source")
+    @admin.display(description=_("Source"), ordering="source")
     def short_source(self, obj: Run) -> str:
         return format_html('<span title="{}">{}</span>', obj.source, _cut(obj.source, 40))
 
-    @admin.display(description="Delivered")
+    @admin.display(description=_("Delivered"))
     def delivered(self, obj: Run) -> str:
         deliveries = list(obj.deliveries.all())
         if not deliveries:
@@ -195,12 +200,12 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         done = sum(1 for d in deliveries if d.status == Delivery.Status.DELIVERED)
         failed = [d.recipient_name for d in deliveries if d.status == Delivery.Status.FAILED]
         css = "hub-bad" if failed else ("hub-good" if done == len(deliveries) else "hub-info")
-        why = f"not to {', '.join(failed)}" if failed else ""
+        why = gettext("not to %(names)s") % {"names": ", ".join(failed)} if failed else ""
         return format_html(
             '<span class="{}" title="{}">{}/{}</span>', css, why, done, len(deliveries)
         )
 
-    @admin.display(description="Error")
+    @admin.display(description=_("Error"))
     def short_error(self, obj: Run) -> str:
         if not obj.error_message:
             return "—"
@@ -208,7 +213,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             '<span title="{}">{}</span>', obj.error_message, _cut(obj.error_message, 60)
         )
 
-    @admin.display(description="Created", ordering="created_at")
+    @admin.display(description=_("Created"), ordering="created_at")
     def created(self, obj: Run) -> str:
         return when(obj.created_at)
 
@@ -216,8 +221,8 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
     # table. The created-at filter narrows by date; ids and MR keys are matched exactly.
     search_fields = ("source",)
     search_help_text = (
-        "Part of the source (a digest or endpoint name, an MR), or exactly a Dify workflow run "
-        "id or an MR key such as 1187!342."
+        _("Part of the source (a digest or endpoint name, an MR), or exactly a Dify workflow run "
+        "id or an MR key such as 1187!342.")
     )
 
     def get_search_results(self, request, queryset, search_term):
@@ -260,10 +265,10 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Error", {"fields": ("error_code", "error_text")}),
-        ("Data", {"fields": ("inputs_json", "query", "outputs_json", "message_json")}),
+        (_("Error"), {"fields": ("error_code", "error_text")}),
+        (_("Data"), {"fields": ("inputs_json", "query", "outputs_json", "message_json")}),
         (
-            "Dify",
+            _("Dify"),
             {
                 "fields": (
                     "dify_user",
@@ -277,16 +282,16 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Times",
+            _("Times"),
             {"fields": TIME_FIELDS},
         ),
     )
     review_fieldset = (
-        "Merge request",
+        _("Merge request"),
         {"fields": ("review_endpoint", "merge_request_link", "head_sha", "trigger", "events")},
     )
 
-    parts_fieldset = ("Parts", {"fields": ("part_of", "part_runs")})
+    parts_fieldset = (_("Parts"), {"fields": ("part_of", "part_runs")})
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -349,8 +354,8 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         return chosen
 
     @button(
-        "Stop",
-        "A queued run ends at once; a running one is stopped in Dify.",
+        _("Stop"),
+        _("A queued run ends at once; a running one is stopped in Dify."),
         permission="integrations.stop_run",
     )
     def stop(self, request, run: Run):
@@ -360,18 +365,18 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, str(exc), messages.WARNING)
             return None
         if outcome == "cancelled":
-            self.message_user(request, f"Run #{run.pk} cancelled; it had not started.")
+            done = gettext("Run #%(run)s cancelled; it had not started.")
         else:
-            self.message_user(
-                request,
-                f"Stop requested: Dify was asked to stop run #{run.pk}; it ends cancelled when "
-                "Dify confirms.",
+            done = gettext(
+                "Stop requested: Dify was asked to stop run #%(run)s; it ends cancelled when "
+                "Dify confirms."
             )
+        self.message_user(request, done % {"run": run.pk})
         return None
 
     @button(
-        "Retry",
-        "Run the app again with the same inputs, as a new linked run.",
+        _("Retry"),
+        _("Run the app again with the same inputs, as a new linked run."),
         permission="integrations.retry_run",
     )
     def retry(self, request, run: Run):
@@ -380,12 +385,13 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         except RunNotFinal as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return None
-        self.message_user(request, f"Run #{run.pk} retried as run #{new.pk}.", messages.SUCCESS)
+        done = gettext("Run #%(run)s retried as run #%(new)s.") % {"run": run.pk, "new": new.pk}
+        self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[new.pk]))
 
     @button(
-        "Retry delivery",
-        "Send the output again where it failed, without running Dify again.",
+        _("Retry delivery"),
+        _("Send the output again where it failed, without running Dify again."),
         permission="integrations.retry_delivery",
     )
     def redeliver(self, request, run: Run):
@@ -394,16 +400,17 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         except NotRedeliverable as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
-        self.message_user(
-            request,
-            f"{count} failed deliver{'y' if count == 1 else 'ies'} of run #{run.pk} queued again.",
-            messages.SUCCESS,
+        done = ngettext(
+            "%(count)s failed delivery of run #%(run)s queued again.",
+            "%(count)s failed deliveries of run #%(run)s queued again.",
+            count,
         )
+        self.message_user(request, done % {"count": count, "run": run.pk}, messages.SUCCESS)
         return None
 
     @page_button(
-        "Run again with other inputs",
-        "A new run of the same app with inputs you change first.",
+        _("Run again with other inputs"),
+        _("A new run of the same app with inputs you change first."),
         permission="integrations.retry_run",
     )
     def run_again(self, request, run: Run):
@@ -421,13 +428,12 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             except RunNotFinal as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            self.message_user(
-                request, f"Run #{run.pk} run again as run #{new.pk}.", messages.SUCCESS
-            )
+            done = gettext("Run #%(run)s run again as run #%(new)s.")
+            self.message_user(request, done % {"run": run.pk, "new": new.pk}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:integrations_run_change", args=[new.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Run #{run.pk} again with other inputs",
+            "title": gettext("Run #%(run)s again with other inputs") % {"run": run.pk},
             "app": run.app,
             "run": run,
             "form": form,
@@ -436,41 +442,41 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/integrations/run/run_again.html", context)
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def coloured_status(self, obj: Run) -> str:
         label = obj.get_status_display()
         colour = STATUS_CLASSES.get(obj.status, "hub-info")
         if obj.status == Run.Status.RUNNING and obj.stop_requested_at is not None:
-            label, colour = "Running, stop requested", "hub-warn"
+            label, colour = gettext("Running, stop requested"), "hub-warn"
         elif obj.status == Run.Status.SUCCEEDED and obj.error_code:
-            label, colour = "Succeeded in Dify, not delivered", "hub-warn"
+            label, colour = gettext("Succeeded in Dify, not delivered"), "hub-warn"
         return format_html('<strong class="{}">{}</strong>', colour, label)
 
-    @admin.display(description="Duration")
+    @admin.display(description=_("Duration"))
     def took(self, obj: Run) -> str:
         if obj.duration is None:
             return "—"
         return f"{obj.duration.total_seconds():.1f} s"
 
-    @admin.display(description="Elapsed in Dify")
+    @admin.display(description=_("Elapsed in Dify"))
     def dify_elapsed(self, obj: Run) -> str:
         return "—" if obj.elapsed is None else f"{obj.elapsed:.3f} s"
 
-    @admin.display(description="Error")
+    @admin.display(description=_("Error"))
     def error_text(self, obj: Run) -> str:
         if not obj.error_message:
             return "—"
         return format_html('<pre class="hub-pre">{}</pre>', obj.error_message)
 
-    @admin.display(description="Inputs")
+    @admin.display(description=_("Inputs"))
     def inputs_json(self, obj: Run) -> str:
         return pretty_json(obj.inputs)
 
-    @admin.display(description="Outputs")
+    @admin.display(description=_("Outputs"))
     def outputs_json(self, obj: Run) -> str:
         return pretty_json(obj.outputs)
 
-    @admin.display(description="Merge or pull request")
+    @admin.display(description=_("Merge or pull request"))
     def merge_request_link(self, obj: Run) -> str:
         context = obj.context or {}
         if pr := context.get("pull_request"):
@@ -482,7 +488,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             return obj.merge_request_key or "—"
         return format_html('<a href="{}" rel="noreferrer">{}</a>', pr["url"], label)
 
-    @admin.display(description="Retried as")
+    @admin.display(description=_("Retried as"))
     def retried_as(self, obj: Run) -> str:
         rows = [
             (reverse("admin:integrations_run_change", args=[pk]), pk)
@@ -490,14 +496,15 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
         return format_html_join(", ", '<a href="{}">#{}</a>', rows) if rows else "—"
 
-    @admin.display(description="Part of")
+    @admin.display(description=_("Part of"))
     def part_of(self, obj: Run) -> str:
         if obj.parent_id is None:
             return "—"
         url = reverse("admin:integrations_run_change", args=[obj.parent_id])
-        return format_html('part {} of review <a href="{}">#{}</a>', obj.part, url, obj.parent_id)
+        link = format_html('<a href="{}">#{}</a>', url, obj.parent_id)
+        return format_html(gettext("part {part} of review {review}"), part=obj.part, review=link)
 
-    @admin.display(description="Its parts")
+    @admin.display(description=_("Its parts"))
     def part_runs(self, obj: Run) -> str:
         """A review in parts: each part's run, status, Dify run, tokens and files."""
         rows = [
@@ -521,16 +528,16 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             rows,
         )
         return format_html(
-            "<table><thead><tr><th>Part</th><th>Run</th><th>Status</th><th>Dify run</th>"
-            "<th>Tokens</th><th>Files</th></tr></thead><tbody>{}</tbody></table>",
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in PART_HEADERS)),
             body,
         )
 
-    @admin.display(description="Trigger")
+    @admin.display(description=_("Trigger"))
     def trigger(self, obj: Run) -> str:
         return (obj.context or {}).get("trigger") or "—"
 
-    @admin.display(description="Webhook events")
+    @admin.display(description=_("Webhook events"))
     def events(self, obj: Run) -> str:
         rows = [
             (reverse("admin:integrations_webhookevent_change", args=[e.pk]), e.pk, e.outcome)
@@ -540,7 +547,7 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         return format_html_join(", ", '<a href="{}">#{}</a> ({})', rows)
 
-    @admin.display(description="Message sent")
+    @admin.display(description=_("Message sent"))
     def message_json(self, obj: Run) -> str:
         return pretty_json(obj.message)
 
@@ -584,8 +591,8 @@ class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
         return ["send_again"] if delivery.status in Delivery.FINAL else []
 
     @button(
-        "Send again",
-        "Send this delivery's message again, without running Dify again.",
+        _("Send again"),
+        _("Send this delivery's message again, without running Dify again."),
         permission="integrations.retry_delivery",
     )
     def send_again(self, request, delivery: Delivery):
@@ -596,19 +603,20 @@ class DeliveryAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             return None
         self.message_user(
             request,
-            f"{delivery.recipient_name}: the message is being sent again.",
+            gettext("%(recipient)s: the message is being sent again.")
+            % {"recipient": delivery.recipient_name},
             messages.SUCCESS,
         )
         return None
 
-    @admin.display(description="Kind", ordering="kind")
+    @admin.display(description=_("Kind"), ordering="kind")
     def kind_name(self, obj: Delivery) -> str:
         return delivery_kind(obj.kind)
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def coloured_status(self, obj: Delivery) -> str:
         return badge(obj.get_status_display(), DELIVERY_CLASSES.get(obj.status, "hub-info"))
 
-    @admin.display(description="Attempts")
+    @admin.display(description=_("Attempts"))
     def tries(self, obj: Delivery) -> str:
         return attempts_table(obj)

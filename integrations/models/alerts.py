@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Alert(models.Model):
@@ -13,16 +14,16 @@ class Alert(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     title = models.CharField(max_length=200)
-    pending = models.JSONField(default=list, blank=True, help_text="Lines not sent yet.")
+    pending = models.JSONField(default=list, blank=True, help_text=_("Lines not sent yet."))
     dropped = models.PositiveIntegerField(
-        default=0, help_text="Occurrences beyond the lines kept for the next message."
+        default=0, help_text=_("Occurrences beyond the lines kept for the next message.")
     )
     occurrences = models.PositiveIntegerField(default=0)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(
-        null=True, blank=True, db_index=True, help_text="When the pending lines go out."
+        null=True, blank=True, db_index=True, help_text=_("When the pending lines go out.")
     )
     last_run = models.ForeignKey(
         "integrations.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -33,6 +34,8 @@ class Alert(models.Model):
     window_hits = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-last_seen_at"]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from integrations.gitlab.signing import hash_token, token_matches
 
@@ -29,29 +30,30 @@ class HubAPIKey(models.Model):
         METRICS = "metrics", "Metrics (scrape /metrics only)"
 
     name = models.CharField(
-        max_length=100, unique=True, help_text="Who or what uses the key, e.g. 'ci' or 'grafana'."
+        max_length=100, unique=True, help_text=_("Who or what uses the key, e.g. 'ci' or 'grafana'.")
     )
     prefix = models.CharField(
         max_length=12,
         unique=True,
         editable=False,
-        help_text="The key's first characters, to recognise it; not enough to use it.",
+        help_text=_("The key's first characters, to recognise it; not enough to use it."),
     )
     key_hash = models.CharField(max_length=200, editable=False)
     scope = models.CharField(
         max_length=10,
         choices=Scope.choices,
         default=Scope.READ,
-        help_text="Trigger includes read; metrics is only for /metrics.",
+        help_text=_("Trigger includes read; metrics is only for /metrics."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="To the minute."
+        null=True, blank=True, editable=False, help_text=_("To the minute.")
     )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        verbose_name = "hub API key"
+        verbose_name = _("hub API key")
+        verbose_name_plural = _("hub API keys")
         ordering = ["name"]
 
     def __str__(self) -> str:

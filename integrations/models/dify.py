@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from integrations.dify import DifyClient, InputField, form_from_json
 from integrations.models.ca import ca_bundle_path
@@ -27,17 +28,17 @@ class DifyApp(models.Model):
     base_url = models.URLField(
         "API base URL",
         default="https://api.dify.ai/v1",
-        help_text="Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1.",
+        help_text=_("Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1."),
     )
     api_key = EncryptedTextField(
         "API key",
-        help_text="The app's service API key (app-…). Stored encrypted; never shown again.",
+        help_text=_("The app's service API key (app-…). Stored encrypted; never shown again."),
     )
     mode = models.CharField(
-        max_length=20, choices=Mode.choices, blank=True, help_text="Detected from GET /info."
+        max_length=20, choices=Mode.choices, blank=True, help_text=_("Detected from GET /info.")
     )
     input_form = models.JSONField(
-        default=list, blank=True, help_text="Input variables, cached from GET /parameters."
+        default=list, blank=True, help_text=_("Input variables, cached from GET /parameters.")
     )
     checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     check_error = models.TextField(blank=True, editable=False)
@@ -45,28 +46,28 @@ class DifyApp(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="When the input form was last read from Dify; runs read it again when it "
-        "is older than HUB_DIFY_FORM_MAX_AGE.",
+        help_text=_("When the input form was last read from Dify; runs read it again when it "
+        "is older than HUB_DIFY_FORM_MAX_AGE."),
     )
     output_names = models.JSONField(
         default=list,
         blank=True,
         editable=False,
-        help_text="The outputs the app returned in its last succeeded run; digests and "
-        "endpoints are checked against them.",
+        help_text=_("The outputs the app returned in its last succeeded run; digests and "
+        "endpoints are checked against them."),
     )
     outputs_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
     notice = models.TextField(
         blank=True,
         editable=False,
-        help_text="Something the hub changed or noticed about this app by itself.",
+        help_text=_("Something the hub changed or noticed about this app by itself."),
     )
     response_mode = models.CharField(
         max_length=10,
         choices=ResponseMode.choices,
         default=ResponseMode.STREAMING,
-        help_text="Streaming is recommended: it survives gateway timeouts on long runs. "
-        "Blocking only suits short, fast apps.",
+        help_text=_("Streaming is recommended: it survives gateway timeouts on long runs. "
+        "Blocking only suits short, fast apps."),
     )
     connect_timeout = models.FloatField(
         default=10.0, validators=[MinValueValidator(0.5), MaxValueValidator(120)]
@@ -74,19 +75,19 @@ class DifyApp(models.Model):
     read_timeout = models.FloatField(
         default=60.0,
         validators=[MinValueValidator(1), MaxValueValidator(3600)],
-        help_text="Longest silence between bytes. Dify pings every 10 s while streaming.",
+        help_text=_("Longest silence between bytes. Dify pings every 10 s while streaming."),
     )
     first_event_timeout = models.FloatField(
         default=30.0,
         validators=[MinValueValidator(1), MaxValueValidator(600)],
-        help_text="Longest wait for the first event of a stream. Dify answers a streaming call "
-        "with bad inputs with one ping and then silence, so this bound turns it into an error.",
+        help_text=_("Longest wait for the first event of a stream. Dify answers a streaming call "
+        "with bad inputs with one ping and then silence, so this bound turns it into an error."),
     )
     run_timeout = models.PositiveIntegerField(
         default=1500,
         validators=[MinValueValidator(10), MaxValueValidator(7200)],
-        help_text="Seconds after which a run still marked running is ended by the watchdog. "
-        "Dify stops runs itself after APP_MAX_EXECUTION_TIME (1200 s by default).",
+        help_text=_("Seconds after which a run still marked running is ended by the watchdog. "
+        "Dify stops runs itself after APP_MAX_EXECUTION_TIME (1200 s by default)."),
     )
     # Self-hosted Dify runs streaming workflow runs one at a time by default (its Celery
     # worker starts with -c 1, capture 96) and serves 10 connections (gunicorn's
@@ -95,21 +96,22 @@ class DifyApp(models.Model):
     max_concurrent_runs = models.PositiveSmallIntegerField(
         default=2,
         validators=[MinValueValidator(1), MaxValueValidator(500)],
-        help_text="Runs of this app the hub lets Dify work on at once; more wait in the hub's "
+        help_text=_("Runs of this app the hub lets Dify work on at once; more wait in the hub's "
         "queue and start in the order they arrived. See the README (Reliability) for how to "
-        "choose it.",
+        "choose it."),
     )
     ca_bundle = models.TextField(
         "CA bundle (PEM)",
         blank=True,
-        help_text="For self-hosted Dify behind a private CA. TLS is always verified.",
+        help_text=_("For self-hosted Dify behind a private CA. TLS is always verified."),
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "Dify app"
+        verbose_name = _("Dify app")
+        verbose_name_plural = _("Dify apps")
         ordering = ["name"]
         # The admin's buttons each need one of these (admin/common.py; the roles, docs/security.md).
         permissions = [

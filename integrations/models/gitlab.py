@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from integrations.forges.gitea.api import GiteaClient, api_root
 from integrations.forges.gitea.events import GiteaRules
@@ -91,72 +92,72 @@ class ReviewEndpoint(models.Model):
         max_length=20,
         choices=Forge.choices,
         default=Forge.GITLAB,
-        help_text="Where the code lives; the webhook URL becomes /hooks/FORGE/SLUG/.",
+        help_text=_("Where the code lives; the webhook URL becomes /hooks/FORGE/SLUG/."),
     )
     slug = models.SlugField(
-        max_length=100, unique=True, help_text="The webhook URL becomes /hooks/FORGE/SLUG/."
+        max_length=100, unique=True, help_text=_("The webhook URL becomes /hooks/FORGE/SLUG/.")
     )
     secret_token_hash = models.CharField(max_length=200, editable=False)
     signing_secret = EncryptedTextField(
         blank=True,
-        help_text="GitLab: optional signing token (whsec_…), for Standard Webhooks signatures "
+        help_text=_("GitLab: optional signing token (whsec_…), for Standard Webhooks signatures "
         "on recent GitLab versions; when set, every request must carry a valid signature. "
         "GitHub: the webhook's secret (required), which signs every delivery. Stored "
-        "encrypted.",
+        "encrypted."),
     )
     app = models.ForeignKey(
         "integrations.DifyApp",
         on_delete=models.PROTECT,
         related_name="review_endpoints",
-        verbose_name="Dify app",
-        help_text="The review workflow.",
+        verbose_name=_("Dify app"),
+        help_text=_("The review workflow."),
     )
     base_url = models.URLField(
         "forge URL",
-        help_text="The instance the hub reads diffs from and posts comments to, e.g. "
+        help_text=_("The instance the hub reads diffs from and posts comments to, e.g. "
         "https://gitlab.example.com or https://github.com. URLs inside webhook payloads are "
-        "never used for this.",
+        "never used for this."),
     )
     access_token = EncryptedTextField(
         blank=True,
-        help_text="GitLab: a project or group access token (or a bot user's personal token) "
+        help_text=_("GitLab: a project or group access token (or a bot user's personal token) "
         "with the api scope and at least the Reporter role. GitHub: a fine-grained token with "
         "Pull requests (read and write) and Contents (read) on the repositories, or a classic "
         "token with the repo scope (or leave it empty and use a GitHub App). Stored "
-        "encrypted; never shown again.",
+        "encrypted; never shown again."),
     )
     github_app_id = models.PositiveBigIntegerField(
         "GitHub App id",
         null=True,
         blank=True,
-        help_text="GitHub: authenticate as a GitHub App instead of with a token (the App's "
-        "page shows its id). Organisations install bots this way.",
+        help_text=_("GitHub: authenticate as a GitHub App instead of with a token (the App's "
+        "page shows its id). Organisations install bots this way."),
     )
     github_app_private_key = EncryptedTextField(
         "GitHub App private key",
         blank=True,
-        help_text="The App's private key (.pem), whole. Stored encrypted; never shown again.",
+        help_text=_("The App's private key (.pem), whole. Stored encrypted; never shown again."),
     )
     github_installation_id = models.PositiveBigIntegerField(
         "GitHub App installation id",
         null=True,
         blank=True,
-        help_text="Optional: normally taken from each delivery (installation.id); needed only "
-        "when the webhook is the repository's own rather than the App's.",
+        help_text=_("Optional: normally taken from each delivery (installation.id); needed only "
+        "when the webhook is the repository's own rather than the App's."),
     )
     ca_bundle = models.TextField(
         "CA bundle (PEM)",
         blank=True,
-        help_text="For a self-hosted GitLab behind a private CA. TLS is always verified.",
+        help_text=_("For a self-hosted GitLab behind a private CA. TLS is always verified."),
     )
     triggers = models.JSONField(
         default=all_triggers,
-        help_text="Which events start a review.",
+        help_text=_("Which events start a review."),
     )
     target_branches = models.JSONField(
         default=list,
         blank=True,
-        help_text="Only review MRs into these branches (globs such as release/*). Empty: any.",
+        help_text=_("Only review MRs into these branches (globs such as release/*). Empty: any."),
     )
     input_mapping = models.JSONField(
         "input mapping",
@@ -168,76 +169,76 @@ class ReviewEndpoint(models.Model):
         "output with the review",
         max_length=100,
         blank=True,
-        help_text="Name of the app output holding the review. Empty: the only output, or `text`.",
+        help_text=_("Name of the app output holding the review. Empty: the only output, or `text`."),
     )
     diff_budget = models.PositiveIntegerField(
         "diff budget (characters)",
         default=60_000,
         validators=[MinValueValidator(1_000), MaxValueValidator(2_000_000)],
-        help_text="The unified diff sent to Dify is trimmed to this size, file by file; what "
-        "was left out is listed in the omitted_files input.",
+        help_text=_("The unified diff sent to Dify is trimmed to this size, file by file; what "
+        "was left out is listed in the omitted_files input."),
     )
     comments_output = models.CharField(
         "output with inline comments",
         max_length=100,
         blank=True,
         default="comments",
-        help_text="The app output holding line comments, a list of {path, line, body} with "
+        help_text=_("The app output holding line comments, a list of {path, line, body} with "
         "optional severity, end_line and suggestion (a JSON array, a JSON string, or JSON in "
         "a ``` block). Comments on changed lines are posted on them (GitHub, Gitea); others "
-        "are listed in the summary with why. Empty: none.",
+        "are listed in the summary with why. Empty: none."),
     )
     new_part_when_large = models.BooleanField(
         "only the new part when too large",
         default=False,
-        help_text="On a re-review whose whole diff does not fit the diff budget, send only what "
-        "changed since the last review as the diff (new_diff always has it).",
+        help_text=_("On a re-review whose whole diff does not fit the diff budget, send only what "
+        "changed since the last review as the diff (new_diff always has it)."),
     )
     review_in_parts = models.BooleanField(
         "review a large diff in parts",
         default=False,
-        help_text="When the diff does not fit the diff budget, split it by file into parts that "
+        help_text=_("When the diff does not fit the diff budget, split it by file into parts that "
         "each fit, run the app once per part (in parallel, within the app's concurrent runs; "
-        "the inputs chunk and chunks say which part), and post one summary of them all.",
+        "the inputs chunk and chunks say which part), and post one summary of them all."),
     )
     max_parts = models.PositiveSmallIntegerField(
         "at most this many parts",
         default=5,
         validators=[MinValueValidator(2), MaxValueValidator(20)],
-        help_text="Files that do not fit into this many parts are left out and named.",
+        help_text=_("Files that do not fit into this many parts are left out and named."),
     )
     resolve_stale_comments = models.BooleanField(
         "resolve stale line comments (GitLab)",
         default=True,
-        help_text="On a re-review, the bot's earlier line discussions that the new review no "
-        "longer raises are resolved.",
+        help_text=_("On a re-review, the bot's earlier line discussions that the new review no "
+        "longer raises are resolved."),
     )
     post_note = models.BooleanField(
         "post the review as a note",
         default=True,
-        help_text="One note per MR, edited in place on every re-review.",
+        help_text=_("One note per MR, edited in place on every re-review."),
     )
     recipients = models.ManyToManyField(
         "integrations.Recipient",
         blank=True,
         related_name="review_endpoints",
-        help_text="Optional: chat recipients that also get each review.",
+        help_text=_("Optional: chat recipients that also get each review."),
     )
     review_command_from = models.JSONField(
         "who may ask with /review",
         default=trusted_associations,
         blank=True,
-        help_text="On public projects anyone can comment and every review costs LLM tokens, so "
+        help_text=_("On public projects anyone can comment and every review costs LLM tokens, so "
         "by default /review counts only from members: on GitHub the author associations "
         "OWNER, MEMBER and COLLABORATOR; on GitLab members with Developer access or more; on "
-        "Gitea and Forgejo the owner and collaborators with write access. NONE: anyone.",
+        "Gitea and Forgejo the owner and collaborators with write access. NONE: anyone."),
     )
     enabled = models.BooleanField(default=True)
     bot_user_id = models.PositiveIntegerField(
         null=True,
         blank=True,
         editable=False,
-        help_text="The access token's user, learnt from GitLab; its own notes never trigger.",
+        help_text=_("The access token's user, learnt from GitLab; its own notes never trigger."),
     )
     bot_username = models.CharField(max_length=255, blank=True, editable=False)
     checked_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -249,7 +250,8 @@ class ReviewEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "review endpoint"
+        verbose_name = _("review endpoint")
+        verbose_name_plural = _("review endpoints")
         ordering = ["name"]
         permissions = [("regenerate_secret", "Can regenerate an endpoint's webhook secret")]
 
@@ -381,17 +383,17 @@ class WebhookEvent(models.Model):
     """One authenticated request a forge sent, kept with what the hub made of it."""
 
     class Outcome(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        IGNORED = "ignored", "Ignored"
-        INVALID = "invalid", "Invalid"
+        ACCEPTED = "accepted", _("Accepted")
+        IGNORED = "ignored", _("Ignored")
+        INVALID = "invalid", _("Invalid")
 
     endpoint = models.ForeignKey(ReviewEndpoint, on_delete=models.CASCADE, related_name="events")
     event_name = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(
         max_length=200,
-        help_text="GitLab's Idempotency-Key (the same on retries and 'Resend request'; a "
+        help_text=_("GitLab's Idempotency-Key (the same on retries and 'Resend request'; a "
         "hash of the body before GitLab 17.4), or GitHub's X-GitHub-Delivery (kept on "
-        "redelivery).",
+        "redelivery)."),
     )
     headers = models.JSONField(default=dict, blank=True)
     payload = models.JSONField(null=True, blank=True)
@@ -400,7 +402,7 @@ class WebhookEvent(models.Model):
     trigger = models.CharField(max_length=30, blank=True)
     reason = models.TextField(blank=True)
     merge_request_key = models.CharField(
-        "merge request", max_length=100, blank=True, help_text="project id!iid"
+        "merge request", max_length=100, blank=True, help_text=_("project id!iid")
     )
     head_sha = models.CharField(max_length=64, blank=True)
     run = models.ForeignKey(
@@ -411,12 +413,13 @@ class WebhookEvent(models.Model):
         related_name="webhook_events",
     )
     duplicate_count = models.PositiveIntegerField(
-        default=0, help_text="Deliveries of this same event received again (same key)."
+        default=0, help_text=_("Deliveries of this same event received again (same key).")
     )
     last_duplicate_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "webhook event"
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from integrations.channels.base import OptionsError, Transport
 from integrations.channels.registry import get_transport, kind_choices
@@ -16,14 +17,14 @@ class Recipient(models.Model):
     webhook_url = EncryptedTextField(
         "URL",
         blank=True,  # required by the kinds that have no default (Recipient.clean)
-        help_text="The webhook URL, or the server's URL for a bot (empty: the public "
-        "service). Stored encrypted: it may carry the service's token.",
+        help_text=_("The webhook URL, or the server's URL for a bot (empty: the public "
+        "service). Stored encrypted: it may carry the service's token."),
     )
     secret = EncryptedTextField(
         "secret",
         blank=True,
-        help_text="Feishu, DingTalk: the bot's signing secret. Webhook: a Standard Webhooks "
-        "secret (whsec_…). Telegram, LINE, Matrix, ntfy: the access token. Stored encrypted.",
+        help_text=_("Feishu, DingTalk: the bot's signing secret. Webhook: a Standard Webhooks "
+        "secret (whsec_…). Telegram, LINE, Matrix, ntfy: the access token. Stored encrypted."),
     )
     options = models.JSONField(
         "kind options",
@@ -41,16 +42,16 @@ class Recipient(models.Model):
         "turn off after",
         null=True,
         blank=True,
-        help_text="Failed deliveries in a row after which the hub turns this recipient off. "
-        "Empty: the hub's setting HUB_RECIPIENT_DISABLE_AFTER (10). 0: never.",
+        help_text=_("Failed deliveries in a row after which the hub turns this recipient off. "
+        "Empty: the hub's setting HUB_RECIPIENT_DISABLE_AFTER (10). 0: never."),
     )
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.TextField(blank=True, editable=False)
     receives_alerts = models.BooleanField(
         "receives alerts",
         default=False,
-        help_text="Tell this recipient about trouble: a digest that failed or reached only "
-        "some recipients, a recipient turned off, a forge endpoint rejecting requests.",
+        help_text=_("Tell this recipient about trouble: a digest that failed or reached only "
+        "some recipients, a recipient turned off, a forge endpoint rejecting requests."),
     )
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
@@ -59,6 +60,8 @@ class Recipient(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
         ordering = ["name"]
         permissions = [
             ("send_test", "Can send a test message"),

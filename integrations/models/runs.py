@@ -3,28 +3,29 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Run(models.Model):
     """One execution of a Dify app, whatever triggered it, kept as history."""
 
     class Kind(models.TextChoices):
-        DIGEST = "digest", "Digest"
-        MERGE_REQUEST_REVIEW = "merge_request_review", "Merge request review"
-        MANUAL = "manual", "Manual"
-        ALERT = "alert", "Alert"
-        REVIEW_PART = "review_part", "Part of a review"
+        DIGEST = "digest", _("Digest")
+        MERGE_REQUEST_REVIEW = "merge_request_review", _("Merge request review")
+        MANUAL = "manual", _("Manual")
+        ALERT = "alert", _("Alert")
+        REVIEW_PART = "review_part", _("Part of a review")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DELIVERING = "delivering", "Delivering"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIALLY_DELIVERED = "partially_delivered", "Partially delivered"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-        SUPERSEDED = "superseded", "Superseded"
-        SKIPPED = "skipped", "Skipped"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DELIVERING = "delivering", _("Delivering")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIALLY_DELIVERED = "partially_delivered", _("Partially delivered")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        SUPERSEDED = "superseded", _("Superseded")
+        SKIPPED = "skipped", _("Skipped")
 
     FINAL = (
         Status.SUCCEEDED,
@@ -35,8 +36,8 @@ class Run(models.Model):
         Status.SKIPPED,
     )
 
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    source = models.CharField(max_length=255, help_text="What triggered the run.")
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    source = models.CharField(_("source"), max_length=255, help_text=_("What triggered the run."))
     # Empty only for an alert: the hub's own message, with no Dify app behind it.
     app = models.ForeignKey(
         "integrations.DifyApp",
@@ -44,6 +45,7 @@ class Run(models.Model):
         related_name="runs",
         null=True,
         blank=True,
+        verbose_name=_("app"),
     )
     digest = models.ForeignKey(
         "integrations.Digest",
@@ -51,9 +53,10 @@ class Run(models.Model):
         null=True,
         blank=True,
         related_name="runs",
+        verbose_name=_("digest"),
     )
     slot = models.DateTimeField(
-        null=True, blank=True, help_text="The scheduled time this digest run is for (UTC)."
+        null=True, blank=True, help_text=_("The scheduled time this digest run is for (UTC).")
     )
     review_endpoint = models.ForeignKey(
         "integrations.ReviewEndpoint",
@@ -61,15 +64,15 @@ class Run(models.Model):
         null=True,
         blank=True,
         related_name="runs",
-        verbose_name="review endpoint",
+        verbose_name=_("review endpoint"),
     )
     context = models.JSONField(
         null=True,
         blank=True,
-        help_text="What triggered the run; for reviews, the merge request as the webhook told it.",
+        help_text=_("What triggered the run; for reviews, the merge request as the webhook told it."),
     )
     merge_request_key = models.CharField(
-        "merge request", max_length=100, blank=True, db_index=True, help_text="project id!iid"
+        "merge request", max_length=100, blank=True, db_index=True, help_text=_("project id!iid")
     )
     head_sha = models.CharField("head commit", max_length=64, blank=True)
     dedupe_key = models.CharField(
@@ -77,19 +80,21 @@ class Run(models.Model):
         null=True,
         blank=True,
         unique=True,
-        help_text="At most one run per key: for reviews, one per endpoint, MR and head commit.",
+        help_text=_("At most one run per key: for reviews, one per endpoint, MR and head commit."),
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
     inputs = models.JSONField(default=dict, blank=True)
-    query = models.TextField(blank=True, help_text="The user message, for chat apps.")
+    query = models.TextField(blank=True, help_text=_("The user message, for chat apps."))
     outputs = models.JSONField(null=True, blank=True)
     message = models.JSONField(
-        null=True, blank=True, help_text="The message sent to recipients: title, text, footer."
+        null=True, blank=True, help_text=_("The message sent to recipients: title, text, footer.")
     )
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     error_source = models.CharField(
-        max_length=10, blank=True, help_text="Who said the error: dify, gitlab, chat or hub."
+        max_length=10, blank=True, help_text=_("Who said the error: dify, gitlab, chat or hub.")
     )
     dify_user = models.CharField(max_length=255, blank=True)
     dify_task_id = models.CharField(max_length=64, blank=True)
@@ -97,17 +102,17 @@ class Run(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     waits = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Times the run waited for something not ready yet (GitLab preparing a diff); "
-        "these do not count as attempts.",
+        help_text=_("Times the run waited for something not ready yet (GitLab preparing a diff); "
+        "these do not count as attempts."),
     )
-    total_tokens = models.PositiveIntegerField(null=True, blank=True)
-    elapsed = models.FloatField(null=True, blank=True, help_text="Seconds, as Dify measured.")
+    total_tokens = models.PositiveIntegerField(_("total tokens"), null=True, blank=True)
+    elapsed = models.FloatField(null=True, blank=True, help_text=_("Seconds, as Dify measured."))
     celery_task_id = models.CharField(max_length=64, blank=True)
     holder = models.CharField(
         max_length=200,
         blank=True,
-        help_text="The worker process working on the run now (Celery node name:pid); a run "
-        "whose holder stopped beating is recovered from Dify.",
+        help_text=_("The worker process working on the run now (Celery node name:pid); a run "
+        "whose holder stopped beating is recovered from Dify."),
     )
     stop_requested_at = models.DateTimeField(null=True, blank=True)
     stop_requested_by = models.CharField(max_length=200, blank=True)
@@ -116,7 +121,7 @@ class Run(models.Model):
     # Indexed as the first column of run_overview_covering (Meta.indexes), which serves every
     # range and order on created_at; a second index on it alone would win the planner's
     # tie and make the overview read the table (migration 0029).
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,7 +131,7 @@ class Run(models.Model):
         null=True,
         blank=True,
         related_name="retries",
-        help_text="The run this one retries (a retry asked for through the API).",
+        help_text=_("The run this one retries (a retry asked for through the API)."),
     )
     # A review of a diff too large for one run is made of parts, one run each
     # (integrations/forges/parts.py); the parent waits for them and posts one summary.
@@ -136,13 +141,15 @@ class Run(models.Model):
         null=True,
         blank=True,
         related_name="parts",
-        help_text="The review this run is a part of.",
+        help_text=_("The review this run is a part of."),
     )
     part = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Which part (1, 2, …) of its review this run is."
+        null=True, blank=True, help_text=_("Which part (1, 2, …) of its review this run is.")
     )
 
     class Meta:
+        verbose_name = _("run")
+        verbose_name_plural = _("runs")
         ordering = ["-created_at", "-id"]
         # The admin's buttons each need one of these (admin/common.py; docs/security.md).
         permissions = [
@@ -210,10 +217,10 @@ class Delivery(models.Model):
     """A run's output sent to one recipient; every try is a DeliveryAttempt."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     FINAL = (Status.DELIVERED, Status.FAILED)
 
@@ -225,22 +232,24 @@ class Delivery(models.Model):
         blank=True,
         related_name="deliveries",
     )
-    recipient_name = models.CharField(max_length=100)
+    recipient_name = models.CharField(_("recipient name"), max_length=100)
     kind = models.CharField(max_length=20)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     attempts_before = models.PositiveSmallIntegerField(
         default=0,
         editable=False,
-        help_text="Attempts made before the delivery was last retried on request; the limit "
-        "of attempts counts from there.",
+        help_text=_("Attempts made before the delivery was last retried on request; the limit "
+        "of attempts counts from there."),
     )
     parts_total = models.PositiveSmallIntegerField(default=0)
     parts = models.JSONField(
         default=list,
         blank=True,
-        help_text="The payloads built for this recipient, kept so a retry sends the same bytes "
-        "(and the same webhook-id) instead of building new ones.",
+        help_text=_("The payloads built for this recipient, kept so a retry sends the same bytes "
+        "(and the same webhook-id) instead of building new ones."),
     )
     parts_sent = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -252,7 +261,8 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations.digests import schedule
 from integrations.models import Digest, Run, WebhookEvent
@@ -136,9 +137,10 @@ def _failures(page: Overview, clock: Clock, *, show_deliveries: bool) -> None:
 
 def _what(run: Run) -> str:
     if run.digest:
-        return f"digest {run.digest.name}"
+        return gettext("digest %(name)s") % {"name": run.digest.name}
     if run.review_endpoint:
-        return f"{run.get_kind_display().lower()} on {run.review_endpoint.name}"
+        kind, endpoint = run.get_kind_display().lower(), run.review_endpoint.name
+        return gettext("%(kind)s on %(endpoint)s") % {"kind": kind, "endpoint": endpoint}
     return run.source
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from integrations.overview.charts import Chart, stacked_bars
 from integrations.overview.moments import Moment
@@ -16,10 +18,10 @@ from integrations.overview.stats import Tally, Windows
 # The runs chart's series (hub.css colours each); every other status is "other".
 RUN_SERIES = ("succeeded", "partially_delivered", "failed", "other")
 SERIES_LABELS = {
-    "succeeded": "succeeded",
-    "partially_delivered": "partially delivered",
-    "failed": "failed",
-    "other": "queued, running, cancelled, superseded or skipped",
+    "succeeded": _("succeeded"),
+    "partially_delivered": _("partially delivered"),
+    "failed": _("failed"),
+    "other": _("queued, running, cancelled, superseded or skipped"),
 }
 
 
@@ -93,14 +95,15 @@ def health(recipient) -> tuple[str, str]:
     """What the recipient list's "Last result" column says (admin/recipients.py)."""
     if not recipient.enabled:
         if recipient.disabled_at:
-            return "off", f"⏻ turned off by the hub: {recipient.disabled_reason[:100]}"
-        return "idle", "turned off"
+            reason = recipient.disabled_reason[:100]
+            return "off", "⏻ " + gettext("turned off by the hub: %(reason)s") % {"reason": reason}
+        return "idle", gettext("turned off")
     last_ok, last_error = recipient.last_success_at, recipient.last_error_at
     if last_error and (not last_ok or last_error > last_ok):
         return "failing", f"✗ {recipient.last_error[:100]}"
     if last_ok:
-        return "ok", "✓ delivered"
-    return "idle", "nothing sent yet"
+        return "ok", "✓ " + gettext("delivered")
+    return "idle", gettext("nothing sent yet")
 
 
 def recipient_rows(recipients, clock: Callable) -> list[RecipientRow]:
@@ -143,7 +146,9 @@ def runs_per_hour(counts: list[dict], clock) -> Chart:
         local = hour.astimezone(clock.zone)
         label = f"{local:%H}" if back % 3 == 0 else ""
         parts = ", ".join(f"{values[s]} {SERIES_LABELS[s]}" for s in RUN_SERIES if s in values)
-        title = f"{local:%a %H}:00 {clock.zone_name}: {sum(values.values())} runs"
+        total = sum(values.values())
+        runs = ngettext("%(count)s run", "%(count)s runs", total) % {"count": total}
+        title = f"{local:%a %H}:00 {clock.zone_name}: {runs}"
         columns.append((label, f"{title} ({parts})" if parts else title, values))
     return stacked_bars(columns, RUN_SERIES)
 
@@ -159,6 +164,7 @@ def tokens_per_day(counts: list[dict], clock) -> Chart:
     for back in range(6, -1, -1):
         day = today - timedelta(days=back)
         tokens = per_day.get(day, 0)
-        title = f"{day:%a %Y-%m-%d}: {tokens:,} tokens"
+        amount = ngettext("%(count)s token", "%(count)s tokens", tokens) % {"count": f"{tokens:,}"}
+        title = f"{day:%a %Y-%m-%d}: {amount}"
         columns.append((f"{day:%a %d}", title, {"tokens": tokens}))
     return stacked_bars(columns, ("tokens",))
