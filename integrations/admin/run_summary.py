@@ -25,6 +25,15 @@ SPEAKERS = {
     "chat": _("the chat service"),
     "hub": _("the hub"),
 }
+# How a stored message starts when it already names who said it ("Dify: the workflow
+# failed…", "The hub: …"): then the summary does not say it again.
+NAMED_AT_START = {
+    "dify": "dify:",
+    "gitlab": "gitlab:",
+    "github": "github:",
+    "gitea": "gitea:",
+    "hub": "the hub:",
+}
 RETRY_OF = _("Retry of #%(run)s")
 PART_OF = _("Part of review #%(run)s")
 CHIP_CLASSES = {
@@ -76,7 +85,7 @@ def build(run: Run) -> Summary:
     message = run.message or {}
     return Summary(
         final=run.is_final,
-        said_by=SPEAKERS.get(source or "", "") if error else "",
+        said_by=_speaker(source, error),
         error=error,
         chips=[_chip(d) for d in deliveries],
         failures=[(d.recipient_name, SPEAKERS.get(d.error_source, ""), d.error) for d in failed],
@@ -86,6 +95,13 @@ def build(run: Run) -> Summary:
         # markdown-it escapes any HTML in the model's text (channels/html.py)
         message_html=mark_safe(to_html(message.get("text", ""))) if message else "",  # noqa: S308
     )
+
+
+def _speaker(source: str, error: str) -> str:
+    """Who said the error, unless the message begins by saying so itself."""
+    if not error or error.lower().startswith(NAMED_AT_START.get(source or "", "\0")):
+        return ""
+    return SPEAKERS.get(source or "", "")
 
 
 def _chip(delivery: Delivery) -> Chip:

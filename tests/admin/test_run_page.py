@@ -65,7 +65,9 @@ def test_a_failed_run_says_dify_said_it(admin_client, make_run, fake_dify):
     run = make_run()
     engine.execute(run.pk)
     text = page(admin_client, run)
-    assert "Dify said" in text and "quota exceeded" in text
+    # The message already says Dify said it: not said twice ("Dify said: Dify: …").
+    assert "Dify: the workflow failed" in text and "quota exceeded" in text
+    assert "Dify said" not in text
     assert "Recipients" not in text.split("What happened", 1)[1].split("</div> </div>", 1)[0]
 
 

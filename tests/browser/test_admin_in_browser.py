@@ -169,7 +169,7 @@ def test_retrying_a_failed_run_opens_the_new_run(logged_in, make_run, fake_dify)
     assert run.status == Run.Status.FAILED
 
     page.open(reverse("admin:integrations_run_change", args=[run.pk]))
-    assert "Dify said" in page.text(".hub-summary") and "quota exceeded" in page.text(
+    assert "Dify: the workflow failed" in page.text(".hub-summary") and "quota exceeded" in page.text(
         ".hub-summary"
     )
     assert "hub-chip" not in page.find(".hub-summary").get_attribute("innerHTML")
