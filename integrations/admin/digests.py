@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +16,8 @@ from integrations.digests import schedule
 from integrations.digests.firing import run_now
 from integrations.models import Digest, Run
 
+INPUT_PREFIX = "var_"
+
 
 class DigestForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
@@ -22,6 +27,44 @@ class DigestForm(forms.ModelForm):
             field.widget = ZoneInput(fill_from_browser=self.instance.pk is None)
             if self.instance.pk is None:
                 field.initial = settings.TIME_ZONE  # the browser's, once hub-admin.js has run
+        self.typed = self._input_fields() if "inputs" in self.fields else {}
+
+    def _input_fields(self) -> dict[str, forms.Field]:
+        """One box per input of the digest's app (its cached input form), each taking text
+        with {{ placeholders }}; the JSON box stays for advanced use. A new digest gets them
+        once it is saved with its app."""
+        app = self.instance.app if self.instance.app_id else None
+        if app is None or not app.fields:
+            return {}
+        stored = self.instance.inputs or {}
+        typed = {}
+        for f in app.fields:
+            if f.hide or f.type in ("file", "file-list"):
+                continue
+            value = stored.get(f.variable, "")
+            hint = f"Variable {f.variable} ({f.type}{', required' if f.required else ''}"
+            hint += f"; one of {', '.join(f.options)})" if f.options else ")"
+            typed[f.variable] = forms.CharField(
+                label=f.label or f.variable,
+                required=False,
+                initial=value if isinstance(value, str) else json.dumps(value),
+                help_text=f"{hint}. Placeholders such as {{{{ weekday }}}} may be used.",
+                widget=forms.Textarea(attrs={"rows": 2, "cols": 80})
+                if f.type == "paragraph"
+                else forms.TextInput(attrs={"size": 80}),
+            )
+        for name, box in typed.items():
+            self.fields[INPUT_PREFIX + name] = box
+        # An empty JSON box (the model's JSON field would show "{}" or "null"), read in clean().
+        self.fields["inputs"] = forms.CharField(
+            label="Inputs as JSON (advanced)",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "class": "hub-code"}),
+            help_text="When given, used instead of the boxes above. "
+            + str(self.fields["inputs"].help_text),
+        )
+        self.initial["inputs"] = ""
+        return typed
 
     class Meta:
         model = Digest
@@ -45,9 +88,43 @@ class DigestForm(forms.ModelForm):
         # The app's inputs, query and outputs are checked by Digest.clean (the admin and
         # `hub apply` share it); a digest's recipients are not on the model yet.
         data = super().clean()
+        if self.typed:
+            data["inputs"] = self._typed_or_json(data)
         if data.get("enabled") and not data.get("recipients"):
             self.add_error("recipients", "An enabled digest needs at least one recipient.")
         return data
+
+    def _typed_or_json(self, data: dict) -> dict:
+        raw = (data.get("inputs") or "").strip()
+        if raw:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                self.add_error("inputs", f"Not valid JSON: {exc.msg} (line {exc.lineno}).")
+                return dict(self.instance.inputs or {})
+            if isinstance(value, dict):
+                return value
+            self.add_error("inputs", 'Inputs must be a JSON object, e.g. {"city": "Berlin"}.')
+            return dict(self.instance.inputs or {})
+        # The boxes; inputs the app no longer declares are kept as they were.
+        kept = {k: v for k, v in (self.instance.inputs or {}).items() if k not in self.typed}
+        typed = {
+            name: data.get(INPUT_PREFIX + name)
+            for name in self.typed
+            if data.get(INPUT_PREFIX + name) not in (None, "")
+        }
+        return {**kept, **typed}
+
+
+def _input_boxes(digest: Digest | None) -> list[str]:
+    app = digest.app if digest is not None and digest.app_id else None
+    if app is None:
+        return []
+    return [
+        INPUT_PREFIX + f.variable
+        for f in app.fields
+        if not f.hide and f.type not in ("file", "file-list")
+    ]
 
 
 @admin.register(Digest)
@@ -77,6 +154,20 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
             {"fields": ("cron", "timezone", "schedule_summary", "catchup_grace", "active_since")},
         ),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        """The app's inputs, one box each, before the JSON box (DigestForm)."""
+        boxes = _input_boxes(obj) if self.has_change_permission(request, obj) else []
+        if not boxes:
+            return self.fieldsets
+        what = ("What to run", {"fields": (*boxes, "inputs", "query", "language")})
+        return (self.fieldsets[0], what, *self.fieldsets[2:])
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The boxes are the form's own (made in its __init__), not the model's fields.
+        fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [name for name in fields if not name.startswith(INPUT_PREFIX)]
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="Schedule")
     def schedule_in_words(self, obj: Digest) -> str:

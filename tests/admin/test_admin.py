@@ -331,3 +331,30 @@ def test_run_now_takes_json_instead_of_the_fields(admin, dify_app):
     response = admin.post(url, {"var_query": "ignored", "inputs": '{"query": "from JSON"}'})
     assert response.status_code == 302
     assert Run.objects.get().inputs == {"query": "from JSON"}
+
+
+def test_a_digests_inputs_are_one_box_per_input_of_its_app(admin, make_digest, dify_app):
+    recipient = Recipient.objects.create(
+        name="r", kind="rocketchat", webhook_url="https://chat.example.com/hooks/a/b"
+    )
+    digest = make_digest(recipients=[recipient], inputs={"query": "Weather for {{ weekday }}"})
+    url = reverse("admin:integrations_digest_change", args=[digest.pk])
+    page = admin.get(url)
+    text = page.content.decode()
+    assert 'name="var_query"' in text and 'value="Weather for {{ weekday }}"' in text
+    assert "one of red, green, blue" in text  # the select's options, said
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data |= {"recipients": [recipient.pk], "enabled": "on"}
+    assert data["inputs"] == ""  # the JSON box starts empty: the boxes hold the inputs
+    data.pop("active_since", None)
+
+    data |= {"var_query": "Weather on {{ date }}", "var_color": "blue"}
+    assert admin.post(url, data).status_code == 302
+    digest.refresh_from_db()
+    assert digest.inputs == {"query": "Weather on {{ date }}", "color": "blue"}
+
+    # The JSON box, when given, is used instead of the boxes.
+    assert admin.post(url, {**data, "inputs": '{"query": "From JSON"}'}).status_code == 302
+    digest.refresh_from_db()
+    assert digest.inputs == {"query": "From JSON"}
