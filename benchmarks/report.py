@@ -18,6 +18,7 @@ TARGETS = {
     "drain_slack": 0.2,  # within 20 % of N x T / C
     "digest_seconds": 2,
     "runlog_p50_ms": 150,
+    "overview_p50_ms": 300,  # the admin's home page (issue 17)
 }
 # The shipped defaults against the settings the README recommends for heavy use.
 DEFAULTS = (
@@ -264,13 +265,14 @@ def _runlog(results: dict, previous: dict | None) -> list[str]:
         f"{r['runs']:,} runs with one delivery each in PostgreSQL (loaded in "
         f"{r['load_seconds']} s); 20 requests per page after one warm-up.",
         "",
-        "| page | p50 (ms) | p95 (ms) | previous p50 (ms) | target p50 < 150 ms |",
-        "|---|---|---|---|---|",
+        "| page | p50 (ms) | p95 (ms) | previous p50 (ms) | target p50 | |",
+        "|---|---|---|---|---|---|",
     ]
     for label, t in r["pages"].items():
         was = before.get(label, {}).get("p50_ms", "—")
-        ok = _mark(t["p50_ms"] < TARGETS["runlog_p50_ms"])
-        out.append(f"| {label} | {t['p50_ms']} | {t['p95_ms']} | {was} | {ok} |")
+        target = TARGETS["overview_p50_ms" if "overview" in label else "runlog_p50_ms"]
+        ok = _mark(t["p50_ms"] < target)
+        out.append(f"| {label} | {t['p50_ms']} | {t['p95_ms']} | {was} | < {target} ms | {ok} |")
     return out + [""]
 
 
