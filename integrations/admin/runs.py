@@ -438,7 +438,6 @@ class RunAdmin(ObjectButtons, ReadOnlyAdminMixin, admin.ModelAdmin):
             "run": run,
             "form": form,
             "opts": self.model._meta,
-            "fields": run.app.fields,
         }
         return TemplateResponse(request, "admin/integrations/run/run_again.html", context)
 
