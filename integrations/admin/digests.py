@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from integrations.admin.common import ObjectButtons, ZoneInput, bulk_action, button
 from integrations.digests import schedule
 from integrations.digests.firing import run_now
-from integrations.models import Digest, Run
+from integrations.models import DifyApp, Digest, Run
 
 INPUT_PREFIX = "var_"
 
@@ -32,8 +32,8 @@ class DigestForm(forms.ModelForm):
     def _input_fields(self) -> dict[str, forms.Field]:
         """One box per input of the digest's app (its cached input form), each taking text
         with {{ placeholders }}; the JSON box stays for advanced use. A new digest gets them
-        once it is saved with its app."""
-        app = self.instance.app if self.instance.app_id else None
+        as soon as its app is chosen (hub-admin.js shows the page again with ?app=)."""
+        app = chosen_app(self.instance, self.data or None, self.initial)
         if app is None or not app.fields:
             return {}
         stored = self.instance.inputs or {}
@@ -116,8 +116,21 @@ class DigestForm(forms.ModelForm):
         return {**kept, **typed}
 
 
-def _input_boxes(digest: Digest | None) -> list[str]:
-    app = digest.app if digest is not None and digest.app_id else None
+def chosen_app(digest: Digest | None, data=None, initial=None) -> DifyApp | None:
+    """The digest's app; for a new one, the app its form was sent with (data) or opened
+    with (?app=, the admin's initial values)."""
+    if digest is not None and digest.app_id:
+        return digest.app
+    raw = (data or {}).get("app") or (initial or {}).get("app")
+    if isinstance(raw, DifyApp):
+        return raw
+    try:
+        return DifyApp.objects.filter(pk=int(raw)).first() if raw else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _input_boxes(app: DifyApp | None) -> list[str]:
     if app is None:
         return []
     return [
@@ -157,7 +170,9 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         """The app's inputs, one box each, before the JSON box (DigestForm)."""
-        boxes = _input_boxes(obj) if self.has_change_permission(request, obj) else []
+        if not self.has_change_permission(request, obj):
+            return self.fieldsets
+        boxes = _input_boxes(chosen_app(obj, request.POST, request.GET))
         if not boxes:
             return self.fieldsets
         what = ("What to run", {"fields": (*boxes, "inputs", "query", "language")})

@@ -358,3 +358,38 @@ def test_a_digests_inputs_are_one_box_per_input_of_its_app(admin, make_digest, d
     assert admin.post(url, {**data, "inputs": '{"query": "From JSON"}'}).status_code == 302
     digest.refresh_from_db()
     assert digest.inputs == {"query": "From JSON"}
+
+
+def test_a_new_digest_gets_its_apps_boxes_once_the_app_is_chosen(admin, dify_app):
+    recipient = Recipient.objects.create(
+        name="r", kind="rocketchat", webhook_url="https://chat.example.com/hooks/a/b"
+    )
+    url = reverse("admin:integrations_digest_add")
+    assert 'name="var_query"' not in admin.get(url).content.decode()  # no app chosen yet
+    # hub-admin.js shows the page again with ?app= (and what was typed) when the app is chosen.
+    page = admin.get(url, {"app": dify_app.pk, "name": "Morning"}).content.decode()
+    assert 'name="var_query"' in page and 'value="Morning"' in page
+    assert "Variable query (text-input, required)" in page
+    response = admin.post(
+        url,
+        {
+            "name": "Morning",
+            "app": dify_app.pk,
+            "var_query": "Weather for {{ weekday }}",
+            "inputs": "",
+            "language": "en",
+            "output_key": "",
+            "title": "",
+            "footer": "",
+            "recipients": [recipient.pk],
+            "cron": "0 8 * * *",
+            "timezone": "Asia/Shanghai",
+            "catchup_grace": "3600",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    digest = Digest.objects.get(name="Morning")
+    assert digest.inputs == {"query": "Weather for {{ weekday }}"}
+    # An app id that is not one leaves the plain form, not an error.
+    assert admin.get(url, {"app": "nope"}).status_code == 200

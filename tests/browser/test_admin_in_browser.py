@@ -92,8 +92,14 @@ def test_adding_a_digest_starts_in_the_browsers_zone(logged_in, dify_app, rocket
     assert page.find_all("datalist#hub-zones option[value='Asia/Shanghai']")
     assert zone.get_property("value") == BROWSER_ZONE  # hub-admin.js replaced the default
     page.fill("name", "Morning weather")
+    assert not page.find_all("[name='var_query']")  # no app yet, so no boxes for its inputs
+    # Choosing the app shows the page again with one box per input, keeping the name.
+    old = page.find("html")
     page.choose("app", dify_app.name)
-    page.fill("inputs", '{"query": "Weather for {{ weekday }}"}')
+    page.wait_for_new_page(old)
+    assert page.find("[name='name']").get_property("value") == "Morning weather"
+    assert "Variable query (text-input, required)" in page.text(".field-var_query")
+    page.fill("var_query", "Weather for {{ weekday }}")
     page.fill("output_key", "echo")
     # filter_horizontal: a double click moves a recipient to the chosen side.
     from selenium.webdriver.common.action_chains import ActionChains
@@ -113,6 +119,7 @@ def test_adding_a_digest_starts_in_the_browsers_zone(logged_in, dify_app, rocket
     digest = Digest.objects.get()
     assert (digest.timezone, digest.cron) == (BROWSER_ZONE, "30 7 * * 1-5")
     assert list(digest.recipients.all()) == [rocketchat_recipient]
+    assert digest.inputs == {"query": "Weather for {{ weekday }}"}
     # An existing digest keeps its own zone: the script only fills a new one.
     assert page.find("input[name='timezone']").get_property("value") == BROWSER_ZONE
     assert "Next three runs" in page.text("#content") and "CST" in page.text("#content")

@@ -83,3 +83,35 @@ document.addEventListener("DOMContentLoaded", () => {
   kind.addEventListener("change", show);
   show();
 });
+
+// A new digest's inputs are one box per variable of its app (integrations/admin/digests.py),
+// known only once the app is: choosing it shows the page again with ?app=, carrying what was
+// already typed (the admin takes initial values from the query string).
+document.addEventListener("DOMContentLoaded", () => {
+  const app = document.querySelector("body.model-digest.change-form select#id_app");
+  if (!app || !window.location.pathname.endsWith("/add/")) {
+    return;
+  }
+  app.addEventListener("change", () => {
+    const query = new URLSearchParams(window.location.search);
+    const form = app.form;
+    for (const box of form.querySelectorAll("input[type=text], input[type=number], textarea")) {
+      if (box.name && box.value && !box.name.startsWith("var_")) {
+        query.set(box.name, box.value);
+      }
+    }
+    const enabled = form.querySelector("input[name=enabled]");
+    if (enabled && !enabled.checked) {
+      query.set("enabled", "");
+    }
+    const recipients = form.querySelector("select[name=recipients]");
+    if (recipients) {
+      const chosen = [...recipients.options].filter((o) => o.selected).map((o) => o.value);
+      if (chosen.length) {
+        query.set("recipients", chosen.join(","));
+      }
+    }
+    query.set("app", app.value);
+    window.location.search = query.toString();
+  });
+});
