@@ -24,7 +24,7 @@ from django.utils import timezone
 from integrations.channels.base import Message, OptionsError
 from integrations.errors import HubError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
-from integrations.runs import dispatch, health, heartbeat, kinds
+from integrations.runs import combined, dispatch, health, heartbeat, kinds
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import DATABASE_DOWN, release_idle_connections
 
@@ -128,6 +128,7 @@ def _deliver(delivery_id: int) -> float | None:
             # Stored before the first part goes out, so a retry resumes after the last part
             # sent instead of repeating it; a single part is stored when the delivery ends.
             Delivery.objects.filter(pk=delivery.pk).update(parts=parts, parts_total=len(parts))
+    attempt = None  # the last part's try, stored by finish() with the delivery's end
     for index in range(delivery.parts_sent, len(parts)):
         started = timezone.now()
         release_idle_connections()
@@ -137,15 +138,18 @@ def _deliver(delivery_id: int) -> float | None:
         except HubError as exc:
             _record_attempt(delivery, index, started, clock, exc=exc)
             return _after_error(delivery, exc)
-        _record_attempt(delivery, index, started, clock, status=reply.status, body=reply.body)
+        attempt = _attempt(delivery, index, started, clock, status=reply.status, body=reply.body)
         delivery.parts_sent = index + 1
         if delivery.parts_sent < len(parts):
-            Delivery.objects.filter(pk=delivery.pk).update(parts_sent=delivery.parts_sent)
+            combined.insert_and_update(
+                attempt, Delivery.objects.filter(pk=delivery.pk), parts_sent=delivery.parts_sent
+            )
     finish(
         delivery,
         Delivery.Status.DELIVERED,
         "",
         "",
+        attempt=attempt,
         parts=parts,
         parts_total=len(parts),
         parts_sent=len(parts),
@@ -218,7 +222,14 @@ def _after_error(delivery: Delivery, exc: HubError) -> float | None:
 
 
 def _record_attempt(delivery, index, started, clock, *, status=None, body="", exc=None) -> None:
-    DeliveryAttempt.objects.create(
+    _attempt(delivery, index, started, clock, status=status, body=body, exc=exc).save()
+
+
+def _attempt(
+    delivery, index, started, clock, *, status=None, body="", exc=None
+) -> DeliveryAttempt:
+    """The row of one part's try (unsaved)."""
+    return DeliveryAttempt(
         delivery=delivery,
         number=delivery.attempts,
         part=index + 1,
@@ -231,20 +242,34 @@ def _record_attempt(delivery, index, started, clock, *, status=None, body="", ex
     )
 
 
-def finish(delivery: Delivery, status: str, error: str, source: str, **fields) -> bool:
-    """sending -> delivered or failed (only from sending), then settle the run. `fields`:
-    what else the delivery's last UPDATE stores (its parts)."""
+def finish(
+    delivery: Delivery,
+    status: str,
+    error: str,
+    source: str,
+    *,
+    attempt: DeliveryAttempt | None = None,
+    **fields,
+) -> bool:
+    """sending -> delivered or failed (only from sending), then settle the run. `attempt`:
+    the last part's try, stored with the same statement; `fields`: what else the delivery's
+    last UPDATE stores (its parts)."""
     now = timezone.now()
-    done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        status=status,
-        error=error,
-        error_source=source,
-        finished_at=now,
-        next_attempt_at=None,
-        holder="",
-        updated_at=now,
+    sending = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING)
+    values = {
+        "status": status,
+        "error": error,
+        "error_source": source,
+        "finished_at": now,
+        "next_attempt_at": None,
+        "holder": "",
+        "updated_at": now,
         **fields,
-    )
+    }
+    if attempt is not None:
+        done = combined.insert_and_update(attempt, sending, **values)
+    else:
+        done = sending.update(**values)
     if done:
         settle(delivery.run_id)
     return bool(done)
@@ -259,12 +284,14 @@ def settle(run_id: int) -> str | None:
     last delivery then stamps the recipients that got the message, or names those that did
     not."""
     now = timezone.now()
+    stamps = connection.vendor != "postgresql"  # there the settle statement stamps them
     settled = _settle_statement(run_id, now)
     if settled is None:
         return None
     final, kind = settled
     if final == Run.Status.SUCCEEDED:
-        _stamp_recipients(run_id, now)
+        if stamps:
+            _stamp_recipients(run_id, now)
         return final
     rows = list(
         Delivery.objects.filter(run_id=run_id).values_list(
@@ -282,7 +309,7 @@ def settle(run_id: int) -> str | None:
     Run.objects.filter(pk=run_id).update(
         error_message=message, error_source=(failed[0][1] if failed else "") or "hub"
     )
-    if final == Run.Status.PARTIALLY_DELIVERED:
+    if final == Run.Status.PARTIALLY_DELIVERED and stamps:
         _stamp_recipients(run_id, now)
     kinds.after_trouble(run_id, kind)
     return final
@@ -311,9 +338,27 @@ WHERE id = %(run_id)s AND status = %(delivering)s
 RETURNING status, kind
 """
 
+# On PostgreSQL the recipients' last-success stamp rides along (a data-modifying CTE): the
+# recipients this run reached, once the settle above has ended it with something delivered.
+_SETTLE_AND_STAMP = """
+WITH settled AS ({settle}),
+stamped AS (
+    UPDATE {recipient} SET last_success_at = %(now)s, consecutive_failures = 0
+    WHERE id IN (SELECT d.recipient_id FROM {delivery} d WHERE d.run_id = %(run_id)s
+                 AND d.status = %(delivered)s AND d.recipient_id IS NOT NULL)
+      AND EXISTS (SELECT 1 FROM settled WHERE settled.status IN (%(succeeded)s, %(partial)s))
+)
+SELECT status, kind FROM settled
+"""
+
 
 def _settle_statement(run_id: int, now: datetime) -> tuple[str, str] | None:
-    sql = _SETTLE.format(run=Run._meta.db_table, delivery=Delivery._meta.db_table)
+    tables = {"run": Run._meta.db_table, "delivery": Delivery._meta.db_table}
+    sql = _SETTLE.format(**tables)
+    if connection.vendor == "postgresql":
+        sql = _SETTLE_AND_STAMP.format(
+            settle=sql.strip(), recipient=Recipient._meta.db_table, **tables
+        )
     params = {
         "run_id": run_id,
         "now": connection.ops.adapt_datetimefield_value(now),

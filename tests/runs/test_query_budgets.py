@@ -70,7 +70,7 @@ def test_a_review_from_claim_to_note_takes_at_most_twenty(
     assert len(sql) - 1 <= 20, sql
 
 
-def test_a_digest_delivery_takes_four_statements_and_two_to_settle(dify_app, fake_dify):
+def test_a_digest_delivery_takes_four_statements_with_its_settle(dify_app, fake_dify):
     fake_dify.script("run", fd.success({"echo": "Sunny"}))
     with RocketChatReceiver() as chat:
         room = Recipient.objects.create(name="family", kind="rocketchat", webhook_url=chat.url)
@@ -88,6 +88,8 @@ def test_a_digest_delivery_takes_four_statements_and_two_to_settle(dify_app, fak
     run.refresh_from_db()
     room.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED and room.last_success_at is not None
-    # claim, read (delivery, run, recipient), the attempt row, the end; then the run's
-    # settle and the recipients' last success, once per run.
-    assert len(sql) <= 6, sql
+    # The claim, one read (delivery, run, recipient), the attempt row with the delivery's
+    # end, the run's settle with the recipients' last success. PostgreSQL sends each pair as
+    # one statement (runs/combined.py); SQLite, which has no data-modifying CTEs, as two.
+    pairs = 2 if connection.vendor == "postgresql" else 4
+    assert len(sql) == 2 + pairs, sql
