@@ -273,6 +273,26 @@ def _runlog(results: dict, previous: dict | None) -> list[str]:
         target = TARGETS["overview_p50_ms" if "overview" in label else "runlog_p50_ms"]
         ok = _mark(t["p50_ms"] < target)
         out.append(f"| {label} | {t['p50_ms']} | {t['p95_ms']} | {was} | < {target} ms | {ok} |")
+    return out + [""] + _overview_profile(r.get("overview_profile"))
+
+
+def _overview_profile(profile: dict | None) -> list[str]:
+    """The overview measured in-process right after: where its server time goes."""
+    if not profile:
+        return []
+    queries = profile["slowest_queries"]
+    total = sum(float(q["s"]) for q in queries) * 1000
+    out = [
+        f"- The overview in-process, straight after (the server's time, no network): p50 "
+        f"{profile['p50_ms']} ms, {profile['queries']} queries; the slowest five took "
+        f"{total:.0f} ms together:",
+    ]
+    out += [f"  - {float(q['s']) * 1000:.0f} ms: `{q['sql'][:100]}…`" for q in queries]
+    plan = profile.get("slowest_plan") or []
+    if plan:
+        out += ["", "  The slowest one's plan (EXPLAIN (ANALYZE, BUFFERS)):", "", "  ```"]
+        out += [f"  {line}" for line in plan[:40]]
+        out += ["  ```"]
     return out + [""]
 
 

@@ -606,7 +606,15 @@ def bench_runlog(results: dict, runs: int) -> None:
             )
     finally:
         web.stop()
-    results["runlog"] = {"runs": runs, "load_seconds": round(load_seconds, 1), "pages": timings}
+    from benchmarks import overview
+
+    results["runlog"] = {
+        "runs": runs,
+        "load_seconds": round(load_seconds, 1),
+        "pages": timings,
+        # The same page in-process at the same moment: its queries and the slowest one's plan.
+        "overview_profile": overview.profile(),
+    }
 
 
 def _api_key() -> str:
