@@ -125,6 +125,17 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     return value.upper()
 
 
+def env_language(name: str, default: str, codes: list[str]) -> str:
+    """One of the language codes the hub speaks (Django's form, any case: zh-Hans is zh-hans)."""
+    given = (env_raw(name) or "").strip()
+    value = given.lower() or default
+    if value not in codes:
+        raise ImproperlyConfigured(
+            f"{name}={given!r} is not a language the hub speaks; use one of {', '.join(codes)}."
+        )
+    return value
+
+
 def env_timezone(name: str, default: str) -> str:
     value = env_str(name, default)
     try:

@@ -18,6 +18,7 @@ from hub.env import (
     env_choice,
     env_fernet_keys,
     env_int,
+    env_language,
     env_list,
     env_str,
     env_timezone,
@@ -44,6 +45,9 @@ USE_I18N = True
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("ja", "日本語")]
 LOCALE_PATHS = [BASE_DIR / "integrations" / "locale"]
+# What the hub itself writes to people outside the admin (alerts, the recipients' test message,
+# the email cut note) is in this one language; integrations/hub_language.py.
+HUB_LANGUAGE = env_language("HUB_LANGUAGE", "en", [code for code, _ in LANGUAGES])
 
 HUB_ENCRYPTION_KEYS = env_fernet_keys("HUB_ENCRYPTION_KEYS")
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

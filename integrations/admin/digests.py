@@ -10,6 +10,8 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integrations.admin.common import ObjectButtons, ZoneInput, bulk_action, button
 from integrations.digests import schedule
@@ -17,6 +19,20 @@ from integrations.digests.firing import run_now
 from integrations.models import DifyApp, Digest, Run
 
 INPUT_PREFIX = "var_"
+# An input box's help, by (required, has options): whole sentences, for the translators.
+BOX_HELP = {
+    (False, False): _("Variable %(variable)s (%(type)s)."),
+    (True, False): _("Variable %(variable)s (%(type)s, required)."),
+    (False, True): _("Variable %(variable)s (%(type)s; one of %(options)s)."),
+    (True, True): _("Variable %(variable)s (%(type)s, required; one of %(options)s)."),
+}
+
+
+def box_help(f) -> str:
+    """Variable city (select, required; one of Berlin, Paris). Placeholders such as…"""
+    values = {"variable": f.variable, "type": f.type, "options": ", ".join(f.options)}
+    what = str(BOX_HELP[bool(f.required), bool(f.options)]) % values
+    return what + " " + gettext("Placeholders such as {{ weekday }} may be used.")
 
 
 class DigestForm(forms.ModelForm):
@@ -42,13 +58,11 @@ class DigestForm(forms.ModelForm):
             if f.hide or f.type in ("file", "file-list"):
                 continue
             value = stored.get(f.variable, "")
-            hint = f"Variable {f.variable} ({f.type}{', required' if f.required else ''}"
-            hint += f"; one of {', '.join(f.options)})" if f.options else ")"
             typed[f.variable] = forms.CharField(
                 label=f.label or f.variable,
                 required=False,
                 initial=value if isinstance(value, str) else json.dumps(value),
-                help_text=f"{hint}. Placeholders such as {{{{ weekday }}}} may be used.",
+                help_text=box_help(f),
                 widget=forms.Textarea(attrs={"rows": 2, "cols": 80})
                 if f.type == "paragraph"
                 else forms.TextInput(attrs={"size": 80}),
@@ -57,10 +71,11 @@ class DigestForm(forms.ModelForm):
             self.fields[INPUT_PREFIX + name] = box
         # An empty JSON box (the model's JSON field would show "{}" or "null"), read in clean().
         self.fields["inputs"] = forms.CharField(
-            label="Inputs as JSON (advanced)",
+            label=gettext("Inputs as JSON (advanced)"),
             required=False,
             widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "class": "hub-code"}),
-            help_text="When given, used instead of the boxes above. "
+            help_text=gettext("When given, used instead of the boxes above.")
+            + " "
             + str(self.fields["inputs"].help_text),
         )
         self.initial["inputs"] = ""
@@ -91,7 +106,7 @@ class DigestForm(forms.ModelForm):
         if self.typed:
             data["inputs"] = self._typed_or_json(data)
         if data.get("enabled") and not data.get("recipients"):
-            self.add_error("recipients", "An enabled digest needs at least one recipient.")
+            self.add_error("recipients", gettext("An enabled digest needs at least one recipient."))
         return data
 
     def _typed_or_json(self, data: dict) -> dict:
@@ -100,11 +115,14 @@ class DigestForm(forms.ModelForm):
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError as exc:
-                self.add_error("inputs", f"Not valid JSON: {exc.msg} (line {exc.lineno}).")
+                problem = gettext("Not valid JSON: %(error)s (line %(line)s).")
+                self.add_error("inputs", problem % {"error": exc.msg, "line": exc.lineno})
                 return dict(self.instance.inputs or {})
             if isinstance(value, dict):
                 return value
-            self.add_error("inputs", 'Inputs must be a JSON object, e.g. {"city": "Berlin"}.')
+            self.add_error(
+                "inputs", gettext('Inputs must be a JSON object, e.g. {"city": "Berlin"}.')
+            )
             return dict(self.instance.inputs or {})
         # The boxes; inputs the app no longer declares are kept as they were.
         kept = {k: v for k, v in (self.instance.inputs or {}).items() if k not in self.typed}
@@ -160,10 +178,10 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
     change_actions = ("run_once",)
     fieldsets = (
         (None, {"fields": ("name", "app", "enabled")}),
-        ("What to run", {"fields": ("inputs", "query", "language")}),
-        ("What to send", {"fields": ("output_key", "title", "footer", "recipients")}),
+        (_("What to run"), {"fields": ("inputs", "query", "language")}),
+        (_("What to send"), {"fields": ("output_key", "title", "footer", "recipients")}),
         (
-            "When",
+            _("When"),
             {"fields": ("cron", "timezone", "schedule_summary", "catchup_grace", "active_since")},
         ),
     )
@@ -175,7 +193,7 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         boxes = _input_boxes(chosen_app(obj, request.POST, request.GET))
         if not boxes:
             return self.fieldsets
-        what = ("What to run", {"fields": (*boxes, "inputs", "query", "language")})
+        what = (_("What to run"), {"fields": (*boxes, "inputs", "query", "language")})
         return (self.fieldsets[0], what, *self.fieldsets[2:])
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -184,24 +202,24 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         kwargs["fields"] = [name for name in fields if not name.startswith(INPUT_PREFIX)]
         return super().get_form(request, obj, change, **kwargs)
 
-    @admin.display(description="Schedule")
+    @admin.display(description=_("Schedule"))
     def schedule_in_words(self, obj: Digest) -> str:
         try:
             return schedule.describe(obj.cron)
         except schedule.ScheduleError:
             return obj.cron
 
-    @admin.display(description="Next run")
+    @admin.display(description=_("Next run"))
     def next_fire(self, obj: Digest) -> str:
         if not obj.enabled:
-            return "disabled"
+            return gettext("disabled")
         slots = schedule.next_slots(obj.cron, obj.timezone, timezone.now(), 1)
         if not slots:
-            return "never"
+            return gettext("never")
         local = slots[0].astimezone(schedule.parse_zone(obj.timezone))
         return local.strftime("%a %Y-%m-%d %H:%M %Z")
 
-    @admin.display(description="Last run")
+    @admin.display(description=_("Last run"))
     def last_run(self, obj: Digest) -> str:
         run = obj.runs.order_by("-created_at").first()
         if run is None:
@@ -209,10 +227,10 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         url = reverse("admin:integrations_run_change", args=[run.pk])
         return format_html('<a href="{}">{}</a>', url, run.get_status_display())
 
-    @admin.display(description="Next three runs")
+    @admin.display(description=_("Next three runs"))
     def schedule_summary(self, obj: Digest) -> str:
         if not obj.pk:
-            return "Shown after saving."
+            return gettext("Shown after saving.")
         zone = schedule.parse_zone(obj.timezone)
         slots = schedule.next_slots(obj.cron, obj.timezone, timezone.now(), 3)
         rows = (
@@ -225,12 +243,12 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         return format_html(
             "<p>{}{}</p><table><tr><th>{}</th><th>UTC</th></tr>{}</table>",
             schedule.describe(obj.cron),
-            "" if obj.enabled else " (disabled: nothing fires)",
+            "" if obj.enabled else " " + gettext("(disabled: nothing fires)"),
             obj.timezone,
             format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),
         )
 
-    @bulk_action("Run now (outside the schedule)", permission="integrations.run_now")
+    @bulk_action(_("Run now (outside the schedule)"), permission="integrations.run_now")
     def run_now_action(self, request, queryset):
         for digest in queryset:
             self._run_now(request, digest)
@@ -240,14 +258,19 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         url = reverse("admin:integrations_run_change", args=[run.pk])
         self.message_user(
             request,
-            format_html('{}: <a href="{}">run #{}</a> queued.', digest.name, url, run.pk),
+            format_html(
+                gettext('{digest}: <a href="{url}">run #{run}</a> queued.'),
+                digest=digest.name,
+                url=url,
+                run=run.pk,
+            ),
             messages.SUCCESS,
         )
         return run
 
     @button(
-        "Run now",
-        "Run the digest once now, outside its schedule.",
+        _("Run now"),
+        _("Run the digest once now, outside its schedule."),
         permission="integrations.run_now",
     )
     def run_once(self, request, digest: Digest):

@@ -20,13 +20,18 @@ from integrations.admin.common import (
 )
 from integrations.channels.base import Message, OptionsError, TransportError
 from integrations.channels.registry import TRANSPORTS, get_transport
+from integrations.hub_language import hub_language
 from integrations.models import Recipient
 
-TEST_MESSAGE = Message(
-    title="dify-hub test message",
-    text="If you can read this, **dify-hub** can post to this recipient.",
-    footer="Sent with “Send test message” in the dify-hub admin.",
-)
+
+def make_test_message() -> Message:
+    """What "Send test message" sends: in the hub's language, whoever pressed it."""
+    with hub_language():
+        return Message(
+            title=gettext("dify-hub test message"),
+            text=gettext("If you can read this, **dify-hub** can post to this recipient."),
+            footer=gettext("Sent with “Send test message” in the dify-hub admin."),
+        )
 
 
 class RecipientForm(forms.ModelForm):
@@ -207,7 +212,7 @@ class RecipientAdmin(ObjectButtons, HidesSecrets, admin.ModelAdmin):
 
     def _send_test(self, request, recipient: Recipient) -> None:
         try:
-            replies = recipient.transport().send(TEST_MESSAGE)
+            replies = recipient.transport().send(make_test_message())
         except OptionsError as exc:
             text = gettext("%(name)s: not sent: %(error)s.") % {"name": recipient.name, "error": exc}
             self.message_user(request, text, messages.ERROR)

@@ -22,6 +22,7 @@ from integrations.admin.common import (
 from integrations.admin.inputs_form import AppInputsForm
 from integrations.channels.registry import LABELS
 from integrations.models import Delivery, Recipient, Run
+from integrations.models.recipients import KIND_WORDS
 from integrations.runs.rerun import NotRedeliverable, RunNotFinal, redeliver, retry_run
 from integrations.runs.stopping import NotStoppable, request_stop
 
@@ -107,7 +108,7 @@ PART_HEADERS = (_("Part"), _("Run"), _("Status"), _("Dify run"), _("Tokens"), _(
 
 
 def delivery_kind(kind: str) -> str:
-    return LABELS.get(kind) or TARGET_LABELS.get(kind) or kind
+    return KIND_WORDS.get(kind) or LABELS.get(kind) or TARGET_LABELS.get(kind) or kind
 
 
 def attempts_table(delivery: Delivery) -> str:

@@ -51,6 +51,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from integrations.channels.base import (
     REPLY_BODY_LIMIT,
@@ -64,6 +65,7 @@ from integrations.channels.base import (
 from integrations.channels.html import to_html
 from integrations.email.backend import RecipientsPartlyRefused
 from integrations.http import Redactor
+from integrations.hub_language import hub_language
 
 DEFAULT_SUBJECT = "{{ title }} – {{ date }}"
 PLACEHOLDERS = ("title", "date")
@@ -488,11 +490,12 @@ def fit_text(text: str) -> str:
     cut = head.rfind("\n")
     if cut > len(head) // 2:
         head = head[:cut]
-    return (
-        head.rstrip()
-        + f"\n\n[… cut by dify-hub: the text was {len(raw) / 1e6:.1f} MB, more than mail "
-        f"servers accept in one message; the first {MAX_TEXT_BYTES / 1e6:g} MB are above]"
-    )
+    with hub_language():
+        note = gettext(
+            "[… cut by dify-hub: the text was %(size)s MB, more than mail servers accept in "
+            "one message; the first %(kept)s MB are above]"
+        ) % {"size": f"{len(raw) / 1e6:.1f}", "kept": f"{MAX_TEXT_BYTES / 1e6:g}"}
+    return head.rstrip() + "\n\n" + note
 
 
 def plain_body(title: str, text: str, footer: str) -> str:

@@ -22,8 +22,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations.forges.common import Classification
+from integrations.hub_language import hub_language
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
 from integrations.runs import alerts, dispatch, slots
 
@@ -321,10 +323,16 @@ def _count_rejection(forge: Forge, endpoint: ReviewEndpoint, reason: str) -> Non
     )
     # One refused request is a stray or a scan; a burst of them is a forge whose secret no
     # longer matches (rotated on one side only), and reviews are silently not happening.
+    with hub_language():  # the alert's words, written now in the hub's language
+        values = {"forge": forge.who, "name": endpoint.name, "reason": reason}
+        title = gettext("%(forge)s endpoint '%(name)s' is rejecting requests") % values
+        line = (
+            gettext(
+                "%(forge)s endpoint '%(name)s' refused a request: %(reason)s. If %(forge)s is "
+                "the sender, its webhook secret and the endpoint's no longer match."
+            )
+            % values
+        )
     alerts.burst(
-        f"endpoint-rejecting:{endpoint.pk}",
-        f"{forge.who} endpoint '{endpoint.name}' is rejecting requests",
-        f"{forge.who} endpoint '{endpoint.name}' refused a request: {reason}. If {forge.who} "
-        "is the sender, its webhook secret and the endpoint's no longer match.",
-        threshold=settings.HUB_ALERT_REJECTIONS,
+        f"endpoint-rejecting:{endpoint.pk}", title, line, threshold=settings.HUB_ALERT_REJECTIONS
     )

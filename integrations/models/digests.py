@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone as dj_timezone
+from django.utils.translation import gettext_lazy as _
 
 from integrations import placeholders
 from integrations.dify import DifyInputError, validate_inputs
@@ -25,17 +26,21 @@ class Digest(models.Model):
     inputs = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Inputs for the app. Strings may use {{ date }}, {{ weekday }}, {{ time }} "
-        "(at the scheduled slot, in this digest's time zone and language), {{ date_iso }} "
-        "(always 2026-12-02) and {{ digest }}.",
+        help_text=_(
+            "Inputs for the app. Strings may use {{ date }}, {{ weekday }}, {{ time }} "
+            "(at the scheduled slot, in this digest's time zone and language), {{ date_iso }} "
+            "(always 2026-12-02) and {{ digest }}."
+        ),
     )
     language = models.CharField(
         max_length=10,
         choices=languages.CHOICES,
         default=languages.ENGLISH,
-        help_text="The language of {{ weekday }} and {{ date }}: English writes Wednesday and "
-        "2026-12-02, 简体中文 星期三 and 2026年12月2日, 日本語 水曜日 and 2026年12月2日, 한국어 "
-        "수요일 and 2026년 12월 2일. {{ time }} and {{ date_iso }} are the same in every language.",
+        help_text=_(
+            "The language of {{ weekday }} and {{ date }}: English writes Wednesday and "
+            "2026-12-02, 简体中文 星期三 and 2026年12月2日, 日本語 水曜日 and 2026年12月2日, 한국어 "
+            "수요일 and 2026년 12월 2일. {{ time }} and {{ date_iso }} are the same in every language."
+        ),
         error_messages={
             "invalid_choice": "'%(value)s' is not a digest language; one of "
             + ", ".join(f"{code} ({name})" for code, name in languages.CHOICES)
@@ -43,41 +48,52 @@ class Digest(models.Model):
         },
     )
     query = models.TextField(
-        blank=True, help_text="Chat apps only: the message sent as the user's query."
+        blank=True, help_text=_("Chat apps only: the message sent as the user's query.")
     )
     output_key = models.CharField(
-        "output to send",
+        _("output to send"),
         max_length=100,
         blank=True,
-        help_text="Name of the app output to send. Empty: the only output, or `text`.",
+        help_text=_("Name of the app output to send. Empty: the only output, or `text`."),
     )
     title = models.CharField(
-        max_length=200, blank=True, help_text="Optional heading; may use the same variables."
+        max_length=200, blank=True, help_text=_("Optional heading; may use the same variables.")
     )
     footer = models.CharField(
-        max_length=500, blank=True, help_text="Optional footer line; may use the same variables."
+        max_length=500,
+        blank=True,
+        help_text=_("Optional footer line; may use the same variables."),
     )
     recipients = models.ManyToManyField("integrations.Recipient", related_name="digests")
     cron = models.CharField(
         max_length=100,
         default="0 8 * * *",
-        help_text="Five fields: minute hour day-of-month month day-of-week, in the time zone "
-        "below. '0 8 * * *' is every day at 08:00.",
+        help_text=_(
+            "Five fields: minute hour day-of-month month day-of-week, in the time zone "
+            "below. '0 8 * * *' is every day at 08:00."
+        ),
     )
     timezone = models.CharField(
-        "time zone", max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Berlin."
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        help_text=_("IANA name, e.g. Europe/Berlin."),
     )
     enabled = models.BooleanField(default=True)
     catchup_grace = models.PositiveIntegerField(
-        "catch-up grace (seconds)",
+        _("catch-up grace (seconds)"),
         default=default_grace,
-        help_text="A slot missed while the hub was down runs after start-up if it is younger "
-        "than this; older missed slots are recorded as skipped.",
+        help_text=_(
+            "A slot missed while the hub was down runs after start-up if it is younger "
+            "than this; older missed slots are recorded as skipped."
+        ),
     )
     active_since = models.DateTimeField(
         editable=False,
         default=dj_timezone.now,
-        help_text="Slots before this instant are never caught up (set when the schedule changes).",
+        help_text=_(
+            "Slots before this instant are never caught up (set when the schedule changes)."
+        ),
     )
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",

@@ -8,12 +8,18 @@ from integrations.channels.base import OptionsError, Transport
 from integrations.channels.registry import get_transport, kind_choices
 from integrations.models.fields import EncryptedTextField
 
+# The kinds' labels in the admin's language: the descriptive ones are translated, the product
+# names (Slack, Rocket.Chat…) stay as they are. channels/registry.py, free of Django, keeps
+# the English labels the transports carry.
+KIND_WORDS = {"webhook": _("Webhook"), "email": _("Email")}
+KIND_CHOICES = [(kind, KIND_WORDS.get(kind, label)) for kind, label in kind_choices()]
+
 
 class Recipient(models.Model):
     """Where run output goes: a chat webhook, a bot, a mailbox, a push topic..."""
 
     name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=kind_choices())
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
     webhook_url = EncryptedTextField(
         "URL",
         blank=True,  # required by the kinds that have no default (Recipient.clean)

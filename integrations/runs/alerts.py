@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from integrations.hub_language import hub_language
 from integrations.models import Alert, Delivery, Recipient, Run
 from integrations.runs import dispatch
 from integrations.runs.outputs import OutputError
@@ -104,20 +106,11 @@ def _send(alert: Alert, now: datetime, about_recipient: int | None) -> None:
     if not recipients:
         log.warning("alert '%s' has nobody to tell (no alert recipients): %s", alert.title, lines)
         return
-    text = "\n".join(f"- {line}" for line in lines)
-    if dropped:
-        text += f"\n- … and {dropped} more like these."
-    minutes = round(settings.HUB_ALERT_INTERVAL / 60)
-    message = {
-        "title": f"dify-hub: {alert.title}",
-        "text": text,
-        "footer": f"dify-hub alert. The same problem is told at most once every {minutes} min.",
-    }
     run = Run.objects.create(
         kind=Run.Kind.ALERT,
         source=f"alert: {alert.title}"[:255],
         status=Run.Status.DELIVERING,
-        message=message,
+        message=_message(alert.title, lines, dropped),
         started_at=now,
     )
     deliveries = Delivery.objects.bulk_create(
@@ -126,6 +119,23 @@ def _send(alert: Alert, now: datetime, about_recipient: int | None) -> None:
     for delivery in deliveries:
         dispatch.deliver(delivery.pk)
     alert.last_run = run
+
+
+def _message(title: str, lines: list[str], dropped: int) -> dict:
+    """The message, in the hub's language (the lines were written in it when raised)."""
+    text = "\n".join(f"- {line}" for line in lines)
+    minutes = round(settings.HUB_ALERT_INTERVAL / 60)
+    with hub_language():
+        if dropped:
+            text += "\n- " + gettext("… and %(count)s more like these.") % {"count": dropped}
+        return {
+            "title": gettext("dify-hub: %(title)s") % {"title": title},
+            "text": text,
+            "footer": gettext(
+                "dify-hub alert. The same problem is told at most once every %(minutes)s min."
+            )
+            % {"minutes": minutes},
+        }
 
 
 def stored_message(run: Run) -> dict:

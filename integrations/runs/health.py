@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
+from integrations.hub_language import hub_language
 from integrations.models import Recipient
 from integrations.runs import alerts
 
@@ -41,15 +43,28 @@ def turn_off_if_failing(recipient_id: int, name: str) -> bool:
     if row is None:
         return False
     count, last_error = row
-    deliveries = "delivery" if count == 1 else "deliveries in a row"
-    reason = f"{count} {deliveries} failed; the last: {last_error.rstrip('.')}"
-    if not failing.update(enabled=False, disabled_at=now, disabled_reason=reason):
+    # Stored in English, as every stored error is; the alert says it in the hub's language.
+    with translation.override("en"):
+        stored = _reason(count, last_error)
+    if not failing.update(enabled=False, disabled_at=now, disabled_reason=stored):
         return False  # another worker turned it off first
-    alerts.report(
-        f"recipient-off:{recipient_id}",
-        f"recipient '{name}' was turned off",
-        f"The hub turned off recipient '{name}': {reason}. Fix it, then turn it on again "
-        "in the admin (Recipients).",
-        about_recipient=recipient_id,
-    )
+    with hub_language():
+        values = {"name": name, "reason": _reason(count, last_error)}
+        title = gettext("recipient '%(name)s' was turned off") % values
+        line = (
+            gettext(
+                "The hub turned off recipient '%(name)s': %(reason)s. Fix it, then turn it on "
+                "again in the admin (Recipients)."
+            )
+            % values
+        )
+    alerts.report(f"recipient-off:{recipient_id}", title, line, about_recipient=recipient_id)
     return True
+
+
+def _reason(count: int, last_error: str) -> str:
+    return ngettext(
+        "%(count)s delivery failed; the last: %(error)s",
+        "%(count)s deliveries in a row failed; the last: %(error)s",
+        count,
+    ) % {"count": count, "error": last_error.rstrip(".")}
