@@ -278,19 +278,21 @@ def _runlog(results: dict, previous: dict | None) -> list[str]:
 
 def _overview_profile(profile: dict | None) -> list[str]:
     """The overview measured in-process right after: where its server time goes."""
-    if not profile:
+    if not profile or "cold" not in profile:
         return []
-    queries = profile["slowest_queries"]
-    total = sum(float(q["s"]) for q in queries) * 1000
+    warm, cold = profile["warm"], profile["cold"]
+    queries = cold["slowest_queries"]
     out = [
         f"- The overview in-process, straight after (the server's time, no network): p50 "
-        f"{profile['p50_ms']} ms, {profile['queries']} queries; the slowest five took "
-        f"{total:.0f} ms together:",
+        f"{warm['p50_ms']} ms with the week's figures already counted this minute, as most "
+        f"views find them ({warm['queries']} queries); {cold['p50_ms']} ms (max "
+        f"{cold['max_ms']}) counting them afresh, as the first view of each minute in each "
+        f"web process does ({cold['queries']} queries). The slowest then:",
     ]
-    out += [f"  - {float(q['s']) * 1000:.0f} ms: `{q['sql'][:100]}…`" for q in queries]
-    plan = profile.get("slowest_plan") or []
+    out += [f"  - {float(q['s']) * 1000:.0f} ms: `{q['sql'][:100]}…`" for q in queries[:3]]
+    plan = cold.get("slowest_plan") or []
     if plan:
-        out += ["", "  The slowest one's plan (EXPLAIN (ANALYZE, BUFFERS)):", "", "  ```"]
+        out += ["", "  Its plan (EXPLAIN (ANALYZE, BUFFERS)):", "", "  ```"]
         out += [f"  {line}" for line in plan[:40]]
         out += ["  ```"]
     return out + [""]

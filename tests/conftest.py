@@ -13,6 +13,15 @@ from tests.fakes.dify import DEFAULT_INPUT_FORM, FakeDify
 # (tests/dify, tests/channels, tests/digests/test_schedule.py) also run without Django.
 
 
+@pytest.fixture(autouse=True)
+def _fresh_overview_figures():
+    """The overview keeps its week of figures for the minute (integrations/overview/
+    minutely.py); each test computes its own from its own runs."""
+    from integrations.overview import minutely
+
+    minutely.forget()
+
+
 @pytest.fixture
 def fake_dify():
     with FakeDify(ping_interval=0.2, stall_seconds=20) as server:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from integrations.digests import schedule
 from integrations.models import Digest, Run, WebhookEvent
-from integrations.overview import queries
+from integrations.overview import minutely, queries
 from integrations.overview.charts import Chart
 from integrations.overview.moments import Moment, moment
 from integrations.overview.periods import boundaries, periods
@@ -74,6 +74,7 @@ class Overview:
     recipients: list | None = None
     events: list[dict] | None = None
     beat_url: str = ""
+    figures_at: Moment | None = None  # the minute the tables and the tokens chart are of
 
 
 def build_overview(user, now: datetime) -> Overview:
@@ -82,6 +83,7 @@ def build_overview(user, now: datetime) -> Overview:
     may = _Permissions(user)
     # The week's runs grouped once: the tokens chart and the three tables come from these.
     counts = week_counts(clock) if may("view_run") else []
+    page.figures_at = clock(figures_minute(now))
     if may("view_run"):
         _failures(page, clock, show_deliveries=may("view_delivery"))
         page.runs_chart = runs_per_hour(queries.hourly_counts(now - DAY), clock)
@@ -113,11 +115,20 @@ class _Permissions:
         return all(self.user.has_perm(f"integrations.{name}") for name in codenames)
 
 
+def figures_minute(now: datetime) -> datetime:
+    """The minute the week's figures are of (minutely.py: computed once in it)."""
+    return now.replace(second=0, microsecond=0)
+
+
 def week_counts(clock: Clock) -> list[dict]:
-    """queries.week_counts' rows, each with its period's day and `recent` flag."""
-    cuts = boundaries(clock.now, clock.zone)
-    meaning = periods(cuts, clock.now, clock.zone)
-    rows = queries.week_counts(clock.now - WEEK, cuts)
+    """queries.week_counts' rows, each with its period's day and `recent` flag: as of the
+    current minute, computed once in it for every viewer of the same zone."""
+    minute = figures_minute(clock.now)
+    cuts = boundaries(minute, clock.zone)
+    meaning = periods(cuts, minute, clock.zone)
+    rows = minutely.of_minute(
+        clock.zone_name, minute, lambda: queries.week_counts(minute - WEEK, cuts)
+    )
     for row in rows:
         period = meaning[row["period"]]
         row["day"], row["recent"] = period.day, period.recent

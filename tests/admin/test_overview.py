@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -19,8 +20,9 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from integrations.models import Delivery, Recipient, Run, WebhookEvent
-from integrations.overview import stats
+from integrations.overview import minutely, stats
 from integrations.overview.charts import nice_ceiling
+from integrations.overview.page import build_overview
 
 pytestmark = pytest.mark.django_db
 
@@ -179,6 +181,30 @@ def test_per_app_rows_count_runs_success_and_tokens(admin_client, make_run, dify
     assert dify_app.name in block(html, "overview-apps")
 
 
+def test_the_weeks_figures_are_counted_once_a_minute_per_zone(admin_user, make_run, dify_app):
+    def apps_row(now):
+        overview = build_overview(admin_user, now)
+        (row,) = [r for r in overview.apps if r.name == dify_app.name]
+        return row.cells[4], overview.figures_at.at
+
+    aged(make_run(status=Run.Status.SUCCEEDED, total_tokens=10), timedelta(hours=1))
+    now = timezone.now().replace(second=5)
+    with CaptureQueriesContext(connection) as first:
+        assert apps_row(now) == ("1", now.replace(second=0, microsecond=0))
+    aged(make_run(status=Run.Status.SUCCEEDED, total_tokens=10), timedelta(hours=1))
+    # Later in the same minute: the same figures, without grouping the week again.
+    with CaptureQueriesContext(connection) as again:
+        assert apps_row(now.replace(second=50))[0] == "1"
+    assert len(again) == len(first) - 1
+    # The next minute counts afresh, and says of when.
+    later = now + timedelta(minutes=1)
+    assert apps_row(later) == ("2", later.replace(second=0, microsecond=0))
+    # Another zone has its own day boundaries, so its own figures.
+    with timezone.override(ZoneInfo("Asia/Shanghai")), CaptureQueriesContext(connection) as other:
+        build_overview(admin_user, later)
+    assert len(other) == len(first)
+
+
 def test_recipients_show_their_health_trouble_first(admin_client, recipients):
     response, html = page(admin_client)
     names = [row.recipient.name for row in response.context["overview"].recipients]
@@ -293,6 +319,7 @@ def test_the_page_makes_as_many_queries_for_200_runs_as_for_10(admin_client, mak
     )
     for run in runs[:40]:
         Delivery.objects.create(run=run, recipient_name="x", kind="rocketchat", status="failed")
+    minutely.forget()  # the week's figures afresh, not those kept from the first page
     many = queries_for_page()
     assert many == few
     assert few <= 20
