@@ -206,9 +206,25 @@ def _reviews(results: dict, previous: dict | None) -> list[str]:
         f"{TARGETS['reviews_webhook_p99_ms']} ms: {_mark(p99 < TARGETS['reviews_webhook_p99_ms'])})"
         + _was(previous, "reviews", "webhook_p99_ms", unit=" ms")
         + ".",
-        "",
     ]
-    return out
+    out += _cpu_split(r)
+    return out + [""]
+
+
+def _cpu_split(r: dict) -> list[str]:
+    """Where the machine's cores went during the fan-out (one worker process per core)."""
+    parts = r.get("cpu_seconds_by_part")
+    if not parts:
+        return []
+    machine = r["machine_cpu_seconds"]
+    cores = machine / r["wall_seconds"] if r["wall_seconds"] else 0.0
+    said = ", ".join(
+        f"{part} {seconds} s ({seconds / machine:.0%})" for part, seconds in parts.items()
+    )
+    return [
+        f"- CPU from the first webhook to the last note: {machine} core-seconds in "
+        f"{r['wall_seconds']} s (on average {cores:.2f} of the cores busy): {said}."
+    ]
 
 
 def _drain(results: dict, previous: dict | None) -> list[str]:

@@ -127,6 +127,34 @@ def cpu_seconds(roots: list[int]) -> float:
     return total / ticks
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores; /proc/stat, idle and iowait
+    left out), to set each process's share against."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user…steal, less idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of the PostgreSQL server: its live processes, and the
+    backends that have exited (in the postmaster's children's time)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            if head.endswith("(postgres"):
+                stats[int(entry.name)] = [int(v) for v in tail.split()[1:15]]
+    total = 0
+    for fields in stats.values():  # ppid, …, utime (11), stime (12), cutime, cstime
+        total += fields[10] + fields[11]
+        if fields[0] not in stats:  # the postmaster: its reaped backends count too
+            total += fields[12] + fields[13]
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def tree_pids(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -389,6 +417,8 @@ def bench_reviews(
         wait_http(f"http://{WEB}/healthz")
         time.sleep(3)  # let the workers connect to the broker
         cpu_before = cpu_seconds(pool.pids)
+        machine_before, pg_before = machine_cpu_seconds(), postgres_cpu_seconds()
+        web_all_before = cpu_seconds([web.process.pid])
         with PeakSampler(*pool.pids) as memory:
             web_before = cpu_seconds([web.process.pid])
             figures = loadgen(
@@ -401,6 +431,16 @@ def bench_reviews(
                 "the review notes",
             )
         worker_cpu = cpu_seconds(pool.pids) - cpu_before
+        # Where the machine's cores went from the first webhook to the last note.
+        machine = machine_cpu_seconds() - machine_before
+        split = {
+            "workers": worker_cpu,
+            "web": cpu_seconds([web.process.pid]) - web_all_before,
+            "postgresql": postgres_cpu_seconds() - pg_before,
+        }
+        split["rest (fakes, load generator, Redis, this harness)"] = machine - sum(
+            split.values()
+        )
     finally:
         pool.stop()
         web.stop()
@@ -418,6 +458,8 @@ def bench_reviews(
         "runs_succeeded": runs.filter(status=Run.Status.SUCCEEDED).count(),
         "worker_cpu_ms_per_review": round(worker_cpu * 1000 / count, 2),
         "web_cpu_ms_per_webhook": round(web_cpu * 1000 / count, 2),
+        "machine_cpu_seconds": round(machine, 2),
+        "cpu_seconds_by_part": {part: round(value, 2) for part, value in split.items()},
         "worker_peak_rss_mib": round(memory.peak_rss_mib, 1),
         "worker_peak_threads": memory.peak_threads,
         "worker_command": pool.command,
