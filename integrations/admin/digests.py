@@ -10,7 +10,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from integrations.admin.common import ObjectButtons, ZoneInput, bulk_action, button
@@ -205,7 +205,7 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
     @admin.display(description=_("Schedule"))
     def schedule_in_words(self, obj: Digest) -> str:
         try:
-            return schedule.describe(obj.cron)
+            return schedule.describe(obj.cron, get_language() or "en")
         except schedule.ScheduleError:
             return obj.cron
 
@@ -242,7 +242,7 @@ class DigestAdmin(ObjectButtons, admin.ModelAdmin):
         )
         return format_html(
             "<p>{}{}</p><table><tr><th>{}</th><th>UTC</th></tr>{}</table>",
-            schedule.describe(obj.cron),
+            schedule.describe(obj.cron, get_language() or "en"),
             "" if obj.enabled else " " + gettext("(disabled: nothing fires)"),
             obj.timezone,
             format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),

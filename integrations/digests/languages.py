@@ -10,11 +10,12 @@ pattern is 2026/12/02, and the full one repeats the weekday).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from babel.dates import format_date
+from babel.dates import format_date, get_day_names, get_month_names
 
-__all__ = ["CHOICES", "CODES", "ENGLISH", "long_date", "weekday"]
+__all__ = ["CHOICES", "CODES", "ENGLISH", "local_names", "long_date", "weekday"]
 
 ENGLISH = "en"
 # (code, name in its own language): the admin's choices and the `language` key of `hub apply`.
@@ -28,6 +29,11 @@ CODES = tuple(code for code, _ in CHOICES)
 # Babel's locale for each code but English, which keeps the hub's own ISO forms.
 _LOCALES = {"zh-hans": "zh_Hans", "ja": "ja", "ko": "ko"}
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_NAMES = re.compile(r"\b(" + "|".join(_WEEKDAYS + _MONTHS) + r")\b")
 
 
 def weekday(day: date, language: str) -> str:
@@ -44,3 +50,16 @@ def long_date(day: date, language: str) -> str:
     if locale is None:
         return day.isoformat()
     return format_date(day, "long", locale=locale)
+
+
+def local_names(text: str, language: str) -> str:
+    """English weekday and month names in `text` in the language's own (CLDR) words:
+    "Monday 到 Friday" becomes "星期一 到 星期五". English text comes back as it was."""
+    locale = _LOCALES.get(language)
+    if locale is None:
+        return text
+    days = get_day_names("wide", locale=locale)  # 0 is Monday
+    months = get_month_names("wide", locale=locale)  # 1 is January
+    local = {name: days[i] for i, name in enumerate(_WEEKDAYS)}
+    local |= {name: months[i + 1] for i, name in enumerate(_MONTHS)}
+    return _NAMES.sub(lambda m: local[m.group(1)], text)

@@ -160,11 +160,19 @@ def next_slots(expression: str, zone_name: str, after: datetime, count: int = 3)
     return slots_between(expression, zone_name, after, after + window)[:count]
 
 
-def describe(expression: str) -> str:
+# cron_descriptor's own catalogs for the languages the hub speaks. It leaves the names of days
+# and months in English (it takes them from the process's locale, C here), so those are put in
+# from CLDR (languages.local_names).
+_DESCRIPTOR_LOCALES = {"zh-hans": "zh_CN", "ja": "ja_JP", "ko": "ko_KR"}
+
+
+def describe(expression: str, language: str = languages.ENGLISH) -> str:
+    """The schedule in words, in `language` (English for a code it does not know)."""
     options = Options()
+    options.locale_code = _DESCRIPTOR_LOCALES.get(language, "en_US")
     options.use_24hour_time_format = True
     options.verbose = False
-    return get_description(normalize_cron(expression), options)
+    return languages.local_names(get_description(normalize_cron(expression), options), language)
 
 
 # --- Input templating ------------------------------------------------------------------------

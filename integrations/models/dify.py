@@ -26,7 +26,7 @@ class DifyApp(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     base_url = models.URLField(
-        "API base URL",
+        _("API base URL"),
         default="https://api.dify.ai/v1",
         help_text=_("Dify Cloud: https://api.dify.ai/v1. Self-hosted: https://your-dify-host/v1."),
     )
@@ -101,7 +101,7 @@ class DifyApp(models.Model):
         "choose it."),
     )
     ca_bundle = models.TextField(
-        "CA bundle (PEM)",
+        _("CA bundle (PEM)"),
         blank=True,
         help_text=_("For self-hosted Dify behind a private CA. TLS is always verified."),
     )

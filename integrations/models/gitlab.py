@@ -113,7 +113,7 @@ class ReviewEndpoint(models.Model):
         help_text=_("The review workflow."),
     )
     base_url = models.URLField(
-        "forge URL",
+        _("forge URL"),
         help_text=_("The instance the hub reads diffs from and posts comments to, e.g. "
         "https://gitlab.example.com or https://github.com. URLs inside webhook payloads are "
         "never used for this."),
@@ -127,7 +127,7 @@ class ReviewEndpoint(models.Model):
         "encrypted; never shown again."),
     )
     github_app_id = models.PositiveBigIntegerField(
-        "GitHub App id",
+        _("GitHub App id"),
         null=True,
         blank=True,
         help_text=_("GitHub: authenticate as a GitHub App instead of with a token (the App's "
@@ -139,14 +139,14 @@ class ReviewEndpoint(models.Model):
         help_text=_("The App's private key (.pem), whole. Stored encrypted; never shown again."),
     )
     github_installation_id = models.PositiveBigIntegerField(
-        "GitHub App installation id",
+        _("GitHub App installation id"),
         null=True,
         blank=True,
         help_text=_("Optional: normally taken from each delivery (installation.id); needed only "
         "when the webhook is the repository's own rather than the App's."),
     )
     ca_bundle = models.TextField(
-        "CA bundle (PEM)",
+        _("CA bundle (PEM)"),
         blank=True,
         help_text=_("For a self-hosted GitLab behind a private CA. TLS is always verified."),
     )
@@ -160,26 +160,26 @@ class ReviewEndpoint(models.Model):
         help_text=_("Only review MRs into these branches (globs such as release/*). Empty: any."),
     )
     input_mapping = models.JSONField(
-        "input mapping",
+        _("input mapping"),
         default=dict,
         blank=True,
-        help_text='Extra Dify inputs and renames, e.g. {"code": "{{ diff }}", "language": "en"}.',
+        help_text=_('Extra Dify inputs and renames, e.g. {"code": "{{ diff }}", "language": "en"}.'),
     )
     output_key = models.CharField(
-        "output with the review",
+        _("output with the review"),
         max_length=100,
         blank=True,
         help_text=_("Name of the app output holding the review. Empty: the only output, or `text`."),
     )
     diff_budget = models.PositiveIntegerField(
-        "diff budget (characters)",
+        _("diff budget (characters)"),
         default=60_000,
         validators=[MinValueValidator(1_000), MaxValueValidator(2_000_000)],
         help_text=_("The unified diff sent to Dify is trimmed to this size, file by file; what "
         "was left out is listed in the omitted_files input."),
     )
     comments_output = models.CharField(
-        "output with inline comments",
+        _("output with inline comments"),
         max_length=100,
         blank=True,
         default="comments",
@@ -189,32 +189,32 @@ class ReviewEndpoint(models.Model):
         "are listed in the summary with why. Empty: none."),
     )
     new_part_when_large = models.BooleanField(
-        "only the new part when too large",
+        _("only the new part when too large"),
         default=False,
         help_text=_("On a re-review whose whole diff does not fit the diff budget, send only what "
         "changed since the last review as the diff (new_diff always has it)."),
     )
     review_in_parts = models.BooleanField(
-        "review a large diff in parts",
+        _("review a large diff in parts"),
         default=False,
         help_text=_("When the diff does not fit the diff budget, split it by file into parts that "
         "each fit, run the app once per part (in parallel, within the app's concurrent runs; "
         "the inputs chunk and chunks say which part), and post one summary of them all."),
     )
     max_parts = models.PositiveSmallIntegerField(
-        "at most this many parts",
+        _("at most this many parts"),
         default=5,
         validators=[MinValueValidator(2), MaxValueValidator(20)],
         help_text=_("Files that do not fit into this many parts are left out and named."),
     )
     resolve_stale_comments = models.BooleanField(
-        "resolve stale line comments (GitLab)",
+        _("resolve stale line comments (GitLab)"),
         default=True,
         help_text=_("On a re-review, the bot's earlier line discussions that the new review no "
         "longer raises are resolved."),
     )
     post_note = models.BooleanField(
-        "post the review as a note",
+        _("post the review as a note"),
         default=True,
         help_text=_("One note per MR, edited in place on every re-review."),
     )
@@ -225,7 +225,7 @@ class ReviewEndpoint(models.Model):
         help_text=_("Optional: chat recipients that also get each review."),
     )
     review_command_from = models.JSONField(
-        "who may ask with /review",
+        _("who may ask with /review"),
         default=trusted_associations,
         blank=True,
         help_text=_("On public projects anyone can comment and every review costs LLM tokens, so "

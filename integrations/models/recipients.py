@@ -33,19 +33,19 @@ class Recipient(models.Model):
         "secret (whsec_…). Telegram, LINE, Matrix, ntfy: the access token. Stored encrypted."),
     )
     options = models.JSONField(
-        "kind options",
+        _("kind options"),
         default=dict,
         blank=True,
-        help_text='Per kind, e.g. Rocket.Chat {"alias": "Weather", "emoji": ":sunny:"}.',
+        help_text=_('Per kind, e.g. Rocket.Chat {"alias": "Weather", "emoji": ":sunny:"}.'),
     )
     enabled = models.BooleanField(default=True)
     # Health: deliveries that ended failed in a row; past the limit the recipient is turned
     # off (as GitLab does to a webhook that keeps failing) until someone turns it on again.
     consecutive_failures = models.PositiveIntegerField(
-        "failures in a row", default=0, editable=False
+        _("failures in a row"), default=0, editable=False
     )
     disable_after = models.PositiveSmallIntegerField(
-        "turn off after",
+        _("turn off after"),
         null=True,
         blank=True,
         help_text=_("Failed deliveries in a row after which the hub turns this recipient off. "
@@ -54,7 +54,7 @@ class Recipient(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.TextField(blank=True, editable=False)
     receives_alerts = models.BooleanField(
-        "receives alerts",
+        _("receives alerts"),
         default=False,
         help_text=_("Tell this recipient about trouble: a digest that failed or reached only "
         "some recipients, a recipient turned off, a forge endpoint rejecting requests."),

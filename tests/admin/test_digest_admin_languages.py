@@ -54,6 +54,7 @@ def test_a_digests_change_page_in_japanese_by_the_persons_choice(
     text = page(client, url, CHINESE)  # the person's choice wins over the browser's
     assert "変数 query（text-input、必須）。" in text
     assert "今後 3 回の実行" in text  # the read-only schedule, labelled
+    assert "次において実施 08:00" in text  # and the schedule itself in words
     assert (
         "キャッチアップ猶予（秒）" in text
         and "IANA のタイムゾーン名（例: Europe/Berlin）。" in text

@@ -40,6 +40,16 @@ def test_it_describes_a_cron_in_words():
     assert schedule.describe("30 7 * * 1-5") == "At 07:30, Monday through Friday"
 
 
+def test_it_describes_a_cron_in_the_admins_languages_with_local_day_and_month_names():
+    assert schedule.describe("30 7 * * 1-5", "zh-hans") == "在 07:30, 星期一 到 星期五"
+    assert schedule.describe("30 7 * * 1-5", "ja") == "次において実施 07:30、月曜日 から 金曜日 まで"
+    assert "一月 和 六月" in schedule.describe("0 8 1 1,6 *", "zh-hans")
+    assert "1月 と 6月" in schedule.describe("0 8 1 1,6 *", "ja")
+    # A language it does not speak, or English by any spelling, reads as before.
+    for language in ("en", "en-us", "fr"):
+        assert schedule.describe("30 7 * * 1-5", language) == "At 07:30, Monday through Friday"
+
+
 def test_it_gives_the_next_three_fire_times_in_utc():
     slots = schedule.next_slots("0 8 * * *", BERLIN, utc(2026, 11, 21, 12, 0), 3)
     # Berlin is UTC+1 in November.
