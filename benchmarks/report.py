@@ -23,8 +23,8 @@ TARGETS = {
 # The shipped defaults against the settings the README recommends for heavy use.
 DEFAULTS = (
     "`make run` as shipped: one worker process per core (HUB_WORKER_PROCESSES), 100 threads "
-    "each (HUB_WORKER_CONCURRENCY), a pool of 10 database connections per worker process and "
-    "2 per web process (HUB_DB_POOL_SIZE), 2 x cores + 1 gunicorn workers, and each app's "
+    "each (HUB_WORKER_CONCURRENCY), a pool of 2 database connections per worker process and "
+    "one persistent connection per web process (HUB_DB_POOL_SIZE), 2 x cores + 1 gunicorn workers, and each app's "
     "`max_concurrent_runs` = 2"
 )
 TUNED = (

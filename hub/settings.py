@@ -124,15 +124,19 @@ try:
 except ValueError as exc:  # unknown scheme, unparsable URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 
-# A Celery worker's PostgreSQL connections come from one pool per process (psycopg_pool,
+# A Celery worker's PostgreSQL connections come from one small pool per process (psycopg_pool,
 # through Django's OPTIONS["pool"]): a task takes a connection when it first queries and gives
 # it back when Django closes it, at the end of the task and before every long Dify or chat
 # call (runs/connections.py). So a worker's hundred threads share a few connections, and none
 # pays a reconnect per task. A gunicorn sync worker serves one request at a time, so it keeps
 # one persistent connection instead (measured: a pool there costs 2 ms of CPU per webhook,
 # docs/benchmarks.md). docs/operations.md has the formula for max_connections.
+# Two per worker process, measured (docs/benchmarks.md, "A small pool"): against 10, a
+# 500-review fan-out ends as soon and the webhooks meanwhile answer twice as fast (p99 1.2
+# against 2.4 s), and a 200-recipient digest ends in 1.1 s against 2.4-9.5 s: fewer backends
+# working at once leave PostgreSQL's CPU to the web, and queue less on one run's row.
 HUB_PROCESS = os.environ.get("HUB_PROCESS", "")
-_POOL_DEFAULT = 10 if HUB_PROCESS.startswith("worker") else 0
+_POOL_DEFAULT = 2 if HUB_PROCESS.startswith("worker") else 0
 HUB_DB_POOL_SIZE = env_int("HUB_DB_POOL_SIZE", _POOL_DEFAULT, minimum=0)
 # How long a thread waits for a free pooled connection before the database counts as down.
 HUB_DB_POOL_TIMEOUT = env_int("HUB_DB_POOL_TIMEOUT", 30, minimum=1)

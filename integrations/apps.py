@@ -14,9 +14,12 @@ class IntegrationsConfig(AppConfig):
         from integrations.digests import alerting, sending
         from integrations.forges import parts, pull_comment, pull_review, reviews
         from integrations.gitlab import line_comments, note, review
+        from integrations.http.client import before_each_request
         from integrations.models import Run
         from integrations.runs import alerts, delivery, kinds
+        from integrations.runs.connections import release_pooled_connections
 
+        before_each_request(release_pooled_connections)
         kinds.register(
             Run.Kind.DIGEST,
             kinds.RunKind(

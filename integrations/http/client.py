@@ -109,6 +109,19 @@ class Response:
         return 200 <= self.status < 300
 
 
+# Called before every request goes out. The Django side registers one that gives a worker
+# thread's idle database connections back to their pool (runs/connections.py), so that no
+# call to Dify, a forge or a chat service (a forge's diff can take seconds) holds one of a
+# pool's few connections while it waits: this is the one place that sees every such call.
+_BEFORE_REQUEST: list[Callable[[], None]] = []
+
+
+def before_each_request(hook: Callable[[], None]) -> None:
+    """Run `hook` before every request any client sends (registered once)."""
+    if hook not in _BEFORE_REQUEST:
+        _BEFORE_REQUEST.append(hook)
+
+
 class HttpClient:
     """One outside service. Subclasses set `who` and override `network_error`."""
 
@@ -205,6 +218,8 @@ class HttpClient:
 
     @contextmanager
     def _open(self, info, params, json, data, headers, read_timeout, *, stream: bool):
+        for hook in _BEFORE_REQUEST:
+            hook()
         try:
             response = self._session.request(
                 info.method,

@@ -3,6 +3,8 @@ and must not pay a TCP (and TLS) handshake for each."""
 
 from __future__ import annotations
 
+import pytest
+
 from integrations.dify import DifyClient
 from tests.fakes.dify import FakeDify
 
@@ -24,3 +26,28 @@ def test_a_closed_client_leaves_the_pool_to_the_others():
         with DifyClient(dify.url, dify.api_key) as second:
             second.parameters()
         assert dify.connections_accepted == 1
+
+
+def test_a_hook_runs_before_every_request_even_one_that_fails():
+    from integrations.dify.errors import DifyError
+    from integrations.http import client as http
+
+    calls = []
+
+    def hook() -> None:
+        calls.append(len(calls))
+
+    http.before_each_request(hook)
+    http.before_each_request(hook)  # registered once, however often asked
+    try:
+        with FakeDify() as dify:
+            with DifyClient(dify.url, dify.api_key) as client:
+                client.parameters()
+                client.parameters()
+            dead = f"http://127.0.0.1:{dify.port}/v1"
+        assert len(calls) == 2
+        with DifyClient(dead, "app-x", connect_timeout=1) as client, pytest.raises(DifyError):
+            client.parameters()
+        assert len(calls) == 3  # the refused connection was still preceded by the hook
+    finally:
+        http._BEFORE_REQUEST.remove(hook)

@@ -112,7 +112,7 @@ def database_settings(tmp_path, **env: str) -> str:
 def test_a_worker_process_shares_a_pool_of_postgresql_connections(tmp_path):
     age, pool = database_settings(tmp_path, HUB_PROCESS="worker-2").split(" ", 1)
     assert age == "0"  # closing a connection gives it back to the pool
-    assert "'max_size': 10" in pool and "'timeout': 30" in pool
+    assert "'max_size': 2" in pool and "'timeout': 30" in pool
     sized = database_settings(tmp_path, HUB_PROCESS="worker-1", HUB_DB_POOL_SIZE="4")
     assert "'max_size': 4" in sized
 
