@@ -149,11 +149,13 @@ def delivery_units(delivery_ids: list[int]) -> list[Callable]:
 @contextmanager
 def worker_connections() -> Iterator[None]:
     """The database connection as a Celery worker has it (hub/settings.py with
-    HUB_PROCESS=worker-…): from a psycopg pool of HUB_DB_POOL_SIZE, checked as it leaves the
+    HUB_PROCESS=worker-…): from a psycopg pool of the worker's size, checked as it leaves the
     pool, so that the worker's "give the connection back before every long call" costs
     here what it costs there (a return to the pool, not a reconnect)."""
+    from django.conf import settings
     from django.db import connection
 
+    size = settings.HUB_WORKER_DB_POOL_DEFAULT  # this process is not a worker: its default
     saved = {key: connection.settings_dict.get(key) for key in ("CONN_MAX_AGE", "OPTIONS")}
     checks = connection.settings_dict.get("CONN_HEALTH_CHECKS")
     connection.close()
@@ -162,7 +164,7 @@ def worker_connections() -> Iterator[None]:
         CONN_HEALTH_CHECKS=True,
         OPTIONS={
             **(saved["OPTIONS"] or {}),
-            "pool": {"min_size": 1, "max_size": 10, "timeout": 30, "max_idle": 300},
+            "pool": {"min_size": 1, "max_size": size, "timeout": 30, "max_idle": 300},
         },
     )
     try:

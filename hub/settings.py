@@ -136,7 +136,8 @@ except ValueError as exc:  # unknown scheme, unparsable URL
 # against 2.4 s), and a 200-recipient digest ends in 1.1 s against 2.4-9.5 s: fewer backends
 # working at once leave PostgreSQL's CPU to the web, and queue less on one run's row.
 HUB_PROCESS = os.environ.get("HUB_PROCESS", "")
-_POOL_DEFAULT = 2 if HUB_PROCESS.startswith("worker") else 0
+HUB_WORKER_DB_POOL_DEFAULT = 2
+_POOL_DEFAULT = HUB_WORKER_DB_POOL_DEFAULT if HUB_PROCESS.startswith("worker") else 0
 HUB_DB_POOL_SIZE = env_int("HUB_DB_POOL_SIZE", _POOL_DEFAULT, minimum=0)
 # How long a thread waits for a free pooled connection before the database counts as down.
 HUB_DB_POOL_TIMEOUT = env_int("HUB_DB_POOL_TIMEOUT", 30, minimum=1)
