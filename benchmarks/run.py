@@ -67,7 +67,11 @@ class Proc:
             env=env or hub_env(),
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            # Its own process group (to stop it whole) in this session: the kernel's
+            # autogroup scheduler shares CPU out per session, so processes in sessions of
+            # their own would each get an equal share and the workers' nice would not reach
+            # the web server. Under supervisord (`make run`) they share one session too.
+            process_group=0,
         )
 
     def stop(self) -> None:

@@ -18,3 +18,11 @@ bind = os.environ.get("HUB_BIND") or "127.0.0.1:8000"
 workers = int(os.environ.get("HUB_WEB_WORKERS") or 2 * multiprocessing.cpu_count() + 1)
 accesslog = "-"
 graceful_timeout = 10
+
+
+def post_worker_init(worker) -> None:
+    # Each worker loads the URLconf and Celery's transport before its first request rather
+    # than during it (hub/warm.py).
+    from hub import warm  # noqa: PLC0415 -- Django is set up once the worker loaded hub.wsgi
+
+    warm.web_process()

@@ -176,6 +176,10 @@ else:
     # process keeps its connection between requests this long, checked before reuse.
     _db["CONN_MAX_AGE"] = env_int("HUB_DB_CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that skips its `SELECT 1` when the socket shows
+    # the connection is still open and quiet (hub/postgresql/base.py).
+    _db["ENGINE"] = "hub.postgresql"
 DATABASES = {"default": _db}
 
 AUTH_PASSWORD_VALIDATORS = [

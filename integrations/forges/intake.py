@@ -20,14 +20,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from integrations.forges.common import Classification
 from integrations.hub_language import hub_language
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
-from integrations.runs import alerts, dispatch, slots
+from integrations.runs import alerts, combined, dispatch, slots
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ LIVE_OR_DONE = (
     Run.Status.SUCCEEDED,
     Run.Status.PARTIALLY_DELIVERED,
 )
+# Not finished yet: a newer review of the same change supersedes these.
+UNFINISHED = (Run.Status.QUEUED, Run.Status.RUNNING)
 # Forges' payloads nest five or six levels deep; anything past this is not a forge's event.
 MAX_DEPTH = 32
 
@@ -195,26 +197,26 @@ def _accept(
     assert change is not None  # an accepted classification always carries the change
     dedupe_key = review_key(forge, endpoint, change, decision.trigger)
     for _ in range(2):  # a second pass only after losing a race to a concurrent event
-        existing = _existing_review(dedupe_key)
+        existing, older = _earlier_reviews(dedupe_key, endpoint, change)
         if existing is not None:
             reason = _already(forge, existing, change)
             return _ignored(base, reason, key, endpoint, decision, run=existing)
+        run = _new_review(forge, endpoint, change, decision.trigger, dedupe_key)
+        event = WebhookEvent(
+            **base,
+            outcome=WebhookEvent.Outcome.ACCEPTED,
+            trigger=decision.trigger,
+            reason=decision.reason,
+            **_event_fields(change),
+        )
         try:
-            with transaction.atomic():
-                run = _create_review(forge, endpoint, change, decision.trigger, dedupe_key)
-                event = WebhookEvent.objects.create(
-                    **base,
-                    outcome=WebhookEvent.Outcome.ACCEPTED,
-                    trigger=decision.trigger,
-                    reason=decision.reason,
-                    run=run,
-                    **_event_fields(change),
-                )
-                superseded = supersede_older(run)
+            combined.insert_linked(run, event, "run")
         except IntegrityError:
             if WebhookEvent.objects.filter(endpoint=endpoint, idempotency_key=key).exists():
                 return _duplicate(endpoint, key)
             continue  # the same head was accepted by another request just now
+        dispatch.execute(run.pk)
+        superseded = _supersede(run, older)
         log.info(
             "%s %s: %s of %s at %s -> run %s%s",
             forge.name,
@@ -238,16 +240,30 @@ def review_key(forge: Forge, endpoint: ReviewEndpoint, change: Any, trigger: str
     return f"{base}:{change.head_sha}"
 
 
-def _existing_review(dedupe_key: str) -> Run | None:
-    """The live or finished review holding this key; a failed or superseded one gives it up."""
-    run = Run.objects.filter(dedupe_key=dedupe_key).only("pk", "status").first()
-    if run is None:
-        return None
-    if run.status in LIVE_OR_DONE:
-        return run
-    # A failed, cancelled or superseded review of this head does not block a new one.
-    Run.objects.filter(pk=run.pk).update(dedupe_key=None)
-    return None
+def _earlier_reviews(
+    dedupe_key: str, endpoint: ReviewEndpoint, change: Any
+) -> tuple[Run | None, list[tuple[int, int]]]:
+    """In one query: the live or finished review holding this key (a failed or superseded
+    one gives the key up), and the (pk, app id) of the change's unfinished reviews, which a
+    new review supersedes."""
+    rows = Run.objects.filter(
+        Q(dedupe_key=dedupe_key)
+        | Q(
+            review_endpoint_id=endpoint.pk,
+            merge_request_key=change.merge_request_key[:100],
+            status__in=UNFINISHED,
+        )
+    ).values_list("pk", "status", "dedupe_key", "app_id")
+    existing, older = None, []
+    for pk, status, key, app_id in rows:
+        if key == dedupe_key and status in LIVE_OR_DONE:
+            existing = Run(pk=pk, status=status)
+        elif key == dedupe_key:
+            # A failed, cancelled or superseded review of this head does not block a new one.
+            Run.objects.filter(pk=pk).update(dedupe_key=None)
+        if status in UNFINISHED:
+            older.append((pk, app_id))
+    return existing, older
 
 
 def _already(forge: Forge, run: Run, change: Any) -> str:
@@ -259,10 +275,10 @@ def _already(forge: Forge, run: Run, change: Any) -> str:
     )
 
 
-def _create_review(
+def _new_review(
     forge: Forge, endpoint: ReviewEndpoint, change: Any, trigger: str, dedupe_key: str
 ) -> Run:
-    run = Run.objects.create(
+    return Run(
         app_id=endpoint.app_id,
         kind=Run.Kind.MERGE_REQUEST_REVIEW,
         source=f"{endpoint.name}: {change.reference} ({trigger})"[:255],
@@ -274,37 +290,42 @@ def _create_review(
         head_sha=change.head_sha,
         dedupe_key=dedupe_key,
     )
-    dispatch.execute(run.pk)
-    return run
 
 
 def supersede_older(run: Run) -> list[int]:
     """A newer review of the same change replaces older ones not yet finished; Dify is asked
     to stop those already running, and their slots go to the next queued runs."""
-    live = (Run.Status.QUEUED, Run.Status.RUNNING)
     older = Run.objects.filter(
         review_endpoint_id=run.review_endpoint_id,
         merge_request_key=run.merge_request_key,
-        status__in=live,
+        status__in=UNFINISHED,
         pk__lt=run.pk,
     ).values_list("pk", "app_id")
+    return _supersede(run, list(older))
+
+
+def _supersede(run: Run, older: list[tuple[int, int]]) -> list[int]:
+    """Supersede these (pk, app id) runs by `run`, each only if still unfinished."""
+    if not older:
+        return []
     superseded = []
     now = timezone.now()
     commit = f" (commit {run.head_sha[:8]})" if run.head_sha else ""
-    for pk, app_id in list(older):
-        if Run.objects.filter(pk=pk, status__in=live).update(
-            status=Run.Status.SUPERSEDED,
-            error_code="superseded",
-            error_source="hub",
-            error_message=f"Superseded by run #{run.pk}{commit}.",
-            finished_at=now,
-            next_attempt_at=None,
-            holder="",
-            updated_at=now,
-        ):
-            superseded.append(pk)
-            slots.release(Run(pk=pk, app_id=app_id))
-            dispatch.stop_in_dify(pk)
+    with transaction.atomic():
+        for pk, app_id in older:
+            if Run.objects.filter(pk=pk, status__in=UNFINISHED).update(
+                status=Run.Status.SUPERSEDED,
+                error_code="superseded",
+                error_source="hub",
+                error_message=f"Superseded by run #{run.pk}{commit}.",
+                finished_at=now,
+                next_attempt_at=None,
+                holder="",
+                updated_at=now,
+            ):
+                superseded.append(pk)
+                slots.release(Run(pk=pk, app_id=app_id))
+                dispatch.stop_in_dify(pk)
     return superseded
 
 

@@ -1,4 +1,5 @@
-"""Two writes in one round trip: an INSERT and an UPDATE sent as one statement.
+"""Two writes in one round trip: an INSERT and an UPDATE, or two linked INSERTs, as one
+statement.
 
 A delivery's attempt row and the delivery's own UPDATE always go together (the part is
 sent: record it and move on). Each was its own autocommitted statement, so its own round
@@ -6,13 +7,18 @@ trip and its own commit waiting for the WAL flush; in a 200-recipient digest tha
 more of each. On PostgreSQL a data-modifying CTE (`WITH inserted AS (INSERT …) UPDATE …`)
 does both in one statement and one transaction; other databases (SQLite has no
 data-modifying CTEs) get the two statements, in the same order, inside one transaction.
-The SQL is Django's own, compiled from the model and the queryset, so field conversions,
-defaults and table names stay the ORM's.
+A webhook's run and event rows go the same way (`insert_linked`), the event pointing at the
+run: one statement instead of BEGIN, two INSERTs and COMMIT. The SQL is Django's own,
+compiled from the model and the queryset, so field conversions, defaults and table names
+stay the ORM's.
 """
 
 from __future__ import annotations
 
-from django.db import connections, models, transaction
+from contextlib import nullcontext
+
+from django.db import connections, models, router, transaction
+from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 
@@ -49,3 +55,38 @@ def _insert_sql(row: models.Model, alias: str) -> tuple[str, tuple]:
     query.insert_values(fields, [row])
     [(sql, params)] = query.get_compiler(alias).as_sql()
     return sql, tuple(params)
+
+
+def insert_linked(parent: models.Model, child: models.Model, link: str) -> None:
+    """INSERT `parent` and `child` (new, unsaved instances), `child.<link>` pointing at the
+    new parent row, as one statement where the database allows (one round trip, one
+    transaction, no BEGIN and COMMIT of their own); both come back with their primary keys.
+    Raises IntegrityError, with neither row stored, if either breaks a constraint."""
+    alias = router.db_for_write(type(parent))
+    connection = connections[alias]
+    field = child._meta.get_field(link)
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=alias):
+            parent.save(force_insert=True, using=alias)
+            setattr(child, link, parent)
+            child.save(force_insert=True, using=alias)
+        return
+    quote = connection.ops.quote_name
+    parent_pk, child_pk = quote(parent._meta.pk.column), quote(child._meta.pk.column)
+    parent_sql, parent_params = _insert_sql(parent, alias)
+    setattr(child, field.attname, RawSQL(f"(SELECT {parent_pk} FROM parent_row)", ()))
+    child_sql, child_params = _insert_sql(child, alias)
+    # One statement is its own transaction; inside a caller's, a savepoint keeps a broken
+    # constraint from aborting the whole of it.
+    savepoint = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH parent_row AS ({parent_sql} RETURNING {parent_pk}) "
+            f"{child_sql} RETURNING {child_pk}, {quote(field.column)}",
+            [*parent_params, *child_params],
+        )
+        child_id, parent_id = cursor.fetchone()
+    for row, pk in ((parent, parent_id), (child, child_id)):
+        row.pk = pk
+        row._state.adding, row._state.db = False, alias
+    setattr(child, link, parent)

@@ -51,8 +51,18 @@ def test_make_run_supervises_web_workers_and_beat(tmp_path):
     # Workers share pooled connections (settings): nothing forces a reconnect per task.
     assert "HUB_DB_CONN_MAX_AGE" not in groups["worker-1"].environment
     # ...and yield the CPU to the web server, which must answer GitLab in milliseconds.
-    assert groups["worker-1"].command.startswith("nice -n 5 /venv/bin/celery")
+    assert groups["worker-1"].command.startswith("nice -n 19 /venv/bin/celery")
     assert "nice" not in groups["web"].command
+
+
+def test_systemd_puts_the_workers_behind_the_web_by_weight_as_well_as_nice(tmp_path):
+    # A unit is a cgroup: across units the CPU goes by CPUWeight, not by the threads' nice.
+    processes.write_deploy(tmp_path)
+    worker = (tmp_path / "systemd" / "dify-hub-worker@.service").read_text()
+    web = (tmp_path / "systemd" / "dify-hub-web.service").read_text()
+    assert "Nice=19\n" in worker and "CPUWeight=10\n" in worker
+    assert "Nice=" not in web and "CPUWeight=" not in web
+    assert "nice" not in worker.split("ExecStart=")[1].split()[0]
 
 
 def test_one_worker_process_per_core_unless_told():

@@ -1,14 +1,14 @@
-"""runs/combined.py: an INSERT and an UPDATE in one statement on PostgreSQL (two, in one
-transaction, elsewhere), with the ORM's own conversions."""
+"""runs/combined.py: an INSERT and an UPDATE, or two linked INSERTs, in one statement on
+PostgreSQL (two, in one transaction, elsewhere), with the ORM's own conversions."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from integrations.models import Delivery, DeliveryAttempt, Run
-from integrations.runs.combined import insert_and_update
+from integrations.models import Delivery, DeliveryAttempt, Run, WebhookEvent
+from integrations.runs.combined import insert_and_update, insert_linked
 from tests.runs.test_query_budgets import counted
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +24,13 @@ def sending():
 
 def attempt_of(delivery: Delivery, body: str = "ok") -> DeliveryAttempt:
     return DeliveryAttempt(
-        delivery=delivery, number=1, part=1, started_at=timezone.now(), duration_ms=12,
-        http_status=200, response_body=body,
+        delivery=delivery,
+        number=1,
+        part=1,
+        started_at=timezone.now(),
+        duration_ms=12,
+        http_status=200,
+        response_body=body,
     )
 
 
@@ -44,7 +49,9 @@ def test_both_writes_happen_and_the_update_count_comes_back(sending):
     [row] = DeliveryAttempt.objects.filter(delivery=sending)
     assert (row.number, row.http_status, row.duration_ms) == (1, 200, 12)
     assert row.response_body == '{"success": true, "text": "天气 ☀"}'
-    writes = [s for s in sql if not s.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+    writes = [
+        s for s in sql if not s.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE"))
+    ]
     assert len(writes) == (1 if connection.vendor == "postgresql" else 2), sql
 
 
@@ -58,3 +65,46 @@ def test_the_row_is_stored_even_when_the_update_matches_nothing(sending):
     assert updated == 0
     assert Delivery.objects.get(pk=sending.pk).status == "failed"  # not overwritten
     assert DeliveryAttempt.objects.filter(delivery=sending).count() == 1
+
+
+def review_and_event(endpoint, key: str) -> tuple[Run, WebhookEvent]:
+    run = Run(
+        app_id=endpoint.app_id,
+        kind=Run.Kind.MERGE_REQUEST_REVIEW,
+        source="review: !1",
+        review_endpoint=endpoint,
+        context={"trigger": "opened", "note": "レビュー ✓"},
+        merge_request_key="7!1",
+        dedupe_key=f"gitlab:{endpoint.pk}:7!1:{key}",
+    )
+    event = WebhookEvent(
+        endpoint=endpoint,
+        event_name="Merge Request Hook",
+        idempotency_key=key,
+        payload={"object_kind": "merge_request", "title": "天气"},
+        outcome=WebhookEvent.Outcome.ACCEPTED,
+    )
+    return run, event
+
+
+def test_linked_rows_are_inserted_in_one_statement_pointing_at_each_other(endpoint):
+    run, event = review_and_event(endpoint, "a")
+    _, sql = counted(lambda: insert_linked(run, event, "run"))
+    writes = [
+        s for s in sql if not s.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE"))
+    ]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 2), sql
+    assert run.pk and event.pk and event.run_id == run.pk
+    stored = WebhookEvent.objects.select_related("run").get(pk=event.pk)
+    assert stored.run.context == {"trigger": "opened", "note": "レビュー ✓"}
+    assert stored.payload == {"object_kind": "merge_request", "title": "天气"}
+    assert stored.received_at is not None  # the model's defaults, as save() gives them
+
+
+def test_when_the_second_row_breaks_a_constraint_neither_is_stored(endpoint):
+    insert_linked(*review_and_event(endpoint, "a"), "run")
+    run, event = review_and_event(endpoint, "b")
+    event.idempotency_key = "a"  # the same delivery again: the event's unique key
+    with pytest.raises(IntegrityError):
+        insert_linked(run, event, "run")
+    assert not Run.objects.filter(dedupe_key=run.dedupe_key).exists()

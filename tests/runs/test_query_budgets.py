@@ -41,10 +41,12 @@ def counted(work) -> tuple[object, list[str]]:
     return result, statements.sql
 
 
-def test_a_webhook_is_accepted_in_at_most_six_statements(endpoint, post_hook):
+def test_a_webhook_is_accepted_in_three_statements(endpoint, post_hook):
+    # The endpoint, the change's earlier reviews, and the run with its event (one statement
+    # on PostgreSQL, runs/combined.py; two elsewhere). The budget was six.
     response, sql = counted(lambda: post_hook(endpoint, *hook_delivery("mr_open")))
     assert response.status_code == 202
-    assert len(sql) <= 6, sql
+    assert len(sql) == (3 if connection.vendor == "postgresql" else 4), sql
 
 
 def test_a_review_from_claim_to_note_takes_at_most_twenty(
