@@ -216,6 +216,8 @@ def _accept(
                 return _duplicate(endpoint, key)
             continue  # the same head was accepted by another request just now
         dispatch.execute(run.pk)
+        # After the insert's own commit, not in one transaction with it: a process that dies
+        # in between leaves the older review running beside the new one, never a lost event.
         superseded = _supersede(run, older)
         log.info(
             "%s %s: %s of %s at %s -> run %s%s",

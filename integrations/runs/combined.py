@@ -61,16 +61,34 @@ def insert_linked(parent: models.Model, child: models.Model, link: str) -> None:
     """INSERT `parent` and `child` (new, unsaved instances), `child.<link>` pointing at the
     new parent row, as one statement where the database allows (one round trip, one
     transaction, no BEGIN and COMMIT of their own); both come back with their primary keys.
-    Raises IntegrityError, with neither row stored, if either breaks a constraint."""
+    Raises IntegrityError, with neither row stored and both instances as they came, if
+    either breaks a constraint."""
     alias = router.db_for_write(type(parent))
-    connection = connections[alias]
     field = child._meta.get_field(link)
-    if connection.vendor != "postgresql":
-        with transaction.atomic(using=alias):
-            parent.save(force_insert=True, using=alias)
-            setattr(child, link, parent)
-            child.save(force_insert=True, using=alias)
-        return
+    try:
+        if connections[alias].vendor == "postgresql":
+            parent_id, child_id = _insert_both(parent, child, field, alias)
+        else:
+            with transaction.atomic(using=alias):
+                parent.save(force_insert=True, using=alias)
+                setattr(child, link, parent)
+                child.save(force_insert=True, using=alias)
+            return
+    except Exception:
+        parent.pk = child.pk = None
+        parent._state.adding = child._state.adding = True
+        setattr(child, field.attname, None)
+        raise
+    for row, pk in ((parent, parent_id), (child, child_id)):
+        row.pk = pk
+        row._state.adding, row._state.db = False, alias
+    setattr(child, link, parent)
+
+
+def _insert_both(
+    parent: models.Model, child: models.Model, field: models.Field, alias: str
+) -> tuple[int, int]:
+    connection = connections[alias]
     quote = connection.ops.quote_name
     parent_pk, child_pk = quote(parent._meta.pk.column), quote(child._meta.pk.column)
     parent_sql, parent_params = _insert_sql(parent, alias)
@@ -86,7 +104,4 @@ def insert_linked(parent: models.Model, child: models.Model, link: str) -> None:
             [*parent_params, *child_params],
         )
         child_id, parent_id = cursor.fetchone()
-    for row, pk in ((parent, parent_id), (child, child_id)):
-        row.pk = pk
-        row._state.adding, row._state.db = False, alias
-    setattr(child, link, parent)
+    return parent_id, child_id

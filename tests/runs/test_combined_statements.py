@@ -108,3 +108,4 @@ def test_when_the_second_row_breaks_a_constraint_neither_is_stored(endpoint):
     with pytest.raises(IntegrityError):
         insert_linked(run, event, "run")
     assert not Run.objects.filter(dedupe_key=run.dedupe_key).exists()
+    assert run.pk is None and event.pk is None and event.run_id is None
