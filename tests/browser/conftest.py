@@ -93,6 +93,24 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def page_left(old) -> bool:
+    """Whether `old` (an element of the previous page) is gone from the document. Selenium's
+    staleness_of expects a stale-element error, but chromedriver, asked while the next page
+    replaces the document, sometimes answers "Node with given id does not belong to the
+    document" as an unknown error instead (seen in CI on 2026-12-07): that is gone too."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        old.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
+
+
 class Page:
     """The browser at one window size, on the live server, with the console checked on
     every page it visits."""
@@ -183,10 +201,9 @@ class Page:
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
 
     def wait_for_new_page(self, old) -> None:
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(self.driver, 15).until(ec.staleness_of(old))
+        WebDriverWait(self.driver, 15).until(lambda d: page_left(old))
         WebDriverWait(self.driver, 15).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
