@@ -120,18 +120,14 @@ def webhook_units(post: Callable[[bytes], None], bodies: list[bytes]) -> list[Ca
 
 def review_units(post: Callable[[bytes], None], bodies: list[bytes]) -> list[Callable]:
     """Each unit: a webhook (not counted) makes one queued review; then the worker's part."""
-    from integrations.models import Delivery, Run
-    from integrations.runs import delivery, engine
+    from integrations.models import Run
+    from integrations.runs import engine
 
     def review(capture: Capture, body: bytes) -> None:
         with capture.apart():
             post(body)
             run_id = Run.objects.order_by("-id").values_list("pk", flat=True).first()
-        engine.execute(run_id)
-        with capture.apart():  # what a worker learns from the message, not from a query
-            notes = list(Delivery.objects.filter(run_id=run_id).values_list("pk", flat=True))
-        for delivery_id in notes:
-            delivery.deliver_one(delivery_id)
+        engine.execute(run_id)  # the note is posted by the same thread (delivery.posted_here)
         with capture.apart():
             status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
         if status != Run.Status.SUCCEEDED:

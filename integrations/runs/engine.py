@@ -30,7 +30,15 @@ from integrations.dify import (
 )
 from integrations.errors import HubError, HubRefusal
 from integrations.models import DifyApp, Run
-from integrations.runs import dify_call, heartbeat, kinds, lifecycle, slots, stopping
+from integrations.runs import (
+    delivery,
+    dify_call,
+    heartbeat,
+    kinds,
+    lifecycle,
+    slots,
+    stopping,
+)
 from integrations.runs.backoff import retry_delay
 from integrations.runs.connections import DATABASE_DOWN
 from integrations.runs.lifecycle import DONE, Next
@@ -81,8 +89,12 @@ def execute(run_id: int, *, celery_task_id: str = "", follow: list[Next] | None 
             log.debug("message for run %s starts run %s of its app", run_id, claimed.pk)
         # Unless this is the last turn, the next one claims the slot this run frees.
         last = turn + 1 == RUNS_PER_TASK
-        with nullcontext() if last else slots.continuing(run.app_id):
+        with (
+            delivery.posted_here() as notes,
+            nullcontext() if last else slots.continuing(run.app_id),
+        ):
             steps[claimed.pk] = attempt(claimed)
+        delivery.post_here(notes)
     if not steps:
         return DONE
     first, *others = steps.values()

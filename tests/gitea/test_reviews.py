@@ -111,7 +111,7 @@ def review_comment() -> dict:
     return body
 
 
-@pytest.mark.parametrize(("permission", "status"), [("write", "delivering"), ("read", "cancelled")])
+@pytest.mark.parametrize(("permission", "status"), [("write", "succeeded"), ("read", "cancelled")])
 def test_review_comments_count_from_collaborators_with_write_access(
     send, review_dify, fake_gitea, permission, status
 ):

@@ -199,7 +199,7 @@ def test_a_push_the_api_does_not_show_yet_is_waited_for(send, review_dify, fake_
     fake_github.repos[REPO.lower()].pulls[2]["head"]["sha"] = NEWER  # GitHub caught up
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     assert execute(run) == engine.DONE
-    assert run.status == Run.Status.DELIVERING and run.context["read"]["head_sha"] == NEWER
+    assert run.status == Run.Status.SUCCEEDED and run.context["read"]["head_sha"] == NEWER
 
 
 LINE_COMMENTS = [

@@ -96,7 +96,7 @@ def test_a_large_review_runs_in_parts_and_posts_one_summary(accept, review_dify,
     assert run.status == Run.Status.QUEUED
     # The last part to end wakes the review (after its commit: test_the_last_part_wakes…).
     assert execute(run) == engine.DONE
-    assert run.status == Run.Status.DELIVERING, run.error_message
+    assert run.status == Run.Status.SUCCEEDED, run.error_message
     children = list(run.parts.order_by("part"))
     assert [c.part for c in children] == [p.number for p in parts]
     assert {c.kind for c in children} == {Run.Kind.REVIEW_PART}
@@ -141,7 +141,7 @@ def test_a_failed_part_is_named_with_its_files_and_the_rest_is_posted(
     run = accept()
     execute(run)
     execute(run)
-    assert run.status == Run.Status.DELIVERING
+    assert run.status == Run.Status.SUCCEEDED
     failed = run.parts.get(part=2)
     assert failed.status == Run.Status.FAILED
     deliver_all(run)
@@ -170,7 +170,7 @@ def test_retrying_the_review_runs_only_the_part_that_failed(accept, review_dify)
     again = retry_run(run)
     execute(again)
     execute(again)
-    assert again.status == Run.Status.DELIVERING, again.error_message
+    assert again.status == Run.Status.SUCCEEDED, again.error_message
     assert len(review_dify.requests_to("/workflows/run")) == before + 1  # the third part only
     reused = again.parts.exclude(part=3)
     assert all("reused from run #" in p.source for p in reused)
@@ -246,7 +246,7 @@ def test_the_last_part_to_end_wakes_the_review(
         run.refresh_from_db()
         woken = run.next_attempt_at is not None and run.next_attempt_at <= timezone.now()
         assert woken is (n == len(children)), n  # only once no part is left
-    assert execute(run) == engine.DONE and run.status == Run.Status.DELIVERING
+    assert execute(run) == engine.DONE and run.status == Run.Status.SUCCEEDED
 
 
 def test_stopping_the_waiting_review_cancels_its_parts(accept, review_dify, review_app):

@@ -41,7 +41,8 @@ def test_an_opened_mr_gets_its_review_as_a_note(accept, review_dify, fake_gitlab
     run = accept()
 
     assert execute(run) == engine.DONE
-    assert run.status == Run.Status.DELIVERING
+    # The thread that ran the review posted its note too (no task of its own).
+    assert run.status == Run.Status.SUCCEEDED
     (sent,) = review_dify.requests_to("/workflows/run")
     inputs = sent.json["inputs"]
     # Fitted to the app's form: only declared names, max_length kept, the mapping applied.
@@ -57,9 +58,7 @@ def test_an_opened_mr_gets_its_review_as_a_note(accept, review_dify, fake_gitlab
     (note_delivery,) = run.deliveries.all()
     assert note_delivery.kind == "gitlab_note"
     assert note_delivery.recipient_name == "Note on payments/billing-service!342"
-    deliver_all(run)
-
-    assert run.status == Run.Status.SUCCEEDED
+    assert note_delivery.status == Delivery.Status.DELIVERED
     (note,) = fake_gitlab.notes_of(PROJECT_ID, IID)
     assert note["body"].startswith(marker("team-a", "1187!342"))
     assert REVIEW_TEXT in note["body"]
@@ -134,7 +133,7 @@ def test_the_run_waits_for_gitlab_to_prepare_the_diff(accept, review_dify, fake_
         assert review_dify.requests == []
 
     assert execute(run) == engine.DONE
-    assert run.status == Run.Status.DELIVERING and run.attempts == 1
+    assert run.status == Run.Status.SUCCEEDED and run.attempts == 1
     assert len(review_dify.requests_to("/workflows/run")) == 1
 
 
@@ -180,7 +179,7 @@ def test_gitlab_being_busy_or_down_is_retried(accept, review_dify, fake_gitlab, 
 
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     assert execute(run) == engine.DONE
-    assert run.status == Run.Status.DELIVERING and run.attempts == 2
+    assert run.status == Run.Status.SUCCEEDED and run.attempts == 2
 
 
 def test_a_head_that_moved_on_supersedes_the_review_before_dify_is_called(
@@ -232,7 +231,7 @@ def test_a_push_the_api_does_not_show_yet_is_waited_for_not_superseded(
 
     fake_gitlab.push(PROJECT_ID, IID, SECOND_HEAD)
     assert execute(run) == engine.DONE
-    assert run.status == Run.Status.DELIVERING and run.attempts == 1
+    assert run.status == Run.Status.SUCCEEDED and run.attempts == 1
 
 
 def test_an_mr_merged_before_the_review_started_cancels_it(accept, review_dify, fake_gitlab):
@@ -270,9 +269,8 @@ def test_a_review_without_the_chosen_output_posts_nothing_until_the_endpoint_is_
 def test_a_note_gitlab_refuses_fails_the_delivery_and_the_run(accept, review_dify, fake_gitlab):
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     run = accept()
-    execute(run)
     fake_gitlab.fail_next("POST", "/notes", 403)
-    deliver_all(run)
+    execute(run)
     assert run.status == Run.Status.FAILED
     (failed,) = run.deliveries.all()
     assert failed.status == Delivery.Status.FAILED and "403" in failed.error
@@ -282,23 +280,32 @@ def test_a_note_gitlab_refuses_fails_the_delivery_and_the_run(accept, review_dif
 def test_a_note_gitlab_cannot_take_yet_is_retried(accept, review_dify, fake_gitlab):
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     run = accept()
-    execute(run)
     fake_gitlab.fail_next("POST", "/notes", 502)
+    execute(run)  # the review's thread tries the note once, then queues a retry
+    assert run.status == Run.Status.DELIVERING
     (pending,) = run.deliveries.all()
-    assert deliver_one(pending.pk) is not None  # a retry delay
+    assert pending.status == Delivery.Status.PENDING and pending.attempts == 1
+    assert pending.next_attempt_at is not None
     assert deliver_one(pending.pk) is None
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
     assert len(fake_gitlab.notes_of(PROJECT_ID, IID)) == 1
 
 
-def test_chat_recipients_get_the_review_too(accept, review_dify, fake_gitlab, endpoint, rocketchat):
+def test_chat_recipients_get_the_review_too(
+    accept, review_dify, fake_gitlab, endpoint, rocketchat, django_capture_on_commit_callbacks
+):
     recipient = Recipient.objects.create(name="team", kind="rocketchat", webhook_url=rocketchat.url)
     endpoint.recipients.add(recipient)
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     run = accept()
-    execute(run)
-    assert sorted(d.kind for d in run.deliveries.all()) == ["gitlab_note", "rocketchat"]
+    with django_capture_on_commit_callbacks() as sent:
+        execute(run)
+    assert len(sent) == 1  # one message to the broker: the chat post's task
+    # The note went out with the review; the chat post waits for a task of its own.
+    statuses = dict(run.deliveries.values_list("kind", "status"))
+    assert statuses == {"gitlab_note": "delivered", "rocketchat": "pending"}
+    assert rocketchat.requests == []
     deliver_all(run)
     assert run.status == Run.Status.SUCCEEDED
     assert "Looks good." in rocketchat.requests[0].json["text"]
@@ -322,7 +329,7 @@ def test_an_app_never_checked_has_its_input_form_read_first(accept, review_dify,
     review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
     run = accept()
     execute(run)
-    assert run.status == Run.Status.DELIVERING
+    assert run.status == Run.Status.SUCCEEDED
     assert len(review_dify.requests_to("/parameters")) == 1
     review_app.refresh_from_db()
     assert [f.variable for f in review_app.fields][:2] == ["title", "diff"]
@@ -374,16 +381,16 @@ def test_a_retry_of_a_review_that_gave_up_waiting_waits_afresh(
     retry = retry_run(run)
     assert retry.waits == 0
     assert execute(retry) == engine.DONE  # GitLab is ready now
-    assert retry.status == Run.Status.DELIVERING
+    assert retry.status == Run.Status.SUCCEEDED
 
 
 @pytest.mark.parametrize(
     ("level", "widened", "status"),
     [
-        (30, False, Run.Status.DELIVERING),
+        (30, False, Run.Status.SUCCEEDED),
         (20, False, Run.Status.CANCELLED),
         (None, False, Run.Status.CANCELLED),
-        (None, True, Run.Status.DELIVERING),
+        (None, True, Run.Status.SUCCEEDED),
     ],
     ids=["developer", "reporter", "not-a-member", "widened-to-anyone"],
 )
