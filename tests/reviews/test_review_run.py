@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from integrations.gitlab.note import marker
 from integrations.models import Delivery, Recipient, ReviewEndpoint, Run
-from integrations.runs import engine, stopping
-from integrations.runs.delivery import deliver_one
+from integrations.runs import engine, recovery, slots, stopping
+from integrations.runs.delivery import deliver_one, posted_here
 from integrations.runs.rerun import redeliver
 from tests.fakes import dify as fd
 from tests.reviews.support import (
@@ -290,6 +293,29 @@ def test_a_note_gitlab_cannot_take_yet_is_retried(accept, review_dify, fake_gitl
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED
     assert len(fake_gitlab.notes_of(PROJECT_ID, IID)) == 1
+
+
+def test_a_note_whose_worker_died_before_posting_it_is_sent_by_the_sweep(
+    accept, review_dify, fake_gitlab
+):
+    review_dify.script("run", fd.success({"review": REVIEW_TEXT}))
+    run = accept()
+    Run.objects.filter(pk=run.pk).update(next_attempt_at=None)
+    claimed = slots.claim(run.app, holder="celery@gone:7")
+    with posted_here() as notes:
+        engine.attempt(claimed)
+    # The worker died here, after the review was stored and before its thread posted the
+    # note: the note is pending, and no message was sent for it.
+    (note,) = Delivery.objects.filter(run_id=run.pk)
+    assert notes == [note.pk] and note.status == Delivery.Status.PENDING
+    assert fake_gitlab.notes_of(PROJECT_ID, IID) == []
+
+    assert recovery.recover(timezone.now())["deliveries"] == 0  # not yet overdue
+    later = timezone.now() + recovery.LOST_AFTER + timedelta(seconds=1)
+    assert recovery.recover(later)["deliveries"] == 1  # its message is sent now
+    deliver_one(note.pk)
+    assert len(fake_gitlab.notes_of(PROJECT_ID, IID)) == 1
+    assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED
 
 
 def test_chat_recipients_get_the_review_too(
