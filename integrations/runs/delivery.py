@@ -1,6 +1,7 @@
 """Sending a run's output to each target (chat recipients, a GitLab MR note): one Delivery per
-target, each in its own Celery task (so a dead recipient never holds up the others), every
-try an attempt row. The run ends succeeded, partially delivered or failed once all are final.
+target, each in its own Celery task (so a dead recipient never holds up the others), except
+that a forge's note is posted by the thread that ran the review (`posted_here`); every try
+an attempt row. The run ends succeeded, partially delivered or failed once all are final.
 
 A target is a sender with `build(Message) -> parts` and `post(part) -> Reply`, raising a
 HubError (TransportError, GitLabError) decided on its fields: chat recipients are built
