@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.channels.base import Message, OptionsError
+from integrations.compiled import CompiledQuery
 from integrations.errors import HubError
 from integrations.models import Delivery, DeliveryAttempt, Recipient, Run
 from integrations.runs import combined, dispatch, health, heartbeat, kinds
@@ -127,6 +128,14 @@ def recipient_targets(recipients) -> list[Target]:
     return [Target(name=r.name, kind=r.kind, recipient=r) for r in recipients]
 
 
+_WITH_TARGET = CompiledQuery(
+    lambda delivery_id: Delivery.objects.select_related(
+        "run", "run__review_endpoint", "recipient"
+    ).filter(pk=delivery_id),
+    delivery_id=int,
+)
+
+
 def deliver_one(delivery_id: int) -> float | None:
     """Send one delivery's remaining parts. Returns a retry delay in seconds, or None when done."""
     try:
@@ -153,9 +162,9 @@ def _deliver(delivery_id: int) -> float | None:
         return None  # delivered, failed, or another worker has it
     # One read for everything the sender needs (the run's message, the recipient, the
     # GitLab endpoint of a review note).
-    delivery = Delivery.objects.select_related("run", "run__review_endpoint", "recipient").get(
-        pk=delivery_id
-    )
+    delivery = _WITH_TARGET.first(delivery_id=delivery_id)
+    if delivery is None:
+        return None  # deleted with its run since the claim
     try:
         sender = _sender(delivery)
     except TargetGone as exc:

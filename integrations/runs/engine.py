@@ -22,6 +22,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.compiled import CompiledQuery
 from integrations.dify import (
     DifyConcurrencyLimit,
     DifyError,
@@ -68,6 +69,11 @@ HINTS = {
 RUNS_PER_TASK = 50
 
 
+_WITH_APP = CompiledQuery(
+    lambda run_id: Run.objects.filter(pk=run_id).select_related("app"), run_id=int
+)
+
+
 def execute(run_id: int, *, celery_task_id: str = "", follow: list[Next] | None = None) -> Next:
     """A message for `run_id` arrived: start it, or an older queued run of its app, in a free
     slot of the app. Without a free slot nothing happens: a slot is handed over later.
@@ -75,7 +81,7 @@ def execute(run_id: int, *, celery_task_id: str = "", follow: list[Next] | None 
     Having finished a run, the same thread goes on with the app's next queued run while a
     slot is free. The first run's next step is returned; `follow` collects the next steps of
     the others (retries, reconciles) for the task to send."""
-    run = Run.objects.filter(pk=run_id).select_related("app").first()
+    run = _WITH_APP.first(run_id=run_id)
     if run is None or run.status != Run.Status.QUEUED:
         return DONE
     steps: dict[int, Next] = {}  # each run's latest next step (a run may come round again)

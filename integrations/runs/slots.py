@@ -27,6 +27,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integrations.compiled import CompiledQuery
 from integrations.models import DifyApp, Run, RunSlot
 from integrations.runs import dispatch
 
@@ -39,12 +40,36 @@ def eligible(now: datetime) -> Q:
 
 
 def _free(app: DifyApp, now: datetime):
+    return _free_slots(app.pk, app.max_concurrent_runs, now)
+
+
+def _free_slots(app_id: int, cap: int, now: datetime):
     return RunSlot.objects.filter(
         Q(cooling_until__isnull=True) | Q(cooling_until__lte=now),
-        app_id=app.pk,
+        app_id=app_id,
         run__isnull=True,
-        number__lt=app.max_concurrent_runs,
+        number__lt=cap,
     )
+
+
+# The claim's two locking reads, compiled once per process (integrations/compiled.py).
+_FREE_SLOT = CompiledQuery(
+    lambda app_id, cap, now: _free_slots(app_id, cap, now)
+    .select_for_update(skip_locked=True)
+    .order_by("number"),
+    app_id=int,
+    cap=int,
+    now=datetime,
+)
+_OLDEST_ELIGIBLE = CompiledQuery(
+    lambda app_id, now: Run.objects.select_for_update(skip_locked=True, of=("self",))
+    # What the kinds read next (the endpoint, the digest), in this same query.
+    .select_related("review_endpoint", "digest")
+    .filter(eligible(now), app_id=app_id)
+    .order_by("id"),
+    app_id=int,
+    now=datetime,
+)
 
 
 def ensure_slots(app: DifyApp) -> None:
@@ -69,7 +94,7 @@ def claim(app: DifyApp, *, holder: str, celery_task_id: str = "", early: bool = 
     for _ in range(2):
         now = timezone.now() + (EARLY_TOLERANCE if early else timedelta(0))
         with transaction.atomic():
-            slot = _free(app, now).select_for_update(skip_locked=True).order_by("number").first()
+            slot = _FREE_SLOT.first(app_id=app.pk, cap=app.max_concurrent_runs, now=now)
             if slot is not None:
                 return _start_oldest(app, slot, now, holder, celery_task_id)
         if RunSlot.objects.filter(app_id=app.pk).count() >= app.max_concurrent_runs:
@@ -81,14 +106,7 @@ def claim(app: DifyApp, *, holder: str, celery_task_id: str = "", early: bool = 
 def _start_oldest(
     app: DifyApp, slot: RunSlot, now: datetime, holder: str, celery_task_id: str
 ) -> Run | None:
-    run = (
-        Run.objects.select_for_update(skip_locked=True, of=("self",))
-        # What the kinds read next (the endpoint, the digest), in this same query.
-        .select_related("review_endpoint", "digest")
-        .filter(eligible(now), app_id=app.pk)
-        .order_by("id")
-        .first()
-    )
+    run = _OLDEST_ELIGIBLE.first(app_id=app.pk, now=now)
     if run is None:
         return None
     now = timezone.now()  # read under the locks, so start times follow the claim order

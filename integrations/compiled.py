@@ -1,0 +1,160 @@
+"""Hot queries compiled to SQL once per process, then run with new values each time.
+
+Why: during a 500-review fan-out Django spent about a third of the workers' Python time
+turning the same querysets into the same SQL and back into instances (py-spy --gil, see
+docs/benchmarks.md). Reading one run with its app took 1.48 ms of CPU, of which executing
+the SQL was 0.07 ms and compiling it 0.68 ms.
+
+A query is an ordinary queryset built from named values. It is compiled once with marker
+values standing in for them; each call puts the real values where the markers were and
+builds the instances as Django's ModelIterable does (select_related included), through
+Django's cursor, so query capture, execute wrappers and the debug log see it as usual.
+
+Only on PostgreSQL, the database the hub is tuned for; elsewhere the queryset is built and
+run as usual. Tests run both paths and compare them (tests/hub/test_compiled_queries.py).
+The module leans on the compiler's `select`/`klass_info` and `get_related_populators`, as
+ModelIterable does; Django is pinned in requirements.txt, and those tests fail first if an
+upgrade changes them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
+
+
+# Stand-ins for the values while compiling: ints a small positive integer field can hold
+# (Django drops or empties a comparison with a value outside a field's range), datetimes in
+# 1901. Each query is compiled with two sets of them; the parameters that differ between the
+# two are the values' places, so a constant that happens to equal a marker is never taken
+# for one.
+def _marker(kind: type, number: int, variant: int) -> Any:
+    if kind is int:
+        return 30000 + 2 * number + variant
+    if kind is datetime:
+        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=2 * number + variant)
+    raise TypeError(f"compiled queries take int and datetime values, not {kind.__name__}")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    alias: str
+    sql: str
+    params: tuple
+    slots: tuple[tuple[str, tuple[int, ...]], ...]  # name -> positions in params
+    locks: bool  # SELECT ... FOR UPDATE: needs a transaction
+    model: type[Model]
+    init_list: list[str]
+    model_slice: slice
+    populators: list
+    converters: list[tuple[int, tuple[list, Any]]]
+
+
+class CompiledQuery:
+    """`build(**values)` -> a queryset; `first(**values)` runs it for its first row.
+
+    `values` names each value and its type (int or datetime), for example
+    `CompiledQuery(lambda run_id: Run.objects.filter(pk=run_id), run_id=int)`. Every value
+    must reach the SQL as a parameter: a value used only to choose the queryset's shape
+    would be fixed at its first call, so `build` must not branch on them."""
+
+    def __init__(self, build: Callable[..., QuerySet], **values: type) -> None:
+        for kind in values.values():
+            _marker(kind, 0, 0)  # int and datetime only, checked here rather than at first use
+        self._build = build
+        self._kinds = values
+        self._plans: dict[str, _Plan] = {}
+        self._lock = threading.Lock()
+
+    def first(self, **values: Any) -> Model | None:
+        if set(values) != set(self._kinds):
+            raise TypeError(f"expected the values {sorted(self._kinds)}, got {sorted(values)}")
+        queryset = self._build(**values)
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return queryset.first()
+        plan = self._plans.get(queryset.db) or self._plan(queryset.db)
+        if plan.locks and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        params = list(plan.params)
+        for name, positions in plan.slots:
+            for position in positions:
+                params[position] = values[name]
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            row = cursor.fetchone()
+        return None if row is None else _instance(plan, list(row), connection)
+
+    def _plan(self, alias: str) -> _Plan:
+        with self._lock:
+            if alias in self._plans:
+                return self._plans[alias]
+            compiler, sql, params, markers = self._compiled(alias, 0)
+            _, other_sql, other_params, other_markers = self._compiled(alias, 1)
+            if other_sql != sql or len(other_params) != len(params):
+                raise ValueError("the query's SQL must not depend on its values")
+            names = {value: name for name, value in markers.items()}
+            other_names = {value: name for name, value in other_markers.items()}
+            slots: dict[str, list[int]] = {}
+            for position, (one, other) in enumerate(zip(params, other_params, strict=True)):
+                if one == other:
+                    continue
+                name = names.get(one)
+                if name is None or other_names.get(other) != name:
+                    raise ValueError(f"parameter {position} of the query is not one of its values")
+                slots.setdefault(name, []).append(position)
+            for name in self._kinds:
+                if name not in slots:
+                    raise ValueError(f"the value {name!r} does not reach the query's SQL")
+            klass_info = compiler.klass_info
+            fields = klass_info["select_fields"]
+            model_slice = slice(fields[0], fields[-1] + 1)
+            selected = [column[0] for column in compiler.select[: compiler.col_count]]
+            plan = _Plan(
+                alias=alias,
+                sql=sql,
+                params=tuple(params),
+                slots=tuple((name, tuple(positions)) for name, positions in slots.items()),
+                locks=bool(compiler.query.select_for_update),
+                model=klass_info["model"],
+                init_list=[column[0].target.attname for column in compiler.select[model_slice]],
+                model_slice=model_slice,
+                populators=get_related_populators(klass_info, compiler.select, alias),
+                converters=list(compiler.get_converters(selected).items()),
+            )
+            self._plans[alias] = plan
+            return plan
+
+    def _compiled(self, alias: str, variant: int):
+        markers = {
+            name: _marker(kind, number, variant)
+            for number, (name, kind) in enumerate(self._kinds.items())
+        }
+        queryset = self._build(**markers)
+        if not queryset.ordered:
+            queryset = queryset.order_by("pk")  # as QuerySet.first() does
+        compiler = queryset[:1].query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        return compiler, sql, list(params), markers
+
+
+def _instance(plan: _Plan, row: list, connection) -> Model:
+    for position, (converters, expression) in plan.converters:
+        value = row[position]
+        for converter in converters:
+            value = converter(value, expression, connection)
+        row[position] = value
+    obj = plan.model.from_db(plan.alias, plan.init_list, row[plan.model_slice])
+    for populator in plan.populators:
+        populator.populate(row, obj)
+    return obj
