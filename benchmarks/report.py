@@ -29,7 +29,9 @@ DEFAULTS = (
 )
 TUNED = (
     "the same processes, with the app's `max_concurrent_runs` raised above the fan-out "
-    "(1000), as the README recommends when Dify's own `max_active_requests` allows it"
+    "(1000), as the README recommends when Dify's own `max_active_requests` allows it, and "
+    "250 threads per worker process (HUB_WORKER_CONCURRENCY), so that the two processes hold "
+    "all 500 reviews at once"
 )
 
 
@@ -183,6 +185,7 @@ def _reviews(results: dict, previous: dict | None) -> list[str]:
     ]
     rows = [
         ("worker processes", "worker_processes"),
+        ("threads per worker process", "worker_threads"),
         ("first webhook to last note (s)", "wall_seconds"),
         ("webhooks meanwhile, requests/s", "webhook_rps"),
         ("webhooks meanwhile, p50 (ms)", "webhook_p50_ms"),

@@ -405,6 +405,12 @@ def bench_units(results: dict) -> None:
 HUB_QUEUE_NAMES = ("hub", "hub.runs", "hub.deliveries")
 
 
+# Tuned for a burst of 500 reviews (report.TUNED): threads enough that each review has one.
+# Measured 2026-12-07, in turn, two processes: 100 threads 15.37, 17.37, 15.4 s to the last
+# note; 250 threads 13.45, 14.12, 12.81 s (docs/benchmarks.md).
+TUNED_WORKER_CONCURRENCY = 250
+
+
 def bench_reviews(
     results: dict, *, workers: int, label: str, first_iid: int, count: int = 500, concurrency=50
 ) -> None:
@@ -414,7 +420,8 @@ def bench_reviews(
     from integrations.models import Delivery, Run, WebhookEvent
 
     web = Proc(f"web-{label}", procfile_command("web"))
-    pool = Workers(label, workers)
+    threads = str(TUNED_WORKER_CONCURRENCY)
+    pool = Workers(label, workers, env=hub_env(HUB_WORKER_CONCURRENCY=threads))
     keys = [f"{PROJECT}!{iid}" for iid in range(first_iid, first_iid + count)]
     notes = Delivery.objects.filter(run__merge_request_key__in=keys, kind="gitlab_note")
     try:
@@ -454,6 +461,7 @@ def bench_reviews(
     results[label] = {
         "events": count,
         "worker_processes": workers,
+        "worker_threads": TUNED_WORKER_CONCURRENCY,
         "webhook_rps": figures["rps"],
         "webhook_p50_ms": figures["p50_ms"],
         "webhook_p99_ms": figures["p99_ms"],
