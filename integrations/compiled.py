@@ -73,15 +73,22 @@ class CompiledQuery:
         self._kinds = values
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
+        # The database the queryset goes to, learnt from the first one built: building a
+        # queryset is itself a good part of the cost saved, so a plan's call builds none.
+        # (The hub has one database; a router that chose by the values would defeat this.)
+        self._alias: str | None = None
 
     def first(self, **values: Any) -> Model | None:
         if set(values) != set(self._kinds):
             raise TypeError(f"expected the values {sorted(self._kinds)}, got {sorted(values)}")
-        queryset = self._build(**values)
-        connection = connections[queryset.db]
-        if connection.vendor != "postgresql":
-            return queryset.first()
-        plan = self._plans.get(queryset.db) or self._plan(queryset.db)
+        plan = self._plans.get(self._alias) if self._alias is not None else None
+        if plan is None:
+            queryset = self._build(**values)
+            if connections[queryset.db].vendor != "postgresql":
+                return queryset.first()
+            plan = self._plan(queryset.db)
+            self._alias = queryset.db
+        connection = connections[plan.alias]
         if plan.locks and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -116,6 +123,8 @@ class CompiledQuery:
             for name in self._kinds:
                 if name not in slots:
                     raise ValueError(f"the value {name!r} does not reach the query's SQL")
+            if compiler.annotation_col_map:
+                raise ValueError("compiled queries do not carry annotations")
             klass_info = compiler.klass_info
             fields = klass_info["select_fields"]
             model_slice = slice(fields[0], fields[-1] + 1)

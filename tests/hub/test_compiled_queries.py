@@ -150,3 +150,14 @@ def test_a_query_whose_shape_depends_on_its_values_is_refused(db):
 
     with pytest.raises(ValueError, match="must not depend on its values"):
         CompiledQuery(build, n=int).first(n=1)
+
+
+@on_postgresql
+def test_a_query_with_annotations_is_refused(db):
+    from django.db.models import Count
+
+    counted = CompiledQuery(
+        lambda run_id: Run.objects.filter(pk=run_id).annotate(n=Count("deliveries")), run_id=int
+    )
+    with pytest.raises(ValueError, match="annotations"):
+        counted.first(run_id=1)
