@@ -5,8 +5,8 @@ turning the same querysets into the same SQL and back into instances (py-spy --g
 docs/benchmarks.md). Reading one run with its app took 1.48 ms of CPU, of which executing
 the SQL was 0.07 ms and compiling it 0.68 ms.
 
-A query is an ordinary queryset built from named values. It is compiled once with marker
-values standing in for them; each call puts the real values where the markers were and
+A query is an ordinary queryset built from named values. It is compiled on first use, with
+stand-in values (twice, see `_marker`); each call puts the real values in their places and
 builds the instances as Django's ModelIterable does (select_related included), through
 Django's cursor, so query capture, execute wrappers and the debug log see it as usual.
 
@@ -63,8 +63,8 @@ class CompiledQuery:
 
     `values` names each value and its type (int or datetime), for example
     `CompiledQuery(lambda run_id: Run.objects.filter(pk=run_id), run_id=int)`. Every value
-    must reach the SQL as a parameter: a value used only to choose the queryset's shape
-    would be fixed at its first call, so `build` must not branch on them."""
+    must reach the SQL as a parameter, and `build` must not branch on them: either mistake
+    is refused (ValueError) when the query is first compiled."""
 
     def __init__(self, build: Callable[..., QuerySet], **values: type) -> None:
         for kind in values.values():
