@@ -36,6 +36,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # The listen backlog of the real services' front ends (nginx 511, gunicorn 2048), not
+    # socketserver's 5: with hundreds of worker threads connecting at once, a backlog of 5
+    # drops their SYNs, and each retries a second or more later (the kernel caps this at
+    # net.core.somaxconn).
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], fake: FakeServer) -> None:
         self.fake = fake
