@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class IntegrationsConfig(AppConfig):
@@ -14,12 +15,13 @@ class IntegrationsConfig(AppConfig):
         from integrations.digests import alerting, sending
         from integrations.forges import parts, pull_comment, pull_review, reviews
         from integrations.gitlab import line_comments, note, review
-        from integrations.http.client import before_each_request
+        from integrations.http.client import before_each_request, keep_connections
         from integrations.models import Run
         from integrations.runs import alerts, delivery, kinds
         from integrations.runs.connections import release_pooled_connections
 
         before_each_request(release_pooled_connections)
+        keep_connections(settings.CELERY_WORKER_CONCURRENCY)  # one kept per worker thread
         kinds.register(
             Run.Kind.DIGEST,
             kinds.RunKind(

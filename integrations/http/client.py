@@ -45,9 +45,25 @@ log = logging.getLogger(__name__)
 USER_AGENT = "dify-hub"
 _READ_SIZE = 65536
 
-# One pool for the process, sized for a worker's threads all talking to one Dify at once;
-# beyond it a connection is opened and closed after use (never waited for).
-_SHARED = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=128, max_retries=0)
+# One pool for the process, sized for a worker's threads all talking to one Dify at once
+# (`keep_connections`); beyond it a connection is opened and closed after use (never waited
+# for), and urllib3 warns "Connection pool is full" each time.
+_KEPT_PER_HOST = 128
+_SHARED = requests.adapters.HTTPAdapter(
+    pool_connections=64, pool_maxsize=_KEPT_PER_HOST, max_retries=0
+)
+
+
+def keep_connections(per_host: int) -> None:
+    """Keep up to `per_host` connections to each host (never fewer than 128), for clients made
+    from now on: a worker process's threads (HUB_WORKER_CONCURRENCY), all streaming from one
+    Dify, each keep theirs instead of opening one per call."""
+    global _SHARED
+    size = max(_KEPT_PER_HOST, per_host)
+    if size != _SHARED.poolmanager.connection_pool_kw.get("maxsize"):
+        _SHARED = requests.adapters.HTTPAdapter(
+            pool_connections=64, pool_maxsize=size, max_retries=0
+        )
 # requests reads the environment on every request (a few ms each on a busy worker): proxy
 # variables, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, and ~/.netrc for requests without
 # credentials. The CA bundle is read here once, as requests would; the proxies only matter

@@ -51,3 +51,46 @@ def test_a_hook_runs_before_every_request_even_one_that_fails():
         assert len(calls) == 3  # the refused connection was still preceded by the hook
     finally:
         http._BEFORE_REQUEST.remove(hook)
+
+
+def _hold_at_once(url: str, api_key: str, threads: int) -> None:
+    """`threads` clients, each with a request open until all of them have one, then read."""
+    import threading
+
+    from integrations.http.client import HeaderAuth, HttpClient
+
+    all_open = threading.Barrier(threads, timeout=30)
+    failures: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            auth = HeaderAuth("Authorization", f"Bearer {api_key}")
+            client = HttpClient(url, auth=auth)
+            with client, client.stream("GET", "/parameters") as answer:
+                all_open.wait()  # every connection is in use at this moment
+                for _ in answer.chunks():
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
+            failures.append(exc)
+
+    workers = [threading.Thread(target=one) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+
+
+@pytest.mark.parametrize(("kept", "accepted"), [(0, 2 * 140 - 128), (160, 140)])
+def test_as_many_connections_are_kept_as_a_worker_has_threads(kept, accepted):
+    from integrations.http import client as http
+
+    http.keep_connections(kept)  # 0: the default of 128 per host
+    try:
+        with FakeDify() as dify:
+            _hold_at_once(dify.url, dify.api_key, 140)
+            _hold_at_once(dify.url, dify.api_key, 140)
+            # 140 at once, twice: the second round reuses what the first round kept.
+            assert dify.connections_accepted == accepted
+    finally:
+        http.keep_connections(0)
