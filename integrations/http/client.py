@@ -49,9 +49,19 @@ _READ_SIZE = 65536
 # (`keep_connections`); beyond it a connection is opened and closed after use (never waited
 # for), and urllib3 warns "Connection pool is full" each time.
 _KEPT_PER_HOST = 128
-_SHARED = requests.adapters.HTTPAdapter(
-    pool_connections=64, pool_maxsize=_KEPT_PER_HOST, max_retries=0
-)
+
+
+def _pool(per_host: int) -> requests.adapters.HTTPAdapter:
+    return requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=per_host, max_retries=0)
+
+
+_SHARED = _pool(_KEPT_PER_HOST)
+# requests reads the environment on every request (a few ms each on a busy worker): proxy
+# variables, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, and ~/.netrc for requests without
+# credentials. The CA bundle is read here once, as requests would; the proxies only matter
+# when one is set; credentials come from the hub's own settings, never from ~/.netrc.
+_ENV_PROXIES = bool(urllib.request.getproxies())
+_ENV_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
 def keep_connections(per_host: int) -> None:
@@ -61,15 +71,7 @@ def keep_connections(per_host: int) -> None:
     global _SHARED
     size = max(_KEPT_PER_HOST, per_host)
     if size != _SHARED.poolmanager.connection_pool_kw.get("maxsize"):
-        _SHARED = requests.adapters.HTTPAdapter(
-            pool_connections=64, pool_maxsize=size, max_retries=0
-        )
-# requests reads the environment on every request (a few ms each on a busy worker): proxy
-# variables, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, and ~/.netrc for requests without
-# credentials. The CA bundle is read here once, as requests would; the proxies only matter
-# when one is set; credentials come from the hub's own settings, never from ~/.netrc.
-_ENV_PROXIES = bool(urllib.request.getproxies())
-_ENV_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        _SHARED = _pool(size)
 
 
 class HeaderAuth(requests.auth.AuthBase):
