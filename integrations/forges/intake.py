@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from integrations.compiled import CompiledQuery
 from integrations.forges.common import Classification
 from integrations.hub_language import hub_language
 from integrations.models import ReviewEndpoint, Run, WebhookEvent
@@ -70,6 +71,33 @@ class Forge:
     delivery_key: Callable[[Mapping[str, str], bytes], str]
     event_name: Callable[[Mapping[str, str], Any], str]
     classify: Callable[[str, Any, Any], Classification]
+
+
+# The two reads of every webhook, compiled once per process (integrations/compiled.py): the
+# ORM spent a third of the web server's CPU building them (docs/benchmarks.md).
+_ENDPOINT = CompiledQuery(
+    lambda slug, forge: ReviewEndpoint.objects.filter(slug=slug, forge=forge),
+    slug=str,
+    forge=str,
+)
+_EARLIER_REVIEWS = CompiledQuery(
+    lambda dedupe_key, endpoint_id, merge_request_key: Run.objects.filter(
+        Q(dedupe_key=dedupe_key)
+        | Q(
+            review_endpoint_id=endpoint_id,
+            merge_request_key=merge_request_key,
+            status__in=UNFINISHED,
+        )
+    ).values_list("pk", "status", "dedupe_key", "app_id"),
+    dedupe_key=str,
+    endpoint_id=int,
+    merge_request_key=str,
+)
+
+
+def endpoint(forge: Forge, slug: str) -> ReviewEndpoint | None:
+    """The forge's endpoint at this URL slug."""
+    return _ENDPOINT.first(slug=slug, forge=forge.name)
 
 
 def receive(
@@ -248,14 +276,11 @@ def _earlier_reviews(
     """In one query: the live or finished review holding this key (a failed or superseded
     one gives the key up), and the (pk, app id) of the change's unfinished reviews, which a
     new review supersedes."""
-    rows = Run.objects.filter(
-        Q(dedupe_key=dedupe_key)
-        | Q(
-            review_endpoint_id=endpoint.pk,
-            merge_request_key=change.merge_request_key[:100],
-            status__in=UNFINISHED,
-        )
-    ).values_list("pk", "status", "dedupe_key", "app_id")
+    rows = _EARLIER_REVIEWS.rows(
+        dedupe_key=dedupe_key,
+        endpoint_id=endpoint.pk,
+        merge_request_key=change.merge_request_key[:100],
+    )
     existing, older = None, []
     for pk, status, key, app_id in rows:
         if key == dedupe_key and status in LIVE_OR_DONE:

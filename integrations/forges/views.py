@@ -9,7 +9,6 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 
 from integrations.forges import intake
-from integrations.models import ReviewEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +18,7 @@ def webhook(request: HttpRequest, slug: str, forge: intake.Forge) -> JsonRespons
         response = JsonResponse({"error": f"{forge.who} webhooks are POST requests."}, status=405)
         response["Allow"] = "POST"
         return response
-    endpoint = ReviewEndpoint.objects.filter(slug=slug, forge=forge.name).first()
+    endpoint = intake.endpoint(forge, slug)
     if endpoint is None:
         return JsonResponse({"error": f"No {forge.who} endpoint '{slug}' in this hub."}, status=404)
     limit = settings.HUB_WEBHOOK_MAX_BYTES

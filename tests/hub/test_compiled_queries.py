@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.compiled import CompiledQuery
-from integrations.models import Delivery, Recipient, Run, RunSlot
+from integrations.forges import intake
+from integrations.gitlab.intake import GITLAB
+from integrations.models import Delivery, Recipient, ReviewEndpoint, Run, RunSlot
 from integrations.runs import delivery, engine, slots
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +77,9 @@ def test_the_claims_locking_reads_are_the_orms(make_run, dify_app):
 def test_a_delivery_with_its_run_endpoint_and_recipient_is_the_orms(make_run, rocketchat):
     room = Recipient.objects.create(name="team", kind="rocketchat", webhook_url=rocketchat.url)
     run = make_run(status=Run.Status.DELIVERING, message={"text": "Sunny"})
-    item = Delivery.objects.create(run=run, recipient=room, recipient_name="team", kind="rocketchat")
+    item = Delivery.objects.create(
+        run=run, recipient=room, recipient_name="team", kind="rocketchat"
+    )
     orm = Delivery.objects.select_related("run", "run__review_endpoint", "recipient").get(
         pk=item.pk
     )
@@ -94,9 +98,7 @@ def test_the_sql_is_compiled_once_and_is_the_orms(make_run):
     with CaptureQueriesContext(connection) as orm:
         Run.objects.filter(pk=run.pk).first()
     assert queries[0]["sql"] == orm[0]["sql"]
-    assert [q["sql"].replace(str(run.pk + 1), str(run.pk)) for q in queries[1:]] == [
-        orm[0]["sql"]
-    ]
+    assert [q["sql"].replace(str(run.pk + 1), str(run.pk)) for q in queries[1:]] == [orm[0]["sql"]]
     assert len(query._plans) == 1
 
 
@@ -127,8 +129,8 @@ def test_every_value_must_be_given(db):
     query = CompiledQuery(lambda run_id: Run.objects.filter(pk=run_id), run_id=int)
     with pytest.raises(TypeError, match="expected the values"):
         query.first()
-    with pytest.raises(TypeError, match="int and datetime"):
-        CompiledQuery(lambda name: Run.objects.filter(source=name), name=str)
+    with pytest.raises(TypeError, match="int, str and datetime"):
+        CompiledQuery(lambda name: Run.objects.filter(source=name), name=bytes)
 
 
 @on_postgresql
@@ -161,3 +163,65 @@ def test_a_query_with_annotations_is_refused(db):
     )
     with pytest.raises(ValueError, match="annotations"):
         counted.first(run_id=1)
+
+
+def review_endpoint(app, slug: str, forge: str, access_token: str = "token") -> ReviewEndpoint:
+    return ReviewEndpoint.objects.create(
+        name=slug,
+        slug=slug,
+        forge=forge,
+        app=app,
+        base_url="https://forge.example",
+        access_token=access_token,
+    )
+
+
+def test_a_webhooks_endpoint_is_found_by_its_slug_and_forge_as_the_orm_finds_it(dify_app):
+    gitlab = review_endpoint(dify_app, "team-mrs", "gitlab", access_token="glpat-s3cret")
+    review_endpoint(dify_app, "team-prs", "github")
+    compiled = intake.endpoint(GITLAB, "team-mrs")
+    same(compiled, ReviewEndpoint.objects.get(pk=gitlab.pk))
+    assert compiled.access_token == "glpat-s3cret"  # decrypted, as the ORM does
+    assert intake.endpoint(GITLAB, "team-prs") is None  # another forge's slug
+    assert intake.endpoint(GITLAB, "team-mrs'; --") is None
+
+
+def test_a_changes_earlier_reviews_are_the_rows_the_orm_gives(make_run, dify_app):
+    endpoint = review_endpoint(dify_app, "mrs", "gitlab")
+    mr = {"review_endpoint": endpoint, "merge_request_key": "7!3"}
+    queued = make_run(**mr, dedupe_key="gitlab:1:7!3:aaa")
+    running = make_run(**mr, status=Run.Status.RUNNING, dedupe_key="gitlab:1:7!3:bbb")
+    make_run(**mr, status=Run.Status.FAILED, dedupe_key="gitlab:1:7!3:ccc")  # neither
+    done = make_run(status=Run.Status.SUCCEEDED, dedupe_key="gitlab:1:7!3:ddd")
+    values = {"dedupe_key": "gitlab:1:7!3:ddd", "endpoint_id": endpoint.pk}
+    rows = intake._EARLIER_REVIEWS.rows(**values, merge_request_key="7!3")
+    orm = intake._EARLIER_REVIEWS._build(**values, merge_request_key="7!3")
+    assert sorted(rows) == sorted(orm)
+    assert sorted(rows) == sorted(
+        (run.pk, run.status, run.dedupe_key, run.app_id) for run in (queued, running, done)
+    )
+    assert intake._EARLIER_REVIEWS.rows(**values, merge_request_key="7!4") == [
+        (done.pk, "succeeded", "gitlab:1:7!3:ddd", dify_app.pk)
+    ]
+
+
+def test_first_and_rows_each_take_their_own_kind_of_queryset(db):
+    instances = CompiledQuery(lambda run_id: Run.objects.filter(pk=run_id), run_id=int)
+    with pytest.raises(ValueError, match="rows\\(\\) needs a values_list"):
+        instances.rows(run_id=1)
+    tuples = CompiledQuery(
+        lambda run_id: Run.objects.filter(pk=run_id).values_list("pk"), run_id=int
+    )
+    with pytest.raises(ValueError, match="first\\(\\) needs a queryset of instances"):
+        tuples.first(run_id=1)
+    assert tuples.rows(run_id=1) == []
+
+
+@on_postgresql
+def test_a_string_a_lookup_rewrites_is_refused(db):
+    # `__contains` sends '%value%': run as compiled, the value would lose its wildcards.
+    contains = CompiledQuery(lambda name: Run.objects.filter(source__contains=name), name=str)
+    with pytest.raises(ValueError, match="parameter 0 of the query is not one of its values"):
+        contains.first(name="weather")
+    exact = CompiledQuery(lambda name: Run.objects.filter(source__iexact=name), name=str)
+    assert exact.first(name="weather") is None
