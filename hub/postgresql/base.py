@@ -8,6 +8,8 @@ socket: the server's FATAL message, or the end of the stream. So the check first
 kernel, without waiting, whether anything arrived since the last answer; only then (or when
 it cannot tell) does it send Django's `SELECT 1`. A connection cut without a word (a network
 partition) passes either check and fails on its first query, as before.
+
+It also lets psycopg keep the parse of longer statements (`STATEMENT_CACHE_PARAMS`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,21 @@ import select
 
 import psycopg
 from django.db.backends.postgresql import base
-from psycopg import pq
+from psycopg import _queries, pq
+
+# psycopg caches how it splits a statement around its placeholders only for statements of at
+# most 50 parameters; longer ones are parsed again, with a regex, on every execute. A
+# webhook's run and event are one INSERT of 52 parameters (runs/combined.py), so the web
+# server parsed the same statement for every webhook: 9% of its CPU during the ingest
+# benchmark (py-spy --gil, docs/benchmarks.md). The cache is psycopg's LRU of 128 statements
+# keyed by their text, so a higher limit costs only memory. A private constant of psycopg
+# (pinned in requirements.txt); tests/hub/test_postgresql_statement_cache.py fails first if it goes.
+STATEMENT_CACHE_PARAMS = 100
+if (
+    getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", STATEMENT_CACHE_PARAMS)
+    < STATEMENT_CACHE_PARAMS
+):
+    _queries.MAX_CACHED_STATEMENT_PARAMS = STATEMENT_CACHE_PARAMS
 
 
 def nothing_to_read(connection) -> bool:

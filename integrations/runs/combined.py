@@ -44,6 +44,13 @@ def insert_and_update(row: models.Model, queryset: models.QuerySet, **values) ->
         return cursor.rowcount
 
 
+# An INSERT's SQL by its model, database, columns and raw sub-selects: the text depends on
+# nothing else, and compiling it was a third of a webhook's INSERT time in the web server
+# (py-spy --gil, docs/benchmarks.md). Its parameters are worked out each time, as the
+# compiler works them out.
+_INSERT_SHAPES: dict[tuple, str] = {}
+
+
 def _insert_sql(row: models.Model, alias: str) -> tuple[str, tuple]:
     meta = row._meta
     fields = [
@@ -51,6 +58,29 @@ def _insert_sql(row: models.Model, alias: str) -> tuple[str, tuple]:
         for f in meta.local_concrete_fields
         if not getattr(f, "generated", False) and not (f.primary_key and row.pk is None)
     ]
+    connection = connections[alias]
+    shape, params = [], []
+    for field in fields:
+        value = field.pre_save(row, add=True)  # as the compiler does (auto_now_add and the like)
+        if isinstance(value, RawSQL) and not value.params:
+            shape.append(value.sql)  # insert_linked's link to the parent row
+        elif hasattr(value, "resolve_expression") or hasattr(field, "get_placeholder"):
+            return _compiled_insert(row, fields, alias)  # any other expression: Django's way
+        else:
+            shape.append(None)
+            params.append(field.get_db_prep_save(value, connection=connection))
+    key = (type(row), alias, tuple(field.attname for field in fields), tuple(shape))
+    sql = _INSERT_SHAPES.get(key)
+    if sql is None:
+        sql, compiled_params = _compiled_insert(row, fields, alias)
+        if len(compiled_params) != len(params):
+            return sql, compiled_params  # a shape this cache does not know: never cached
+        _INSERT_SHAPES[key] = sql
+        return sql, compiled_params
+    return sql, tuple(params)
+
+
+def _compiled_insert(row: models.Model, fields: list, alias: str) -> tuple[str, tuple]:
     query = InsertQuery(type(row))
     query.insert_values(fields, [row])
     [(sql, params)] = query.get_compiler(alias).as_sql()

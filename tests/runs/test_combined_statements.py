@@ -3,6 +3,8 @@ PostgreSQL (two, in one transaction, elsewhere), with the ORM's own conversions.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.db import IntegrityError, connection
 from django.utils import timezone
@@ -109,3 +111,42 @@ def test_when_the_second_row_breaks_a_constraint_neither_is_stored(endpoint):
         insert_linked(run, event, "run")
     assert not Run.objects.filter(dedupe_key=run.dedupe_key).exists()
     assert run.pk is None and event.pk is None and event.run_id is None
+
+
+def plain(params) -> list:
+    """The values, each unwrapped (psycopg's Jsonb has no __eq__) and datetimes as 'now':
+    auto_now_add sets the time again on every compile."""
+    values = [getattr(p, "obj", p) for p in params]
+    return ["now" if isinstance(v, datetime) else v for v in values]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the combined SQL is PostgreSQL's")
+def test_an_insert_whose_sql_is_kept_gets_the_same_statement_and_values_as_djangos(endpoint):
+    from django.db.models.expressions import RawSQL
+
+    from integrations.runs import combined
+
+    def event(n: int, link=None) -> WebhookEvent:
+        row = WebhookEvent(
+            endpoint=endpoint,
+            event_name="Merge Request Hook",
+            idempotency_key=f"key-{n}",
+            headers={"x-gitlab-event": "Merge Request Hook"},
+            payload={"n": n, "text": "天气 ☀", "nested": {"list": [1, None, True]}},
+            outcome=WebhookEvent.Outcome.ACCEPTED,
+        )
+        if link is not None:
+            row.run_id = link
+        return row
+
+    link = RawSQL('(SELECT "id" FROM parent_row)', ())
+    for n, linked in enumerate((None, None, link, link, None)):
+        row = event(n, linked)
+        fields = [f for f in WebhookEvent._meta.local_concrete_fields if not f.primary_key]
+        sql, params = combined._insert_sql(row, "default")
+        expected_sql, expected_params = combined._compiled_insert(row, fields, "default")
+        assert sql == expected_sql
+        assert plain(params) == plain(expected_params)
+        assert len(params) == sql.count("%s")
+    assert '(SELECT "id" FROM parent_row)' in combined._insert_sql(event(9, link), "default")[0]
+    assert "parent_row" not in combined._insert_sql(event(10), "default")[0]
