@@ -6,6 +6,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The translated label of `value`, or the value itself when it is not a choice (as
+    Django's get_FOO_display)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class Run(models.Model):
     """One execution of a Dify app, whatever triggered it, kept as history."""
 
@@ -200,7 +209,17 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Run #{self.pk} {self.get_kind_display()} ({self.get_status_display()})"
+        return f"Run #{self.pk} {self.kind_label} ({self.status_label})"
+
+    # What get_kind_display() and get_status_display() give, without building the field's
+    # choices dict on every call (each run on an admin page asks for both, some twice).
+    @property
+    def kind_label(self) -> str:
+        return _choice_label(Run.Kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return _choice_label(Run.Status, self.status)
 
     @property
     def is_final(self) -> bool:

@@ -243,6 +243,53 @@ def test_every_list_page_renders(admin, name, make_run):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_row_checkbox_and_labels_are_djangos_own(make_run, language, rocketchat):
+    """The run and delivery lists write their rows' checkboxes and labels directly
+    (integrations/admin/common.py QuickRowCheckbox, Run.kind_label/status_label): the same
+    HTML and words as Django's widget and get_FOO_display, in every language."""
+    from django.contrib import admin as django_admin
+    from django.utils import translation
+
+    from integrations.models import Delivery
+
+    run = make_run(status=Run.Status.DELIVERING, source='Weather <"Tokyo"> & more')
+    item = Delivery.objects.create(run=run, recipient_name="team", kind="rocketchat")
+    unknown = Run(pk=99, kind="retired-kind", status="retired-status")
+    with translation.override(language):
+        for obj in (run, item, unknown):
+            model_admin = django_admin.site._registry[type(obj)]
+            assert model_admin.action_checkbox(obj) == django_admin.ModelAdmin.action_checkbox(
+                model_admin, obj
+            )
+        for obj in (run, unknown):
+            assert (obj.kind_label, obj.status_label) == (
+                obj.get_kind_display(),
+                obj.get_status_display(),
+            )
+            assert (
+                str(obj) == f"Run #{obj.pk} {obj.get_kind_display()} ({obj.get_status_display()})"
+            )
+    with translation.override("en"):
+        english = run.status_label
+    with translation.override("ja"):
+        assert run.status_label != english  # translated in the viewer's language
+
+
+def test_the_run_list_does_not_decrypt_each_rows_app_key(admin, make_run, dify_app):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_run()
+    with CaptureQueriesContext(connection) as queries:
+        page = admin.get(reverse("admin:integrations_run_changelist")).content.decode()
+    [listing] = [
+        q["sql"] for q in queries if "integrations_difyapp" in q["sql"] and "JOIN" in q["sql"]
+    ]
+    assert '"integrations_difyapp"."api_key"' not in listing
+    assert dify_app.name in page
+
+
 def test_a_run_page_links_its_retry_both_ways(admin, make_run):
     from django.urls import reverse
 
