@@ -25,8 +25,9 @@ from psycopg import _queries, pq
 # webhook's run and event are one INSERT of 52 parameters (runs/combined.py), so the web
 # server parsed the same statement for every webhook: 9% of its CPU during the ingest
 # benchmark (py-spy --gil, docs/benchmarks.md). The cache is psycopg's LRU of 128 statements
-# keyed by their text, so a higher limit costs only memory. A private constant of psycopg
-# (pinned in requirements.txt); tests/hub/test_postgresql_statement_cache.py fails first if it goes.
+# keyed by their text, so a higher limit costs only memory. It is a private constant of
+# psycopg (pinned in requirements.txt): tests/hub/test_postgresql_statement_cache.py fails
+# first if it goes.
 STATEMENT_CACHE_PARAMS = 100
 if (
     getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", STATEMENT_CACHE_PARAMS)
