@@ -203,7 +203,6 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-
 def profile(count: int = 5) -> dict:
     """Where the page's time goes, measured in-process right where `make bench` times it
     (the server's time, no network). Warm: the week's figures already counted this minute

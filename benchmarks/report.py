@@ -7,6 +7,7 @@ it as "previous" before writing its own.
 from __future__ import annotations
 
 import os
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +47,28 @@ def _was(previous: dict | None, *keys: str, unit: str = "") -> str:
     return f" (previous run: {value}{unit})" if value is not None else " (previous run: —)"
 
 
+def _speed(machine: dict, before: dict) -> list[str]:
+    """The speed gauge's line: the machine's own speed before each step, beside the previous
+    run's, since every time and CPU figure below moves with it."""
+    gauge = machine.get("speed_gauge")
+    if not gauge or "start" not in gauge:
+        return []
+
+    def median(g: dict) -> float:
+        return statistics.median(step["cpu_ms"] for step in g.values())
+
+    steps = ", ".join(f"{name} {step['cpu_ms']}" for name, step in gauge.items())
+    line = (
+        "Speed gauge (`speed_gauge` in benchmarks/run.py: a fixed piece of Python, CPU ms, best "
+        f"of five, before each step; lower is faster): median {median(gauge):.1f} ms ({steps})"
+    )
+    earlier = before.get("speed_gauge")
+    if earlier and "start" in earlier:
+        ratio = median(gauge) / median(earlier)
+        line += f"; previous run median {median(earlier):.1f} ms, so this run took {ratio:.2f} × its time"
+    return [line + ". Compare the times and CPU per unit below by it.", ""]
+
+
 def write_report(results: dict, path: Path, previous: dict | None = None) -> None:
     when = previous.get("finished_at", "an earlier run") if previous else "none"
     lines = [
@@ -63,6 +86,7 @@ def write_report(results: dict, path: Path, previous: dict | None = None) -> Non
         f"Python {m.get('python')}, PostgreSQL {m.get('postgresql')}, Redis {m.get('redis')}. "
         "The load generator and the fakes run on the same cores.",
         "",
+        *_speed(m, (previous or {}).get("machine", {})),
         "Commands: `make bench` (= `.venv/bin/python benchmarks/run.py`); the web server and the "
         "workers are started with hub/processes.py's own lines (below), the fake Dify, GitLab "
         "and chat servers from `tests/fakes/` run as separate processes, and load comes from "

@@ -13,6 +13,7 @@ run as separate processes. Figures are printed and written; nothing here fails o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -449,9 +450,7 @@ def bench_reviews(
             "web": cpu_seconds([web.process.pid]) - web_all_before,
             "postgresql": postgres_cpu_seconds() - pg_before,
         }
-        split["rest (fakes, load generator, Redis, this harness)"] = machine - sum(
-            split.values()
-        )
+        split["rest (fakes, load generator, Redis, this harness)"] = machine - sum(split.values())
     finally:
         pool.stop()
         web.stop()
@@ -804,6 +803,27 @@ def _manage(args: list[str], env: dict) -> str:
 # --- report ---------------------------------------------------------------------------------
 
 
+def speed_gauge() -> dict:
+    """How long a fixed piece of Python takes on this machine now, best of five, in CPU and
+    wall milliseconds: parsing, changing and hashing a GitLab payload, as a webhook does.
+
+    The machine's speed moved twofold within 2026-12-07 (the baseline's requests/s went
+    from 380 to 142 with the same code), and every figure here moved with it. This one
+    changes with nothing but the machine, so two runs are compared by it first."""
+    body = (ROOT / "tests" / "fixtures" / "gitlab" / "mr_open.json").read_text()
+    best_cpu = best_wall = float("inf")
+    for _ in range(5):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for n in range(300):
+            payload = json.loads(body)
+            payload["n"] = n
+            hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+            "".join(sorted(str(value) for value in payload.values()))
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+    return {"cpu_ms": round(best_cpu * 1000, 1), "wall_ms": round(best_wall * 1000, 1)}
+
+
 def machine() -> dict:
     import psycopg
     import redis
@@ -834,6 +854,8 @@ def main() -> None:
     args = parser.parse_args()
     chosen = set(args.only.split(","))
     began = time.monotonic()
+    # The machine's speed before each step (it moves within seconds on this machine).
+    gauges = {"start": speed_gauge()}
     fresh_database()
     django_setup()
     fakes = [
@@ -902,11 +924,14 @@ def main() -> None:
             wait_until(lambda port=port: _port_open(port), 30, f"fake on port {port}")
         create_config()
         if "units" in chosen:
+            gauges["units"] = speed_gauge()
             bench_units(results)
         if "ingest" in chosen:
+            gauges["ingest"] = speed_gauge()
             bench_ingest(results)
             print(json.dumps({k: results[k] for k in ("ingest_hub", "ingest_baseline")}))
         if "reviews" in chosen:
+            gauges["reviews"] = speed_gauge()
             # The shipped layout (one worker process per core) against a single process.
             cores = os.cpu_count() or 1
             bench_reviews(results, workers=cores, label="reviews", first_iid=100_000)
@@ -915,15 +940,19 @@ def main() -> None:
                 bench_reviews(results, workers=1, label="reviews_one_worker", first_iid=150_000)
                 print(json.dumps(results["reviews_one_worker"]))
         if "drain" in chosen:
+            gauges["drain"] = speed_gauge()
             bench_drain(results)
             print(json.dumps(results["drain"]))
         if "digest" in chosen:
+            gauges["digest"] = speed_gauge()
             bench_digest(results)
             print(json.dumps(results["digest"]))
         if "runlog" in chosen:
+            gauges["runlog"] = speed_gauge()
             bench_runlog(results, args.runs)
             print(json.dumps(results["runlog"]))
         if "prune" in chosen:
+            gauges["prune"] = speed_gauge()
             bench_prune(results, args.runs, loaded="runlog" in chosen)
             print(json.dumps(results["prune"]))
     finally:
@@ -932,6 +961,8 @@ def main() -> None:
     results["web_command"] = procfile_command("web")
     results["worker_command"] = procfile_command("worker-1", os.cpu_count() or 1)
     results["machine"] = machine()
+    gauges["end"] = speed_gauge()
+    results["machine"]["speed_gauge"] = gauges
     results["total_seconds"] = round(time.monotonic() - began, 1)
     results["finished_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (LOGS / "results.json").write_text(json.dumps(results, indent=2, default=str))
