@@ -244,7 +244,7 @@ def test_every_list_page_renders(admin, name, make_run):
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-def test_the_row_checkbox_and_labels_are_djangos_own(make_run, language, rocketchat):
+def test_the_row_checkbox_and_labels_are_djangos_own(make_run, language):
     """The run and delivery lists write their rows' checkboxes and labels directly
     (integrations/admin/common.py QuickRowCheckbox, Run.kind_label/status_label): the same
     HTML and words as Django's widget and get_FOO_display, in every language."""
